@@ -1,0 +1,152 @@
+#pragma once
+/// \file engine.h
+/// The DiT generation engine: load a checkpoint, turn prompts into class conditioning, sample.
+///
+/// Threads: every call blocks until done and may be made from any thread, but one Engine instance
+/// is NOT thread-safe: use it from one thread at a time (the GUI owns it on its worker thread).
+/// Progress and cancellation travel per request (GenerateObserver, CancelToken), never globals.
+/// Errors come back as Result values; cancellation is reported in GenerateResult::status.
+
+#include "ditstudio/cancel_token.h"
+#include "ditstudio/model_info.h"
+#include "ditstudio/result.h"
+#include "ditstudio/types.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ditstudio {
+
+enum class SamplerKind { Ddpm, Ddim, DpmPP2M, Euler, EulerAncestral, Heun };
+const char *samplerName(SamplerKind kind);                      ///< "ddpm", "ddim", "dpmpp-2m", ...
+bool parseSampler(const std::string &text, SamplerKind &out);   ///< inverse of samplerName
+std::vector<std::string> samplerNames();
+
+/// Which output channels classifier-free guidance mixes.
+enum class GuidedChannels {
+    First3, ///< the official DiT forward_with_cfg: eps channels 0..2 only
+    All     ///< diffusers: every eps channel
+};
+
+/// Options for loading a model.
+struct LoadOptions {
+    std::string device = "auto"; ///< "cpu", "cuda", "cuda:N" or "auto"
+    DType dtype = DType::Float32;
+    std::string vaePath;         ///< optional SD VAE for latent models
+    std::string labelsPath;      ///< optional class-name list (one class per line; tsv "id\tnames" ok)
+};
+
+/// One class with a weight in a conditioning mix.
+struct ClassWeight {
+    int classId = 0;
+    double weight = 1.0;
+};
+
+/// Conditioning of one image: a single class, or a weighted mix of label embeddings.
+struct Conditioning {
+    std::vector<ClassWeight> classes;
+    std::string describe(const std::vector<std::string> &classNames) const;
+};
+
+/// Result of matching a prompt against the model's class names.
+struct PromptMatch {
+    Conditioning conditioning;
+    std::vector<std::string> warnings;    ///< e.g. "'retriver' read as 'golden retriever'"
+};
+
+/// Per-request generation parameters; defaults reproduce the official sample.py.
+struct GenerateRequest {
+    std::string prompt;                 ///< class name(s), e.g. "golden retriever" or "0.7 cat + 0.3 dog"
+    std::optional<Conditioning> conditioning; ///< used instead of prompt when set (e.g. --class N)
+    int steps = 50;
+    SamplerKind sampler = SamplerKind::Ddpm;
+    double eta = 0.0;                   ///< DDIM stochasticity
+    double cfgScale = 4.0;              ///< 1 disables guidance
+    GuidedChannels guidedChannels = GuidedChannels::First3;
+    double guidanceFrom = 0.0;          ///< guide only where t/1000 lies in [guidanceFrom, guidanceTo]
+    double guidanceTo = 1.0;
+    bool karrasSigmas = false;          ///< sigma-space samplers: Karras et al. 2022 spacing
+    std::uint64_t seed = 0;
+    int batch = 1;
+    /// Starting noise [batch, C, H, W]; when set it replaces the seeded draw for the start.
+    std::optional<HostTensor> initNoise;
+    bool wantStepTensors = false;       ///< hand x_t / x0 tensors to the observer every step
+    bool wantPreviews = true;           ///< hand RGB previews of x_t / x0 to the observer every step
+};
+
+/// What the observer receives after each sampling step.
+struct StepUpdate {
+    int step = 0;          ///< 0-based index of the finished step
+    int totalSteps = 0;
+    double timestep = 0;   ///< original (1000-step) timestep the model was called with
+    double sigma = 0;      ///< noise level sqrt((1 - abar) / abar) at that timestep
+    double elapsedSeconds = 0;
+    std::vector<Image> previewXt;  ///< one per batch item (when wantPreviews)
+    std::vector<Image> previewX0;
+    HostTensor xt;  ///< [B, C, H, W] (when wantStepTensors)
+    HostTensor x0;
+};
+
+/// Observer callbacks run on the calling (worker) thread; keep them short.
+struct GenerateObserver {
+    std::function<void(const StepUpdate &)> onStep;
+};
+
+enum class JobStatus { Completed, Cancelled };
+
+struct GenerateResult {
+    JobStatus status = JobStatus::Completed;
+    std::vector<Image> images;      ///< one per batch item; RGB (or gray for 1-channel pixel models)
+    HostTensor latent;              ///< final sample before any VAE decode [B, C, H, W]
+    std::vector<Conditioning> conditioning;
+    std::vector<std::uint64_t> seeds; ///< the seed of each batch item (seed + index)
+    double seconds = 0;
+    int stepsDone = 0;
+};
+
+class Engine {
+public:
+    Engine();
+    ~Engine();
+    Engine(const Engine &) = delete;
+    Engine &operator=(const Engine &) = delete;
+
+    /// Load a checkpoint file or diffusers folder. Replaces any loaded model.
+    Result<CheckpointInfo> loadModel(const std::string &path, const LoadOptions &options = {});
+    /// Load the embedded default model (Fashion-MNIST pixel DiT shipped in resources/models).
+    Result<CheckpointInfo> loadDefaultModel(const LoadOptions &options = {});
+    bool hasModel() const;
+    const CheckpointInfo &modelInfo() const; ///< valid only when hasModel()
+    std::vector<std::string> classNames() const;
+
+    /// Map a prompt to conditioning using the loaded model's class names.
+    Result<PromptMatch> parsePrompt(const std::string &prompt) const;
+
+    /// Sample images. Blocks; checks the token before every step.
+    Result<GenerateResult> generate(const GenerateRequest &request, const GenerateObserver &observer = {},
+                                    const CancelToken &cancel = {});
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+/// Path of the embedded default model, or empty when it is not found next to the executable,
+/// in the source tree, or in the installed data directory.
+std::string defaultModelPath();
+
+/// Write an image as PNG atomically (temporary file then rename). Text chunks are embedded as
+/// tEXt (key -> value). Refuses to overwrite an existing file unless overwrite is true.
+Result<void> writePng(const std::string &path, const Image &image,
+                      const std::vector<std::pair<std::string, std::string>> &textChunks = {},
+                      bool overwrite = false);
+/// Read a PNG/JPEG/... as 8-bit RGB (or RGBA when keepAlpha and present).
+Result<Image> readImage(const std::string &path, bool keepAlpha = false);
+/// Read the tEXt/iTXt chunks of a PNG.
+Result<std::vector<std::pair<std::string, std::string>>> readPngText(const std::string &path);
+
+} // namespace ditstudio

@@ -1,0 +1,48 @@
+#include "core/errors.h"
+
+#include <c10/util/Exception.h>
+
+#include <string>
+
+namespace ditstudio {
+
+const char *errorCodeName(ErrorCode code)
+{
+    switch (code) {
+    case ErrorCode::InvalidArgument: return "invalid argument";
+    case ErrorCode::NotFound: return "not found";
+    case ErrorCode::IoError: return "I/O error";
+    case ErrorCode::FormatError: return "format error";
+    case ErrorCode::ShapeMismatch: return "shape mismatch";
+    case ErrorCode::Unsupported: return "unsupported";
+    case ErrorCode::Cancelled: return "cancelled";
+    case ErrorCode::Internal: return "internal error";
+    }
+    return "error";
+}
+
+std::string Error::toString() const
+{
+    return std::string(errorCodeName(code)) + ": " + message;
+}
+
+Error currentExceptionToError(const std::string &context)
+{
+    const std::string prefix = context.empty() ? std::string() : context + ": ";
+    try {
+        throw;
+    } catch (const DitException &e) {
+        return Error{e.code(), prefix + e.what()};
+    } catch (const c10::Error &e) {
+        // what_without_backtrace keeps the message readable for users.
+        return Error{ErrorCode::Internal, prefix + "LibTorch: " + e.what_without_backtrace()};
+    } catch (const std::bad_alloc &) {
+        return Error{ErrorCode::Internal, prefix + "out of memory"};
+    } catch (const std::exception &e) {
+        return Error{ErrorCode::Internal, prefix + e.what()};
+    } catch (...) {
+        return Error{ErrorCode::Internal, prefix + "unknown exception"};
+    }
+}
+
+} // namespace ditstudio

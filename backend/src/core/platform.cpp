@@ -1,0 +1,195 @@
+#include "core/platform.h"
+
+#include <torch/cuda.h>
+
+#include <cstdlib>
+#include <string>
+
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#include <unistd.h>
+#endif
+#if defined(__APPLE__)
+#include <mach-o/dyld.h>
+#endif
+
+namespace ditstudio::platform {
+
+namespace {
+#if !defined(_WIN32)
+void *findSymbol(const char *name)
+{
+    return dlsym(RTLD_DEFAULT, name);
+}
+#else
+void *findSymbol(const char *name)
+{
+    for (const char *lib : {"libopenblas.dll", "openblas.dll", "libblas.dll"}) {
+        if (HMODULE m = GetModuleHandleA(lib))
+            if (auto p = reinterpret_cast<void *>(GetProcAddress(m, name)))
+                return p;
+    }
+    return nullptr;
+}
+#endif
+} // namespace
+
+std::string blasDescription()
+{
+    using ConfigFn = char *(*)();
+    using ThreadsFn = int (*)();
+    if (auto config = reinterpret_cast<ConfigFn>(findSymbol("openblas_get_config"))) {
+        std::string text = "OpenBLAS";
+        const std::string cfg = config();
+        // cfg looks like "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64"
+        if (!cfg.empty())
+            text = cfg;
+        if (auto threads = reinterpret_cast<ThreadsFn>(findSymbol("openblas_get_num_threads")))
+            text += " (" + std::to_string(threads()) + " threads)";
+        return text;
+    }
+    if (findSymbol("mkl_get_max_threads"))
+        return "Intel MKL";
+    if (findSymbol("bli_info_get_version_str"))
+        return "BLIS";
+    if (findSymbol("cblas_sgemm") || findSymbol("sgemm_"))
+        return "reference BLAS (unoptimized: install libopenblas0-pthread)";
+    return "none found (LibTorch built-in kernels)";
+}
+
+void setBlasThreads(int threads)
+{
+    using SetFn = void (*)(int);
+    if (auto set = reinterpret_cast<SetFn>(findSymbol("openblas_set_num_threads")))
+        set(threads);
+}
+
+bool torchHasCuda()
+{
+    // is_available() is false both on CPU builds and on CUDA builds without a device; the
+    // presence of libtorch_cuda's entry point tells the build apart.
+    return torch::cuda::is_available() || findSymbol("_ZN2at4cuda20getCurrentCUDAStreamEa") != nullptr;
+}
+
+std::filesystem::path userDataDir()
+{
+    namespace fs = std::filesystem;
+#if defined(_WIN32)
+    if (const char *appData = std::getenv("APPDATA"))
+        return fs::path(appData) / "DiTStudio";
+    return fs::temp_directory_path() / "DiTStudio";
+#elif defined(__APPLE__)
+    if (const char *home = std::getenv("HOME"))
+        return fs::path(home) / "Library" / "Application Support" / "DiTStudio";
+    return fs::temp_directory_path() / "DiTStudio";
+#else
+    if (const char *xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+        return fs::path(xdg) / "DiTStudio";
+    if (const char *home = std::getenv("HOME"))
+        return fs::path(home) / ".local" / "share" / "DiTStudio";
+    return fs::temp_directory_path() / "DiTStudio";
+#endif
+}
+
+std::filesystem::path executableDir()
+{
+#if defined(_WIN32)
+    wchar_t buffer[MAX_PATH];
+    DWORD n = GetModuleFileNameW(nullptr, buffer, MAX_PATH);
+    if (n == 0 || n == MAX_PATH)
+        return {};
+    return std::filesystem::path(buffer).parent_path();
+#elif defined(__APPLE__)
+    char buffer[4096];
+    uint32_t size = sizeof(buffer);
+    if (_NSGetExecutablePath(buffer, &size) != 0)
+        return {};
+    return std::filesystem::weakly_canonical(buffer).parent_path();
+#else
+    std::error_code ec;
+    auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::filesystem::path() : p.parent_path();
+#endif
+}
+
+} // namespace ditstudio::platform
+
+#include "core/errors.h"
+
+#if !defined(_WIN32)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#endif
+#include <cstring>
+
+namespace ditstudio::platform {
+
+#if !defined(_WIN32)
+MappedFile::MappedFile(const std::filesystem::path &path)
+{
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0)
+        fail(ErrorCode::IoError, path.string() + ": cannot open: " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        ::close(fd);
+        fail(ErrorCode::IoError, path.string() + ": cannot stat: " + std::strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        ::close(fd);
+        fail(ErrorCode::IoError, path.string() + ": is a directory, expected a file");
+    }
+    m_size = static_cast<std::size_t>(st.st_size);
+    if (m_size > 0) {
+        void *p = ::mmap(nullptr, m_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            ::close(fd);
+            fail(ErrorCode::IoError, path.string() + ": cannot map: " + std::strerror(errno));
+        }
+        m_data = static_cast<const unsigned char *>(p);
+    }
+    ::close(fd);
+}
+
+MappedFile::~MappedFile()
+{
+    if (m_data)
+        ::munmap(const_cast<unsigned char *>(m_data), m_size);
+}
+#else
+MappedFile::MappedFile(const std::filesystem::path &path)
+{
+    HANDLE file = CreateFileW(path.c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING,
+                              FILE_ATTRIBUTE_NORMAL, nullptr);
+    if (file == INVALID_HANDLE_VALUE)
+        fail(ErrorCode::IoError, path.string() + ": cannot open");
+    LARGE_INTEGER size;
+    GetFileSizeEx(file, &size);
+    m_size = static_cast<std::size_t>(size.QuadPart);
+    m_file = file;
+    if (m_size > 0) {
+        HANDLE mapping = CreateFileMappingW(file, nullptr, PAGE_READONLY, 0, 0, nullptr);
+        if (!mapping) {
+            CloseHandle(file);
+            fail(ErrorCode::IoError, path.string() + ": cannot map");
+        }
+        m_mapping = mapping;
+        m_data = static_cast<const unsigned char *>(MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0));
+    }
+}
+
+MappedFile::~MappedFile()
+{
+    if (m_data)
+        UnmapViewOfFile(m_data);
+    if (m_mapping)
+        CloseHandle(static_cast<HANDLE>(m_mapping));
+    if (m_file)
+        CloseHandle(static_cast<HANDLE>(m_file));
+}
+#endif
+
+} // namespace ditstudio::platform

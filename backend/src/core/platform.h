@@ -1,0 +1,44 @@
+#pragma once
+// The only place with OS-specific calls (dlsym, environment paths). Everything else is portable.
+
+#include <filesystem>
+#include <string>
+
+namespace ditstudio::platform {
+
+/// The BLAS library LibTorch's matrix products run on, e.g. "OpenBLAS 0.3.21 (pthread, 2 threads)".
+std::string blasDescription();
+/// Set the BLAS library's own thread count where it exposes one (OpenBLAS).
+void setBlasThreads(int threads);
+/// True when the LibTorch we run on was built with CUDA.
+bool torchHasCuda();
+/// Per-user data directory (created on demand by callers).
+std::filesystem::path userDataDir();
+/// Directory of the running executable (empty if unknown).
+std::filesystem::path executableDir();
+
+} // namespace ditstudio::platform
+
+namespace ditstudio::platform {
+
+/// A read-only memory map of a whole file. Throws DitException (IoError) naming the file on failure.
+class MappedFile {
+public:
+    explicit MappedFile(const std::filesystem::path &path);
+    ~MappedFile();
+    MappedFile(const MappedFile &) = delete;
+    MappedFile &operator=(const MappedFile &) = delete;
+
+    const unsigned char *data() const { return m_data; }
+    std::size_t size() const { return m_size; }
+
+private:
+    const unsigned char *m_data = nullptr;
+    std::size_t m_size = 0;
+#if defined(_WIN32)
+    void *m_file = nullptr;
+    void *m_mapping = nullptr;
+#endif
+};
+
+} // namespace ditstudio::platform

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package DiT Studio needs to build, test and run.
+# Idempotent: installs only what is missing; runs `apt-get update` only when a package
+# is missing and its candidate cannot be found in the current lists. Works as root or via sudo.
+set -euo pipefail
+
+PACKAGES=(
+    # toolchain
+    build-essential cmake ninja-build pkg-config git
+    # Qt 6 (widgets, SQL with the SQLite driver, Qt Test, concurrent)
+    qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite libgl-dev
+    # LibTorch (CPU) and an optimized BLAS for it; Gloo for c10d data parallel
+    libtorch-dev libopenblas0-pthread libgloo-dev
+    # OpenCV (only the modules we use: core, imgproc, imgcodecs)
+    libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+    # FFmpeg 5.1
+    libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg
+    # logging, JSON, tests
+    libspdlog-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
+    # headless GUI tests and screenshots
+    xvfb xauth x11-apps imagemagick
+    # fonts so the UI renders text under Xvfb/offscreen
+    fonts-dejavu-core
+    # training data for the default model
+    dataset-fashion-mnist
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+        echo "install-deps: need root or sudo to install packages" >&2; exit 1; fi
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+    exit 0
+fi
+
+echo "install-deps: installing ${#missing[@]} package(s): ${missing[*]}"
+# Refresh the package lists only when a missing package has no install candidate.
+need_update=0
+for p in "${missing[@]}"; do
+    cand=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ {print $2}')
+    if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then need_update=1; break; fi
+done
+if [ $need_update -eq 1 ]; then
+    echo "install-deps: apt-get update"
+    $SUDO apt-get update -q
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "install-deps: done"
