@@ -62,6 +62,8 @@ std::string blasDescription()
 void setBlasThreads(int threads)
 {
     using SetFn = void (*)(int);
+    if (const char *env = std::getenv("DITSTUDIO_BLAS_THREADS"); env && *env)
+        threads = std::max(1, std::atoi(env));
     if (auto set = reinterpret_cast<SetFn>(findSymbol("openblas_set_num_threads")))
         set(threads);
 }

@@ -1,10 +1,588 @@
+// ditstudio-cli: inspect, generate, bench. The contract that scripts and checks rely on.
 #include "pipeline/cli.h"
 
+#include "core/errors.h"
+#include "core/platform.h"
+#include "core/tensor_image.h"
+#include "ditstudio/engine.h"
 #include "ditstudio/runtime.h"
+#include "io/safetensors.h"
+#include "model/dit.h"
+#include "pipeline/class_names.h"
+#include "pipeline/model_loader.h"
+#include "training/trainer.h"
 
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <map>
+#include <optional>
+#include <set>
 
 namespace ditstudio::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char *kUsage = R"(usage: ditstudio-cli <command> [options]
+
+commands:
+  inspect PATH [--json]          describe a checkpoint (file or diffusers folder) without loading it
+  generate [options]             sample images from a DiT
+  bench --arch NAME [options]    time the DiT forward pass with random weights
+  classes [--model PATH] [QUERY] list the model's classes (or the closest matches to QUERY)
+  train [options]                train a class-conditional DiT (resumable; see below)
+
+generate options:
+  --model PATH          checkpoint (.safetensors, .pt, diffusers folder); default: the embedded model
+  --vae PATH            Stable Diffusion VAE for latent models
+  --prompt TEXT         class name(s): "golden retriever", "#207", "0.7 cat + 0.3 dog"
+  --class N             class index (instead of --prompt)
+  --steps N             sampling steps (default 50)
+  --sampler NAME        ddpm | ddim | dpmpp-2m | euler | euler-a | heun (default ddpm)
+  --eta F               DDIM eta (default 0)
+  --cfg F               guidance scale (default 4; 1 disables)
+  --cfg-channels 3|all  guide the first 3 eps channels (official) or all (default 3)
+  --cfg-interval A,B    guide only where t/1000 is in [A, B]
+  --karras              Karras sigma spacing for the sigma-space samplers
+  --seed N              seed (default 0); image i uses seed + i
+  --batch N             images (default 1)
+  --out FILE.png|DIR/   output (default out/); into a folder: <class>_<seed>_<index>.png
+  --overwrite           replace existing files
+  --init-noise FILE     safetensors with tensor "z" [batch, C, H, W]
+  --save-latent FILE    write the final sample as tensor "latent"
+  --labels FILE         class names, one per line
+  --device cpu|cuda[:N]|auto   (default auto)
+  --dtype fp32|bf16|fp16       (default fp32)
+  --threads N           intra-op threads (default: all cores)
+  --json                machine-readable summary on stdout
+  --quiet               no progress bar
+
+bench options:
+  --arch DiT-XL/2 (S, B, L, XL; /2, /4, /8)  --image-size N (default 256)  --batch N (default 2)
+  --iters N (default 3)  --warmup N (default 1)  --dtype fp32|bf16  --device  --threads N  --json
+
+train options:
+  --dataset fashion-mnist|DIR  (DIR: one subfolder per class)   --dataset-dir DIR (idx files)
+  --arch NAME (e.g. DiT-S/4) or --depth N --hidden N --heads N --patch N   --input-size N --channels N
+  --batch N (128)  --lr F (1e-4)  --ema F (0.9999)  --ema-warmup N  --grad-clip F  --steps N (total)
+  --checkpoint-every N  --log-every N  --seed N  --hflip  --out DIR  --no-resume  --threads N
+
+common: --log-level trace|debug|info|warn|error|off, --version, --help
+)";
+
+struct Args {
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> options;
+    std::set<std::string> flags;
+};
+
+const std::set<std::string> kFlags = {"--json", "--karras", "--overwrite", "--quiet", "--help", "--version",
+                                      "--hflip", "--no-resume", "--no-learn-sigma"};
+
+Args parseArgs(const std::vector<std::string> &argv, size_t start)
+{
+    Args a;
+    for (size_t i = start; i < argv.size(); ++i) {
+        const auto &s = argv[i];
+        if (s.rfind("--", 0) == 0) {
+            const auto eq = s.find('=');
+            if (eq != std::string::npos) {
+                a.options[s.substr(0, eq)] = s.substr(eq + 1);
+            } else if (kFlags.count(s)) {
+                a.flags.insert(s);
+            } else {
+                if (i + 1 >= argv.size())
+                    fail(ErrorCode::InvalidArgument, "option " + s + " needs a value");
+                a.options[s] = argv[++i];
+            }
+        } else {
+            a.positional.push_back(s);
+        }
+    }
+    return a;
+}
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+void allowOnly(const Args &a, const std::set<std::string> &allowed, const std::string &cmd)
+{
+    for (const auto &[k, v] : a.options)
+        if (!allowed.count(k))
+            throw UsageError(cmd + ": unknown option " + k);
+    for (const auto &f : a.flags)
+        if (!allowed.count(f))
+            throw UsageError(cmd + ": unknown option " + f);
+}
+
+long long intOpt(const Args &a, const std::string &key, long long def, long long lo, long long hi)
+{
+    auto it = a.options.find(key);
+    if (it == a.options.end())
+        return def;
+    long long v = 0;
+    try {
+        size_t pos = 0;
+        v = std::stoll(it->second, &pos);
+        if (pos != it->second.size())
+            throw std::invalid_argument("trailing");
+    } catch (...) {
+        throw UsageError(key + ": expected an integer, got '" + it->second + "'");
+    }
+    if (v < lo || v > hi)
+        throw UsageError(key + ": " + it->second + " is out of range [" + std::to_string(lo) + ", "
+                         + std::to_string(hi) + "]");
+    return v;
+}
+
+double floatOpt(const Args &a, const std::string &key, double def)
+{
+    auto it = a.options.find(key);
+    if (it == a.options.end())
+        return def;
+    try {
+        size_t pos = 0;
+        double v = std::stod(it->second, &pos);
+        if (pos != it->second.size())
+            throw std::invalid_argument("trailing");
+        return v;
+    } catch (...) {
+        throw UsageError(key + ": expected a number, got '" + it->second + "'");
+    }
+}
+
+std::string opt(const Args &a, const std::string &key, const std::string &def = {})
+{
+    auto it = a.options.find(key);
+    return it == a.options.end() ? def : it->second;
+}
+
+class ProgressBar {
+public:
+    explicit ProgressBar(bool enabled) : m_enabled(enabled) {}
+    void update(int done, int total, double elapsed, const std::string &label)
+    {
+        if (!m_enabled)
+            return;
+        const int width = 30;
+        const int filled = total > 0 ? done * width / total : 0;
+        const double eta = done > 0 ? elapsed / done * (total - done) : 0;
+        std::fprintf(stderr, "\r%s [%s%s] %d/%d  %.1fs  ETA %.1fs ", label.c_str(), std::string(filled, '#').c_str(),
+                     std::string(width - filled, '.').c_str(), done, total, elapsed, eta);
+        if (done == total)
+            std::fprintf(stderr, "\n");
+        std::fflush(stderr);
+    }
+
+private:
+    bool m_enabled;
+};
+
+nlohmann::json infoJson(const CheckpointInfo &info)
+{
+    const auto &c = info.config;
+    return {{"path", info.path},
+            {"format", info.format},
+            {"layout", info.layout},
+            {"family", info.family},
+            {"architecture", c.name()},
+            {"input_size", c.inputSize},
+            {"patch_size", c.patchSize},
+            {"in_channels", c.inChannels},
+            {"hidden_size", c.hiddenSize},
+            {"depth", c.depth},
+            {"num_heads", c.numHeads},
+            {"mlp_ratio", c.mlpRatio},
+            {"num_classes", c.numClasses},
+            {"learn_sigma", c.learnSigma},
+            {"latent_space", info.latentSpace},
+            {"parameters", info.parameterCount},
+            {"dtype", info.dtype},
+            {"class_names", info.classNames.size()}};
+}
+
+int cmdInspect(const Args &a)
+{
+    allowOnly(a, {"--json"}, "inspect");
+    if (a.positional.size() != 1)
+        throw UsageError("inspect: expected one PATH");
+    const auto info = describeCheckpoint(a.positional[0]);
+    if (a.flags.count("--json")) {
+        std::cout << infoJson(info).dump(2) << '\n';
+        return 0;
+    }
+    const auto &c = info.config;
+    std::cout << "path:          " << info.path << '\n'
+              << "format:        " << info.format << " (" << info.layout << " layout)\n"
+              << "architecture:  " << c.name() << " (family " << info.family << ")\n"
+              << "input_size:    " << c.inputSize << (info.latentSpace ? " (latent; image " + std::to_string(c.inputSize * 8) + " px)" : " (pixels)") << '\n'
+              << "patch_size:    " << c.patchSize << '\n'
+              << "in_channels:   " << c.inChannels << '\n'
+              << "hidden_size:   " << c.hiddenSize << '\n'
+              << "depth:         " << c.depth << '\n'
+              << "num_heads:     " << c.numHeads << '\n'
+              << "num_classes:   " << c.numClasses << (info.classNames.empty() ? " (no names)" : " (named)") << '\n'
+              << "learn_sigma:   " << (c.learnSigma ? "true" : "false") << '\n'
+              << "parameters:    " << info.parameterCount << '\n'
+              << "dtype:         " << info.dtype << '\n';
+    return 0;
+}
+
+std::atomic<bool> g_interrupted{false};
+CancelToken *g_cancel = nullptr;
+
+extern "C" void onSigint(int)
+{
+    g_interrupted = true;
+    if (g_cancel)
+        g_cancel->cancel();
+}
+
+std::string safeFileName(std::string s)
+{
+    for (auto &c : s)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.')
+            c = '_';
+    return s.empty() ? "image" : s;
+}
+
+int cmdGenerate(const Args &a)
+{
+    allowOnly(a,
+              {"--model", "--vae", "--prompt", "--class", "--steps", "--sampler", "--eta", "--cfg", "--cfg-channels",
+               "--cfg-interval", "--karras", "--seed", "--batch", "--out", "--overwrite", "--init-noise",
+               "--save-latent", "--labels", "--device", "--dtype", "--threads", "--json", "--quiet", "--log-level",
+               "--preview-dir"},
+              "generate");
+    if (!a.positional.empty())
+        throw UsageError("generate: unexpected argument '" + a.positional[0] + "'");
+    GenerateRequest req;
+    LoadOptions lo;
+    lo.device = opt(a, "--device", "auto");
+    lo.labelsPath = opt(a, "--labels");
+    lo.vaePath = opt(a, "--vae");
+    if (a.options.count("--dtype") && !parseDType(opt(a, "--dtype"), lo.dtype))
+        throw UsageError("--dtype: expected fp32, bf16 or fp16");
+    req.steps = static_cast<int>(intOpt(a, "--steps", 50, 1, 1000));
+    if (a.options.count("--sampler") && !parseSampler(opt(a, "--sampler"), req.sampler))
+        throw UsageError("--sampler: expected ddpm, ddim, dpmpp-2m, euler, euler-a or heun");
+    req.eta = floatOpt(a, "--eta", 0.0);
+    req.cfgScale = floatOpt(a, "--cfg", 4.0);
+    const std::string ch = opt(a, "--cfg-channels", "3");
+    if (ch == "3")
+        req.guidedChannels = GuidedChannels::First3;
+    else if (ch == "all")
+        req.guidedChannels = GuidedChannels::All;
+    else
+        throw UsageError("--cfg-channels: expected 3 or all");
+    if (a.options.count("--cfg-interval")) {
+        const auto v = opt(a, "--cfg-interval");
+        const auto comma = v.find(',');
+        if (comma == std::string::npos)
+            throw UsageError("--cfg-interval: expected FROM,TO (fractions of the 1000 timesteps)");
+        req.guidanceFrom = std::stod(v.substr(0, comma));
+        req.guidanceTo = std::stod(v.substr(comma + 1));
+    }
+    req.karrasSigmas = a.flags.count("--karras") > 0;
+    req.seed = static_cast<std::uint64_t>(intOpt(a, "--seed", 0, 0, (1LL << 62)));
+    req.batch = static_cast<int>(intOpt(a, "--batch", 1, 1, 256));
+    const bool json = a.flags.count("--json") > 0;
+    if (a.options.count("--prompt") == a.options.count("--class"))
+        throw UsageError("generate: give exactly one of --prompt TEXT or --class N");
+
+    Engine engine;
+    const std::string modelPath = opt(a, "--model");
+    auto loaded = modelPath.empty() ? engine.loadDefaultModel(lo) : engine.loadModel(modelPath, lo);
+    if (!loaded.ok())
+        fail(loaded.error().code, loaded.error().message);
+    const auto &info = loaded.value();
+    if (a.options.count("--class")) {
+        const int cls = static_cast<int>(intOpt(a, "--class", 0, 0, info.config.numClasses - 1));
+        req.conditioning = Conditioning{{{cls, 1.0}}};
+    } else {
+        req.prompt = opt(a, "--prompt");
+        auto match = engine.parsePrompt(req.prompt);
+        if (!match.ok())
+            fail(match.error().code, match.error().message);
+        for (const auto &w : match->warnings)
+            std::cerr << "note: " << w << '\n';
+        req.conditioning = match->conditioning;
+    }
+    if (a.options.count("--init-noise")) {
+        auto sd = safetensors::load(opt(a, "--init-noise"));
+        if (!sd.contains("z"))
+            fail(ErrorCode::NotFound, opt(a, "--init-noise") + ": no tensor named 'z'");
+        req.initNoise = toHost(sd.at("z"));
+    }
+    req.wantPreviews = a.options.count("--preview-dir") > 0;
+
+    // Output paths, checked before sampling so no work is lost on a bad path.
+    const std::string out = opt(a, "--out", "out/");
+    const bool toDir = out.back() == '/' || out.back() == '\\' || fs::is_directory(out);
+    const bool overwrite = a.flags.count("--overwrite") > 0;
+    const std::string label = safeFileName(displayName(info.classNames, req.conditioning->classes[0].classId));
+    std::vector<std::string> paths;
+    if (toDir) {
+        fs::create_directories(out);
+        for (int i = 0; i < req.batch; ++i)
+            paths.push_back((fs::path(out) / (label + "_" + std::to_string(req.seed + i) + "_" + std::to_string(i) + ".png")).string());
+    } else {
+        if (!fs::path(out).parent_path().empty())
+            fs::create_directories(fs::path(out).parent_path());
+        const auto stem = fs::path(out).parent_path() / fs::path(out).stem();
+        for (int i = 0; i < req.batch; ++i)
+            paths.push_back(req.batch == 1 ? out : stem.string() + "_" + std::to_string(i) + ".png");
+    }
+    for (const auto &p : paths)
+        if (!overwrite && fs::exists(p))
+            fail(ErrorCode::IoError, p + ": file exists (use --overwrite to replace it)");
+
+    const std::string previewDir = opt(a, "--preview-dir");
+    if (!previewDir.empty())
+        fs::create_directories(previewDir);
+    ProgressBar bar(!a.flags.count("--quiet"));
+    GenerateObserver observer;
+    observer.onStep = [&](const StepUpdate &u) {
+        bar.update(u.step + 1, u.totalSteps, u.elapsedSeconds, "sampling");
+        if (!previewDir.empty()) {
+            for (size_t i = 0; i < u.previewXt.size(); ++i) {
+                char name[64];
+                std::snprintf(name, sizeof name, "step%03d_%zu", u.step, i);
+                (void)writePng((fs::path(previewDir) / (std::string(name) + "_xt.png")).string(), u.previewXt[i], {}, true);
+                (void)writePng((fs::path(previewDir) / (std::string(name) + "_x0.png")).string(), u.previewX0[i], {}, true);
+            }
+        }
+    };
+    CancelToken cancel;
+    g_cancel = &cancel;
+    auto previous = std::signal(SIGINT, onSigint);
+    auto result = engine.generate(req, observer, cancel);
+    std::signal(SIGINT, previous);
+    g_cancel = nullptr;
+    if (!result.ok())
+        fail(result.error().code, result.error().message);
+    if (result->status == JobStatus::Cancelled) {
+        std::cerr << "cancelled after " << result->stepsDone << " steps; nothing written\n";
+        return 130;
+    }
+    nlohmann::json params = {{"model", info.path},
+                             {"architecture", info.config.name()},
+                             {"prompt", req.prompt},
+                             {"conditioning", req.conditioning->describe(info.classNames)},
+                             {"steps", req.steps},
+                             {"sampler", samplerName(req.sampler)},
+                             {"eta", req.eta},
+                             {"cfg", req.cfgScale},
+                             {"cfg_channels", ch},
+                             {"seed", req.seed},
+                             {"batch", req.batch}};
+    for (size_t i = 0; i < result->images.size(); ++i) {
+        auto p = params;
+        p["seed"] = result->seeds[i];
+        p["index"] = i;
+        const std::string a1111 = req.conditioning->describe(info.classNames) + "\nSteps: " + std::to_string(req.steps)
+                                  + ", Sampler: " + samplerName(req.sampler) + ", CFG scale: "
+                                  + std::to_string(req.cfgScale) + ", Seed: " + std::to_string(result->seeds[i])
+                                  + ", Model: " + info.config.name();
+        auto w = writePng(paths[i], result->images[i], {{"parameters", a1111}, {"ditstudio", p.dump()}}, overwrite);
+        if (!w.ok())
+            fail(w.error().code, w.error().message);
+    }
+    if (a.options.count("--save-latent"))
+        safetensors::save(opt(a, "--save-latent"), {{"latent", fromHost(result->latent)}},
+                          {{"architecture", info.config.name()}});
+    if (json) {
+        nlohmann::json summary = params;
+        summary["outputs"] = paths;
+        summary["seconds"] = result->seconds;
+        summary["steps_done"] = result->stepsDone;
+        std::vector<int> classes;
+        for (const auto &c : req.conditioning->classes)
+            classes.push_back(c.classId);
+        summary["classes"] = classes;
+        summary["device"] = lo.device;
+        summary["dtype"] = dtypeName(lo.dtype);
+        if (a.options.count("--save-latent"))
+            summary["latent"] = opt(a, "--save-latent");
+        std::cout << summary.dump(2) << '\n';
+    } else {
+        for (const auto &p : paths)
+            std::cerr << "wrote " << p << '\n';
+    }
+    return 0;
+}
+
+int cmdBench(const Args &a)
+{
+    allowOnly(a, {"--arch", "--image-size", "--batch", "--iters", "--warmup", "--dtype", "--device", "--threads",
+                  "--json", "--log-level", "--num-classes"},
+              "bench");
+    const std::string arch = opt(a, "--arch", "DiT-XL/2");
+    const int imageSize = static_cast<int>(intOpt(a, "--image-size", 256, 8, 4096));
+    if (imageSize % 8)
+        throw UsageError("--image-size must be a multiple of 8");
+    auto cfgR = ditConfigByName(arch, imageSize / 8);
+    if (!cfgR.ok())
+        throw UsageError(cfgR.error().message);
+    DiTConfig cfg = cfgR.value();
+    cfg.numClasses = static_cast<int>(intOpt(a, "--num-classes", 1000, 1, 100000));
+    const int batch = static_cast<int>(intOpt(a, "--batch", 2, 1, 1024));
+    const int iters = static_cast<int>(intOpt(a, "--iters", 3, 1, 10000));
+    const int warmup = static_cast<int>(intOpt(a, "--warmup", 1, 0, 1000));
+    DType dt = DType::Float32;
+    if (a.options.count("--dtype") && !parseDType(opt(a, "--dtype"), dt))
+        throw UsageError("--dtype: expected fp32, bf16 or fp16");
+    auto dev = parseDevice(opt(a, "--device", "auto"));
+    if (!dev.ok())
+        fail(dev.error().code, dev.error().message);
+    const torch::Device device = dev->kind == DeviceKind::Cuda ? torch::Device(torch::kCUDA, dev->index) : torch::Device(torch::kCPU);
+    const auto st = dt == DType::BFloat16 ? torch::kBFloat16 : dt == DType::Float16 ? torch::kFloat16 : torch::kFloat32;
+    torch::InferenceMode im;
+    torch::manual_seed(0);
+    DiT model(cfg);
+    model->eval();
+    model->to(device, st);
+    auto x = torch::randn({batch, cfg.inChannels, cfg.inputSize, cfg.inputSize}).to(device, st);
+    auto t = torch::randint(0, 1000, {batch}).to(device);
+    auto y = torch::randint(0, cfg.numClasses, {batch}, torch::kLong).to(device);
+    for (int i = 0; i < warmup; ++i)
+        model->forward(x, t, y);
+    if (device.is_cuda())
+        torch::cuda::synchronize();
+    std::vector<double> ms;
+    for (int i = 0; i < iters; ++i) {
+        const auto s = std::chrono::steady_clock::now();
+        auto out = model->forward(x, t, y);
+        if (device.is_cuda())
+            torch::cuda::synchronize();
+        (void)out.sum().item<float>();
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    const double median = ms[ms.size() / 2];
+    double mean = 0;
+    for (double v : ms)
+        mean += v;
+    mean /= ms.size();
+    const double flops = 2.0 * cfg.macsPerForward() * batch;
+    const double gflops = flops / (median / 1000.0) / 1e9;
+    nlohmann::json j = {{"arch", cfg.name()},
+                        {"image_size", imageSize},
+                        {"batch", batch},
+                        {"dtype", dtypeName(dt)},
+                        {"device", device.str()},
+                        {"threads", computeThreads()},
+                        {"iters", iters},
+                        {"ms_median", median},
+                        {"ms_mean", mean},
+                        {"ms_min", ms.front()},
+                        {"gmacs_per_image", cfg.macsPerForward() / 1e9},
+                        {"gflops_per_forward", flops / 1e9},
+                        {"achieved_gflops", gflops},
+                        {"parameters", cfg.parameterCount()},
+                        {"blas", platform::blasDescription()}};
+    if (a.flags.count("--json")) {
+        std::cout << j.dump(2) << '\n';
+    } else {
+        std::printf("%s @%dpx batch %d %s on %s (%d threads): %.1f ms/forward (median of %d), %.1f GFLOP/s "
+                    "(%.1f GFLOP per forward)\n",
+                    cfg.name().c_str(), imageSize, batch, dtypeName(dt), device.str().c_str(), computeThreads(),
+                    median, iters, gflops, flops / 1e9);
+    }
+    return 0;
+}
+
+int cmdClasses(const Args &a)
+{
+    allowOnly(a, {"--model", "--json", "--log-level"}, "classes");
+    const std::string modelPath = opt(a, "--model", defaultModelPath());
+    if (modelPath.empty())
+        fail(ErrorCode::NotFound, "no --model given and the embedded default model was not found");
+    const auto info = describeCheckpoint(modelPath);
+    std::vector<int> ids;
+    if (a.positional.empty()) {
+        for (int i = 0; i < static_cast<int>(info.classNames.size()); ++i)
+            ids.push_back(i);
+    } else {
+        ids = closestClasses(a.positional[0], info.classNames, 10);
+    }
+    for (int id : ids)
+        std::cout << id << '\t' << info.classNames[id] << '\n';
+    return 0;
+}
+
+int cmdTrain(const Args &a)
+{
+    allowOnly(a, {"--dataset", "--dataset-dir", "--arch", "--depth", "--hidden", "--heads", "--patch", "--input-size",
+                  "--channels", "--batch", "--lr", "--ema", "--ema-warmup", "--grad-clip", "--steps",
+                  "--checkpoint-every", "--log-every", "--seed", "--hflip", "--out", "--no-resume", "--threads",
+                  "--log-level", "--quiet", "--no-learn-sigma", "--mlp-ratio"},
+              "train");
+    TrainOptions o;
+    o.dataset = opt(a, "--dataset", "fashion-mnist");
+    o.datasetDir = opt(a, "--dataset-dir");
+    const bool fmnist = o.dataset == "fashion-mnist";
+    const int inputSize = static_cast<int>(intOpt(a, "--input-size", fmnist ? 28 : 32, 4, 1024));
+    if (a.options.count("--arch")) {
+        auto c = ditConfigByName(opt(a, "--arch"), inputSize);
+        if (!c.ok())
+            throw UsageError(c.error().message);
+        o.model = c.value();
+    } else {
+        o.model.inputSize = inputSize;
+        o.model.depth = static_cast<int>(intOpt(a, "--depth", 6, 1, 64));
+        o.model.hiddenSize = static_cast<int>(intOpt(a, "--hidden", 192, 8, 4096));
+        o.model.numHeads = static_cast<int>(intOpt(a, "--heads", 3, 1, 64));
+        o.model.patchSize = static_cast<int>(intOpt(a, "--patch", 4, 1, 16));
+    }
+    o.model.mlpRatio = floatOpt(a, "--mlp-ratio", 4.0);
+    o.model.inChannels = static_cast<int>(intOpt(a, "--channels", fmnist ? 1 : 3, 1, 16));
+    o.model.learnSigma = !a.flags.count("--no-learn-sigma");
+    if (auto v = o.model.validate(); !v.ok())
+        throw UsageError(v.error().message);
+    o.batchSize = static_cast<int>(intOpt(a, "--batch", 128, 1, 65536));
+    o.learningRate = floatOpt(a, "--lr", 1e-4);
+    o.emaDecay = floatOpt(a, "--ema", 0.9999);
+    o.emaWarmupSteps = static_cast<int>(intOpt(a, "--ema-warmup", 0, 0, 1 << 30));
+    o.gradClip = floatOpt(a, "--grad-clip", 0.0);
+    o.totalSteps = intOpt(a, "--steps", 1000, 1, 1LL << 40);
+    o.checkpointEvery = intOpt(a, "--checkpoint-every", 500, 1, 1LL << 40);
+    o.logEvery = intOpt(a, "--log-every", 50, 1, 1LL << 40);
+    o.seed = static_cast<unsigned long long>(intOpt(a, "--seed", 0, 0, 1LL << 62));
+    o.hflip = a.flags.count("--hflip") > 0;
+    o.outDir = opt(a, "--out", "train-out");
+    o.resume = !a.flags.count("--no-resume");
+    if (!o.resume && fs::exists(fs::path(o.outDir) / "state.json"))
+        fail(ErrorCode::IoError, o.outDir + " already holds a training run; remove it or resume without --no-resume");
+    const bool quiet = a.flags.count("--quiet") > 0;
+    spdlog::info("training {} ({} parameters) on {} with the official loss (uniform timestep weighting), batch {}",
+                 o.model.name(), o.model.parameterCount(), o.dataset, o.batchSize);
+    CancelToken cancel;
+    g_cancel = &cancel;
+    auto previous = std::signal(SIGINT, onSigint);
+    const long long reached = trainDiT(o, [&](const TrainProgress &p) {
+        if (quiet)
+            return;
+        const double eta = p.imagesPerSecond > 0 ? (p.totalSteps - p.step) * o.batchSize / p.imagesPerSecond : 0;
+        std::fprintf(stderr, "step %lld/%lld  loss %.4f (mse %.4f, vb %.4f)  %.1f img/s  elapsed %.0fs  ETA %.0fs\n",
+                     p.step, p.totalSteps, p.loss, p.mse, p.vb, p.imagesPerSecond, p.elapsedSeconds, eta);
+    }, cancel);
+    std::signal(SIGINT, previous);
+    g_cancel = nullptr;
+    std::cerr << "stopped at step " << reached << "; checkpoint in " << o.outDir << '\n';
+    return cancel.isCancelled() ? 130 : 0;
+}
+
+} // namespace
 
 int run(int argc, char **argv)
 {
@@ -12,15 +590,48 @@ int run(int argc, char **argv)
     return run(args);
 }
 
-int run(const std::vector<std::string> &args)
+int run(const std::vector<std::string> &argvIn)
 {
-    setComputeThreads(0);
-    if (!args.empty() && args[0] == "--version") {
-        std::cout << runtimeInfoText();
-        return 0;
+    const std::vector<std::string> &argv = argvIn; // without the program name
+    try {
+        if (argv.empty() || argv[0] == "--help" || argv[0] == "-h" || argv[0] == "help") {
+            std::cout << kUsage;
+            return argv.empty() ? 2 : 0;
+        }
+        const Args a = parseArgs(argv, 1);
+        // Logging and threads first: Debian's LibTorch starts with one thread.
+        std::string logLevel = opt(a, "--log-level");
+        if (auto r = initLogging(logLevel.empty() ? std::string() : logLevel, (platform::userDataDir() / "logs").string()); !r.ok())
+            throw UsageError(r.error().message);
+        setComputeThreads(static_cast<int>(intOpt(a, "--threads", 0, 0, 1024)));
+        const std::string cmd = argv[0];
+        if (cmd == "--version" || cmd == "version") {
+            std::cout << runtimeInfoText();
+            return 0;
+        }
+        if (a.flags.count("--help")) {
+            std::cout << kUsage;
+            return 0;
+        }
+        if (cmd == "inspect")
+            return cmdInspect(a);
+        if (cmd == "generate")
+            return cmdGenerate(a);
+        if (cmd == "bench")
+            return cmdBench(a);
+        if (cmd == "classes")
+            return cmdClasses(a);
+        if (cmd == "train")
+            return cmdTrain(a);
+        throw UsageError("unknown command '" + cmd + "' (try --help)");
+    } catch (const UsageError &e) {
+        std::cerr << "ditstudio-cli: " << e.what() << '\n';
+        return 2;
+    } catch (...) {
+        const Error e = currentExceptionToError();
+        std::cerr << "ditstudio-cli: " << e.toString() << '\n';
+        return 1;
     }
-    std::cout << "usage: ditstudio-cli --version\n";
-    return 0;
 }
 
 } // namespace ditstudio::cli

@@ -1,0 +1,28 @@
+#include "diffusion/guidance.h"
+
+namespace ditstudio {
+
+torch::Tensor guidedForward(DiTImpl &model, const torch::Tensor &x, const torch::Tensor &t,
+                            const ClassCondition &cond, const GuidanceOptions &options)
+{
+    const auto b = x.size(0) / 2;
+    const auto half = x.narrow(0, 0, b);
+    const double tFrac = t[0].item<double>() / 1000.0;
+    if (tFrac < options.from || tFrac > options.to) {
+        // Outside the guidance interval: the conditional prediction alone, computed once.
+        ClassCondition c{cond.labels.defined() ? cond.labels.narrow(0, 0, b) : torch::Tensor(),
+                         cond.weights.defined() ? cond.weights.narrow(0, 0, b) : torch::Tensor()};
+        auto out = model.forward(half, t.narrow(0, 0, b), c);
+        return torch::cat({out, out}, 0);
+    }
+    const auto combined = torch::cat({half, half}, 0);
+    const auto out = model.forward(combined, t, cond); // [2B, outC, H, W]
+    const int64_t k = options.channels == GuidedChannels::First3 ? std::min<int64_t>(3, x.size(1)) : x.size(1);
+    const auto eps = out.narrow(1, 0, k);
+    const auto rest = out.narrow(1, k, out.size(1) - k);
+    const auto condEps = eps.narrow(0, 0, b), uncondEps = eps.narrow(0, b, b);
+    const auto halfEps = uncondEps + options.scale * (condEps - uncondEps);
+    return torch::cat({torch::cat({halfEps, halfEps}, 0), rest}, 1);
+}
+
+} // namespace ditstudio

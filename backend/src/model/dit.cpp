@@ -1,0 +1,270 @@
+#include "model/dit.h"
+
+#include "core/errors.h"
+
+#include <cmath>
+
+namespace ditstudio {
+
+namespace {
+
+// x * (1 + scale) + shift, with per-sample [N, D] modulation broadcast over tokens.
+torch::Tensor modulate(const torch::Tensor &x, const torch::Tensor &shift, const torch::Tensor &scale)
+{
+    return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1);
+}
+
+// LayerNorm without affine parameters, eps 1e-6 (the official blocks' norm1/norm2/norm_final).
+torch::Tensor layerNorm(const torch::Tensor &x)
+{
+    return torch::layer_norm(x, {x.size(-1)}, {}, {}, 1e-6);
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+TimestepEmbedderImpl::TimestepEmbedderImpl(int hiddenSize, int frequencySize) : m_frequencySize(frequencySize)
+{
+    mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(frequencySize, hiddenSize),
+                                                       torch::nn::SiLU(), torch::nn::Linear(hiddenSize, hiddenSize)));
+}
+
+torch::Tensor TimestepEmbedderImpl::timestepFeatures(const torch::Tensor &t, int dim, double maxPeriod)
+{
+    // Ref: DiT models.py TimestepEmbedder.timestep_embedding (GLIDE): cosine first.
+    const int half = dim / 2;
+    auto freqs = torch::exp(-std::log(maxPeriod) * torch::arange(0, half, torch::TensorOptions().dtype(torch::kFloat32))
+                            / static_cast<double>(half))
+                     .to(t.device()); // [half]
+    auto args = t.to(torch::kFloat32).unsqueeze(1) * freqs.unsqueeze(0); // [N, half]
+    auto emb = torch::cat({torch::cos(args), torch::sin(args)}, -1);     // [N, 2*half]
+    if (dim % 2)
+        emb = torch::cat({emb, torch::zeros_like(emb.narrow(1, 0, 1))}, -1);
+    return emb;
+}
+
+torch::Tensor TimestepEmbedderImpl::forward(const torch::Tensor &t)
+{
+    auto freq = timestepFeatures(t, m_frequencySize);
+    auto w = mlp->parameters().front();
+    return mlp->forward(freq.to(w.dtype()));
+}
+
+// ---------------------------------------------------------------------------------------------
+LabelEmbedderImpl::LabelEmbedderImpl(int numClasses, int hiddenSize, double dropoutProb)
+    : m_numClasses(numClasses), m_dropoutProb(dropoutProb)
+{
+    const int rows = numClasses + (dropoutProb > 0 ? 1 : 0);
+    embedding_table = register_module("embedding_table", torch::nn::Embedding(rows, hiddenSize));
+}
+
+torch::Tensor LabelEmbedderImpl::forward(const torch::Tensor &labels, bool train, const torch::Tensor &forceDrop)
+{
+    torch::Tensor l = labels;
+    if ((train && m_dropoutProb > 0) || forceDrop.defined()) {
+        // Ref: DiT LabelEmbedder.token_drop: replace dropped labels by the null class.
+        torch::Tensor drop = forceDrop.defined()
+                                 ? (forceDrop == 1)
+                                 : (torch::rand({labels.size(0)}, torch::TensorOptions().device(labels.device()))
+                                    < m_dropoutProb);
+        l = torch::where(drop, torch::full_like(labels, m_numClasses), labels);
+    }
+    return embedding_table->forward(l);
+}
+
+torch::Tensor LabelEmbedderImpl::mix(const torch::Tensor &weights)
+{
+    // [N, rows] @ [rows, D] -> [N, D]
+    return torch::matmul(weights.to(embedding_table->weight.dtype()), embedding_table->weight);
+}
+
+// ---------------------------------------------------------------------------------------------
+PatchEmbedImpl::PatchEmbedImpl(int inChannels, int hiddenSize, int patchSize)
+{
+    proj = register_module("proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(inChannels, hiddenSize, patchSize)
+                                                         .stride(patchSize)
+                                                         .bias(true)));
+}
+
+torch::Tensor PatchEmbedImpl::forward(const torch::Tensor &x)
+{
+    auto y = proj->forward(x);               // [N, D, h, w]
+    return y.flatten(2).transpose(1, 2);     // [N, T, D], tokens row-major
+}
+
+// ---------------------------------------------------------------------------------------------
+AttentionImpl::AttentionImpl(int dim, int numHeads) : m_numHeads(numHeads)
+{
+    m_scale = std::pow(static_cast<double>(dim / numHeads), -0.5);
+    qkv = register_module("qkv", torch::nn::Linear(dim, dim * 3));
+    proj = register_module("proj", torch::nn::Linear(dim, dim));
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor &x, torch::Tensor *attnOut)
+{
+    const auto n = x.size(0), t = x.size(1), d = x.size(2);
+    const auto hd = d / m_numHeads;
+    // Ref: timm Attention: qkv rows are [q heads | k heads | v heads].
+    auto qkvOut = qkv->forward(x).reshape({n, t, 3, m_numHeads, hd}).permute({2, 0, 3, 1, 4}); // [3, N, H, T, hd]
+    auto q = qkvOut[0], k = qkvOut[1], v = qkvOut[2];
+    auto attn = torch::matmul(q * m_scale, k.transpose(-2, -1)); // [N, H, T, T]
+    attn = attn.softmax(-1);
+    if (attnOut)
+        *attnOut = attn.mean(1).detach();
+    auto out = torch::matmul(attn, v).transpose(1, 2).reshape({n, t, d}); // [N, T, D]
+    return proj->forward(out);
+}
+
+// ---------------------------------------------------------------------------------------------
+MlpImpl::MlpImpl(int dim, int hidden)
+{
+    fc1 = register_module("fc1", torch::nn::Linear(dim, hidden));
+    fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
+}
+
+torch::Tensor MlpImpl::forward(const torch::Tensor &x)
+{
+    return fc2->forward(torch::gelu(fc1->forward(x), "tanh"));
+}
+
+// ---------------------------------------------------------------------------------------------
+DiTBlockImpl::DiTBlockImpl(int hiddenSize, int numHeads, double mlpRatio) : m_hiddenSize(hiddenSize)
+{
+    attn = register_module("attn", Attention(hiddenSize, numHeads));
+    mlp = register_module("mlp", Mlp(hiddenSize, static_cast<int>(hiddenSize * mlpRatio)));
+    adaLN_modulation = register_module(
+        "adaLN_modulation", torch::nn::Sequential(torch::nn::SiLU(), torch::nn::Linear(hiddenSize, 6 * hiddenSize)));
+}
+
+torch::Tensor DiTBlockImpl::forward(const torch::Tensor &x, const torch::Tensor &c, torch::Tensor *attnOut)
+{
+    // Ref: DiT paper sec. 3.2 (adaLN-Zero); chunk order shift/scale/gate for msa then mlp.
+    auto mod = adaLN_modulation->forward(c).chunk(6, 1); // 6 x [N, D]
+    auto h = x + mod[2].unsqueeze(1) * attn->forward(modulate(layerNorm(x), mod[0], mod[1]), attnOut);
+    return h + mod[5].unsqueeze(1) * mlp->forward(modulate(layerNorm(h), mod[3], mod[4]));
+}
+
+// ---------------------------------------------------------------------------------------------
+FinalLayerImpl::FinalLayerImpl(int hiddenSize, int patchSize, int outChannels) : m_hiddenSize(hiddenSize)
+{
+    linear = register_module("linear", torch::nn::Linear(hiddenSize, patchSize * patchSize * outChannels));
+    adaLN_modulation = register_module(
+        "adaLN_modulation", torch::nn::Sequential(torch::nn::SiLU(), torch::nn::Linear(hiddenSize, 2 * hiddenSize)));
+}
+
+torch::Tensor FinalLayerImpl::forward(const torch::Tensor &x, const torch::Tensor &c)
+{
+    auto mod = adaLN_modulation->forward(c).chunk(2, 1); // shift, scale
+    return linear->forward(modulate(layerNorm(x), mod[0], mod[1]));
+}
+
+// ---------------------------------------------------------------------------------------------
+DiTImpl::DiTImpl(const DiTConfig &config) : m_config(config)
+{
+    if (auto v = config.validate(); !v.ok())
+        fail(v.error().code, v.error().message);
+    const int d = config.hiddenSize;
+    x_embedder = register_module("x_embedder", PatchEmbed(config.inChannels, d, config.patchSize));
+    t_embedder = register_module("t_embedder", TimestepEmbedder(d));
+    y_embedder = register_module("y_embedder", LabelEmbedder(config.numClasses, d, config.classDropoutProb));
+    pos_embed = register_buffer("pos_embed", sinCosPosEmbed(d, config.inputSize / config.patchSize));
+    blocks = register_module("blocks", torch::nn::ModuleList());
+    for (int i = 0; i < config.depth; ++i)
+        blocks->push_back(DiTBlock(d, config.numHeads, config.mlpRatio));
+    final_layer = register_module("final_layer", FinalLayer(d, config.patchSize, config.outChannels()));
+}
+
+torch::Tensor DiTImpl::sinCosPosEmbed(int dim, int gridSize)
+{
+    // Ref: DiT models.py get_2d_sincos_pos_embed (MAE). np.meshgrid(grid_w, grid_h): the first half
+    // of the channels encodes the column, the second half the row; each half is [sin | cos].
+    auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+    const int quarter = dim / 4;
+    auto omega = torch::arange(quarter, opts) / static_cast<double>(quarter);
+    omega = 1.0 / torch::pow(10000.0, omega);                                   // [D/4]
+    auto coords = torch::arange(gridSize, opts);
+    auto col = coords.repeat({gridSize});                                       // token i*g+j -> j
+    auto row = coords.repeat_interleave(gridSize);                              // token i*g+j -> i
+    auto embed1d = [&](const torch::Tensor &pos) {
+        auto out = pos.unsqueeze(1) * omega.unsqueeze(0);                        // [T, D/4]
+        return torch::cat({torch::sin(out), torch::cos(out)}, 1);               // [T, D/2]
+    };
+    auto emb = torch::cat({embed1d(col), embed1d(row)}, 1);                     // [T, D]
+    return emb.to(torch::kFloat32).unsqueeze(0);                                // [1, T, D]
+}
+
+torch::Tensor DiTImpl::unpatchify(const torch::Tensor &x) const
+{
+    const int64_t c = m_config.outChannels();
+    const int64_t p = m_config.patchSize;
+    const int64_t h = m_config.inputSize / p;
+    const int64_t w = h;
+    // channel innermost in each token: index = (row_in_patch * p + col_in_patch) * C + channel
+    auto y = x.reshape({x.size(0), h, w, p, p, c});
+    y = y.permute({0, 5, 1, 3, 2, 4}); // n c h p w q
+    return y.reshape({x.size(0), c, h * p, w * p});
+}
+
+torch::Tensor DiTImpl::forward(const torch::Tensor &x, const torch::Tensor &t, const ClassCondition &cond,
+                               DiTTrace *trace)
+{
+    const auto dtype = x_embedder->proj->weight.dtype();
+    auto xe = x_embedder->forward(x.to(dtype)); // [N, T, D]
+    if (trace)
+        trace->xEmb = xe.detach();
+    auto h = xe + pos_embed.to(dtype);
+    torch::Tensor tEmb = t_embedder->forward(t); // [N, D]
+    torch::Tensor yEmb = cond.weights.defined() ? y_embedder->mix(cond.weights)
+                                                : y_embedder->forward(cond.labels, is_training(), cond.forceDrop);
+    if (trace) {
+        trace->tFreq = TimestepEmbedderImpl::timestepFeatures(t, t_embedder->m_frequencySize).detach();
+        trace->tEmb = tEmb.detach();
+        trace->yEmb = yEmb.detach();
+    }
+    auto c = tEmb + yEmb; // [N, D]
+    for (size_t i = 0; i < blocks->size(); ++i) {
+        torch::Tensor attn;
+        const bool wantAttn = trace && trace->wantAttention;
+        h = blocks->ptr<DiTBlockImpl>(i)->forward(h, c, wantAttn ? &attn : nullptr);
+        if (trace) {
+            trace->blockOut.push_back(h.detach());
+            if (wantAttn)
+                trace->attention.push_back(attn);
+        }
+    }
+    h = final_layer->forward(h, c); // [N, T, p*p*outC]
+    return unpatchify(h);
+}
+
+void DiTImpl::initializeWeights()
+{
+    // Ref: DiT models.py DiT.initialize_weights.
+    torch::NoGradGuard noGrad;
+    for (auto &m : modules(/*include_self=*/false)) {
+        if (auto *lin = m->as<torch::nn::Linear>()) {
+            torch::nn::init::xavier_uniform_(lin->weight);
+            if (lin->bias.defined())
+                torch::nn::init::zeros_(lin->bias);
+        }
+    }
+    auto w = x_embedder->proj->weight;
+    torch::nn::init::xavier_uniform_(w.view({w.size(0), -1}));
+    torch::nn::init::zeros_(x_embedder->proj->bias);
+    torch::nn::init::normal_(y_embedder->embedding_table->weight, 0.0, 0.02);
+    for (int idx : {0, 2}) {
+        auto *lin = t_embedder->mlp[idx]->as<torch::nn::Linear>();
+        torch::nn::init::normal_(lin->weight, 0.0, 0.02);
+    }
+    for (size_t i = 0; i < blocks->size(); ++i) {
+        auto *lin = blocks->ptr<DiTBlockImpl>(i)->adaLN_modulation[1]->as<torch::nn::Linear>();
+        torch::nn::init::zeros_(lin->weight);
+        torch::nn::init::zeros_(lin->bias);
+    }
+    auto *fl = final_layer->adaLN_modulation[1]->as<torch::nn::Linear>();
+    torch::nn::init::zeros_(fl->weight);
+    torch::nn::init::zeros_(fl->bias);
+    torch::nn::init::zeros_(final_layer->linear->weight);
+    torch::nn::init::zeros_(final_layer->linear->bias);
+}
+
+} // namespace ditstudio

@@ -1,0 +1,130 @@
+#pragma once
+// DiT: Diffusion Transformer with adaLN-Zero blocks.
+// Ref: W. Peebles, S. Xie, "Scalable Diffusion Models with Transformers", ICCV 2023;
+//      facebookresearch/DiT models.py. Module names equal the official state_dict keys.
+
+#include "ditstudio/model_info.h"
+
+#include <torch/torch.h>
+
+#include <optional>
+#include <vector>
+
+namespace ditstudio {
+
+/// Sinusoidal timestep features (256 of them, cosine first) then Linear-SiLU-Linear.
+struct TimestepEmbedderImpl : torch::nn::Module {
+    TimestepEmbedderImpl(int hiddenSize, int frequencySize = 256);
+    /// t: [N] (integer or fractional timesteps) -> [N, frequencySize], float32
+    static torch::Tensor timestepFeatures(const torch::Tensor &t, int dim, double maxPeriod = 10000.0);
+    torch::Tensor forward(const torch::Tensor &t); // [N] -> [N, D]
+
+    int m_frequencySize;
+    torch::nn::Sequential mlp{nullptr};
+};
+TORCH_MODULE(TimestepEmbedder);
+
+/// Class label table with num_classes + 1 rows; the last row is the null class for guidance.
+struct LabelEmbedderImpl : torch::nn::Module {
+    LabelEmbedderImpl(int numClasses, int hiddenSize, double dropoutProb);
+    /// labels: [N] int64; in training, labels are replaced by the null class with dropoutProb.
+    torch::Tensor forward(const torch::Tensor &labels, bool train, const torch::Tensor &forceDrop = {});
+    /// weights: [N, numClasses + 1] -> weighted sum of rows (class mixing).
+    torch::Tensor mix(const torch::Tensor &weights);
+
+    int m_numClasses;
+    double m_dropoutProb;
+    torch::nn::Embedding embedding_table{nullptr};
+};
+TORCH_MODULE(LabelEmbedder);
+
+/// Conv2d patch embedding ("x_embedder.proj").
+struct PatchEmbedImpl : torch::nn::Module {
+    PatchEmbedImpl(int inChannels, int hiddenSize, int patchSize);
+    torch::Tensor forward(const torch::Tensor &x); // [N, C, H, W] -> [N, T, D]
+    torch::nn::Conv2d proj{nullptr};
+};
+TORCH_MODULE(PatchEmbed);
+
+struct AttentionImpl : torch::nn::Module {
+    AttentionImpl(int dim, int numHeads);
+    /// x: [N, T, D]; when attnOut is given, the head-averaged attention [N, T, T] is stored there.
+    torch::Tensor forward(const torch::Tensor &x, torch::Tensor *attnOut = nullptr);
+    int m_numHeads;
+    double m_scale;
+    torch::nn::Linear qkv{nullptr}, proj{nullptr};
+};
+TORCH_MODULE(Attention);
+
+struct MlpImpl : torch::nn::Module {
+    MlpImpl(int dim, int hidden);
+    torch::Tensor forward(const torch::Tensor &x); // GELU, tanh approximation
+    torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+struct DiTBlockImpl : torch::nn::Module {
+    DiTBlockImpl(int hiddenSize, int numHeads, double mlpRatio);
+    torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &c, torch::Tensor *attnOut = nullptr);
+    int m_hiddenSize;
+    Attention attn{nullptr};
+    Mlp mlp{nullptr};
+    torch::nn::Sequential adaLN_modulation{nullptr};
+};
+TORCH_MODULE(DiTBlock);
+
+struct FinalLayerImpl : torch::nn::Module {
+    FinalLayerImpl(int hiddenSize, int patchSize, int outChannels);
+    torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &c);
+    int m_hiddenSize;
+    torch::nn::Linear linear{nullptr};
+    torch::nn::Sequential adaLN_modulation{nullptr};
+};
+TORCH_MODULE(FinalLayer);
+
+/// Optional intermediates of one forward pass (for parity tests and visualizations).
+struct DiTTrace {
+    torch::Tensor tFreq, tEmb, yEmb, xEmb;
+    std::vector<torch::Tensor> blockOut;
+    bool wantAttention = false;
+    std::vector<torch::Tensor> attention; ///< per block [N, T, T] when wantAttention
+};
+
+/// Class conditioning for one forward: labels [N] int64, or mixing weights [N, numClasses + 1].
+struct ClassCondition {
+    torch::Tensor labels;
+    torch::Tensor weights;
+    torch::Tensor forceDrop; ///< training: [N] 1 where the label is replaced by the null class
+};
+
+struct DiTImpl : torch::nn::Module {
+    explicit DiTImpl(const DiTConfig &config);
+
+    /// x: [N, C, H, W], t: [N] timesteps (original 1000-step indices, may be fractional),
+    /// cond: labels or mix weights -> [N, outC, H, W].
+    torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &t, const ClassCondition &cond,
+                          DiTTrace *trace = nullptr);
+    torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &t, const torch::Tensor &labels)
+    {
+        return forward(x, t, ClassCondition{labels, {}});
+    }
+
+    /// The official initialization (xavier linears, zeroed adaLN and output layer).
+    void initializeWeights();
+
+    /// 2-D sin-cos positional embedding [1, gridSize^2, dim], computed in float64 then cast to float32.
+    static torch::Tensor sinCosPosEmbed(int dim, int gridSize);
+
+    torch::Tensor unpatchify(const torch::Tensor &x) const; // [N, T, p*p*C] -> [N, C, H, W]
+
+    DiTConfig m_config;
+    PatchEmbed x_embedder{nullptr};
+    TimestepEmbedder t_embedder{nullptr};
+    LabelEmbedder y_embedder{nullptr};
+    torch::Tensor pos_embed;
+    torch::nn::ModuleList blocks{nullptr};
+    FinalLayer final_layer{nullptr};
+};
+TORCH_MODULE(DiT);
+
+} // namespace ditstudio

@@ -1,0 +1,327 @@
+// The Engine behind the public API: model loading, prompt matching, seeded sampling, previews.
+#include "ditstudio/engine.h"
+
+#include "core/errors.h"
+#include "ditstudio/runtime.h"
+#include "core/platform.h"
+#include "core/tensor_image.h"
+#include "diffusion/guidance.h"
+#include "diffusion/samplers.h"
+#include "pipeline/class_names.h"
+#include "pipeline/model_loader.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+namespace ditstudio {
+
+namespace fs = std::filesystem;
+
+const char *samplerName(SamplerKind kind)
+{
+    switch (kind) {
+    case SamplerKind::Ddpm: return "ddpm";
+    case SamplerKind::Ddim: return "ddim";
+    case SamplerKind::DpmPP2M: return "dpmpp-2m";
+    case SamplerKind::Euler: return "euler";
+    case SamplerKind::EulerAncestral: return "euler-a";
+    case SamplerKind::Heun: return "heun";
+    }
+    return "ddpm";
+}
+
+std::vector<std::string> samplerNames()
+{
+    return {"ddpm", "ddim", "dpmpp-2m", "euler", "euler-a", "heun"};
+}
+
+bool parseSampler(const std::string &text, SamplerKind &out)
+{
+    for (auto k : {SamplerKind::Ddpm, SamplerKind::Ddim, SamplerKind::DpmPP2M, SamplerKind::Euler,
+                   SamplerKind::EulerAncestral, SamplerKind::Heun})
+        if (text == samplerName(k)) {
+            out = k;
+            return true;
+        }
+    return false;
+}
+
+const char *dtypeName(DType dtype)
+{
+    switch (dtype) {
+    case DType::Float32: return "fp32";
+    case DType::BFloat16: return "bf16";
+    case DType::Float16: return "fp16";
+    }
+    return "fp32";
+}
+
+bool parseDType(const std::string &text, DType &out)
+{
+    if (text == "fp32" || text == "float32" || text == "f32") {
+        out = DType::Float32;
+    } else if (text == "bf16" || text == "bfloat16") {
+        out = DType::BFloat16;
+    } else if (text == "fp16" || text == "float16" || text == "half") {
+        out = DType::Float16;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+std::string defaultModelPath()
+{
+    const fs::path exeDir = platform::executableDir();
+    std::vector<fs::path> candidates;
+    if (const char *env = std::getenv("DITSTUDIO_DEFAULT_MODEL"); env && *env)
+        candidates.emplace_back(env);
+    const fs::path rel = fs::path("models") / "ditstudio-fmnist.safetensors";
+    if (!exeDir.empty()) {
+        candidates.push_back(exeDir / "resources" / rel);
+        candidates.push_back(exeDir.parent_path() / "share" / "ditstudio" / rel);
+        candidates.push_back(exeDir.parent_path() / "Resources" / rel); // macOS bundle
+    }
+#ifdef DITSTUDIO_DATA_INSTALL_DIR
+    candidates.push_back(fs::path(DITSTUDIO_DATA_INSTALL_DIR) / rel);
+#endif
+#ifdef DITSTUDIO_SOURCE_DIR
+    candidates.push_back(fs::path(DITSTUDIO_SOURCE_DIR) / "resources" / rel);
+#endif
+    std::error_code ec;
+    for (const auto &c : candidates)
+        if (fs::is_regular_file(c, ec))
+            return c.string();
+    return {};
+}
+
+torch::ScalarType toTorchDType(DType d)
+{
+    switch (d) {
+    case DType::BFloat16: return torch::kBFloat16;
+    case DType::Float16: return torch::kFloat16;
+    default: return torch::kFloat32;
+    }
+}
+
+struct Engine::Impl {
+    std::optional<DiT> model;
+    CheckpointInfo info;
+    torch::Device device{torch::kCPU};
+    torch::ScalarType dtype = torch::kFloat32;
+};
+
+Engine::Engine() : m_impl(std::make_unique<Impl>()) {}
+Engine::~Engine() = default;
+
+bool Engine::hasModel() const { return m_impl->model.has_value(); }
+const CheckpointInfo &Engine::modelInfo() const { return m_impl->info; }
+std::vector<std::string> Engine::classNames() const { return m_impl->info.classNames; }
+
+Result<CheckpointInfo> Engine::loadModel(const std::string &path, const LoadOptions &options)
+{
+    return guarded("loading " + path, [&]() -> CheckpointInfo {
+        auto dev = parseDevice(options.device);
+        if (!dev.ok())
+            fail(dev.error().code, dev.error().message);
+        const torch::Device device = dev->kind == DeviceKind::Cuda ? torch::Device(torch::kCUDA, dev->index)
+                                                                    : torch::Device(torch::kCPU);
+        const auto dtype = toTorchDType(options.dtype);
+        if (dtype == torch::kFloat16 && device.is_cpu())
+            fail(ErrorCode::Unsupported, "fp16 inference needs a CUDA device; use fp32 or bf16 on the CPU");
+        const auto start = std::chrono::steady_clock::now();
+        auto checkpoint = readDiTCheckpoint(path);
+        if (!options.labelsPath.empty()) {
+            std::ifstream in(options.labelsPath);
+            if (!in)
+                fail(ErrorCode::NotFound, options.labelsPath + ": cannot open the labels file");
+            std::stringstream ss;
+            ss << in.rdbuf();
+            auto names = parseLabelsText(ss.str());
+            if (static_cast<int>(names.size()) != checkpoint.info.config.numClasses)
+                fail(ErrorCode::InvalidArgument, options.labelsPath + ": " + std::to_string(names.size())
+                                                     + " class names for a model with "
+                                                     + std::to_string(checkpoint.info.config.numClasses) + " classes");
+            checkpoint.info.classNames = names;
+        }
+        auto model = buildDiT(checkpoint, device, dtype);
+        m_impl->model = model;
+        m_impl->info = checkpoint.info;
+        m_impl->device = device;
+        m_impl->dtype = dtype;
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        spdlog::info("loaded {} ({}, {} parameters, {}) on {} in {:.2f} s", path, checkpoint.info.config.name(),
+                     checkpoint.info.parameterCount, checkpoint.info.format, device.str(), secs);
+        return checkpoint.info;
+    });
+}
+
+Result<CheckpointInfo> Engine::loadDefaultModel(const LoadOptions &options)
+{
+    const std::string path = defaultModelPath();
+    if (path.empty())
+        return makeError(ErrorCode::NotFound, "the embedded default model (resources/models/ditstudio-fmnist"
+                                              ".safetensors) was not found next to the program or in its data folder");
+    return loadModel(path, options);
+}
+
+Result<PromptMatch> Engine::parsePrompt(const std::string &prompt) const
+{
+    if (!hasModel())
+        return makeError(ErrorCode::InvalidArgument, "no model loaded");
+    return matchPrompt(prompt, m_impl->info.classNames, m_impl->info.config.numClasses);
+}
+
+Result<GenerateResult> Engine::generate(const GenerateRequest &request, const GenerateObserver &observer,
+                                        const CancelToken &cancel)
+{
+    return guarded("generate", [&]() -> GenerateResult {
+        if (!hasModel())
+            fail(ErrorCode::InvalidArgument, "no model loaded");
+        if (request.batch < 1 || request.batch > 256)
+            fail(ErrorCode::InvalidArgument, "batch must be between 1 and 256");
+        if (request.cfgScale < 0 || request.cfgScale > 100)
+            fail(ErrorCode::InvalidArgument, "guidance scale must be in [0, 100]");
+        if (request.guidanceFrom < 0 || request.guidanceTo > 1 || request.guidanceFrom > request.guidanceTo)
+            fail(ErrorCode::InvalidArgument, "guidance interval must satisfy 0 <= from <= to <= 1");
+        torch::InferenceMode inferenceMode; // thread-local: created on the calling (worker) thread
+        auto &model = *m_impl->model;
+        const DiTConfig &cfg = m_impl->info.config;
+        const int b = request.batch;
+        const auto start = std::chrono::steady_clock::now();
+
+        Conditioning cond;
+        if (request.conditioning) {
+            cond = *request.conditioning;
+            for (const auto &c : cond.classes)
+                if (c.classId < 0 || c.classId >= cfg.numClasses)
+                    fail(ErrorCode::InvalidArgument, "class " + std::to_string(c.classId) + " is out of range 0.."
+                                                         + std::to_string(cfg.numClasses - 1));
+            if (cond.classes.empty())
+                fail(ErrorCode::InvalidArgument, "conditioning has no class");
+        } else {
+            auto match = parsePrompt(request.prompt);
+            if (!match.ok())
+                throw DitException(match.error().code, match.error().message);
+            for (const auto &w : match->warnings)
+                spdlog::warn("{}", w);
+            cond = match->conditioning;
+        }
+
+        // Starting noise: sample i uses its own CPU generator seeded with seed + i, so the same
+        // seed gives the same image whatever the batch size and device.
+        const int64_t c = cfg.inChannels, h = cfg.inputSize, w = cfg.inputSize;
+        std::vector<at::Generator> gens;
+        for (int i = 0; i < b; ++i)
+            gens.push_back(at::detail::createCPUGenerator(request.seed + static_cast<std::uint64_t>(i)));
+        const auto cpuF = torch::TensorOptions().dtype(torch::kFloat32);
+        torch::Tensor z;
+        if (request.initNoise) {
+            z = fromHost(*request.initNoise);
+            if (z.dim() != 4 || z.size(0) != b || z.size(1) != c || z.size(2) != h || z.size(3) != w)
+                fail(ErrorCode::ShapeMismatch, "initial noise must have shape [" + std::to_string(b) + ", "
+                                                   + std::to_string(c) + ", " + std::to_string(h) + ", "
+                                                   + std::to_string(w) + "]");
+        } else {
+            std::vector<torch::Tensor> parts;
+            for (int i = 0; i < b; ++i)
+                parts.push_back(at::randn({1, c, h, w}, gens[i], cpuF));
+            z = torch::cat(parts, 0);
+        }
+        const bool cfgOn = request.cfgScale != 1.0;
+        const int rows = cfgOn ? 2 * b : b;
+
+        // Conditioning rows: labels when every image is one class, else mixing weights.
+        ClassCondition cc;
+        const bool single = cond.classes.size() == 1;
+        const auto dev = m_impl->device;
+        if (single) {
+            std::vector<int64_t> labels(b, cond.classes[0].classId);
+            if (cfgOn)
+                labels.insert(labels.end(), b, cfg.numClasses); // null class
+            cc.labels = torch::tensor(labels, torch::kLong).to(dev);
+        } else {
+            auto wts = torch::zeros({rows, cfg.numClasses + 1}, cpuF);
+            for (int i = 0; i < b; ++i)
+                for (const auto &cw : cond.classes)
+                    wts[i][cw.classId] += cw.weight;
+            for (int i = b; i < rows; ++i)
+                wts[i][cfg.numClasses] = 1.0;
+            cc.weights = wts.to(dev);
+        }
+        GuidanceOptions go;
+        go.scale = request.cfgScale;
+        go.channels = request.guidedChannels;
+        go.from = request.guidanceFrom;
+        go.to = request.guidanceTo;
+
+        const auto dtype = m_impl->dtype;
+        ModelFn modelFn = [&](const torch::Tensor &x, const torch::Tensor &t) {
+            torch::Tensor out = cfgOn ? guidedForward(*model, x.to(dtype), t, cc, go)
+                                      : model->forward(x.to(dtype), t, cc);
+            return out.to(torch::kFloat32);
+        };
+        NoiseFn noiseFn = [&](int, const torch::Tensor &like) {
+            std::vector<torch::Tensor> parts(rows);
+            for (int i = 0; i < b; ++i) {
+                parts[i] = at::randn({1, c, h, w}, gens[i], cpuF);
+                if (cfgOn)
+                    parts[b + i] = at::randn({1, c, h, w}, gens[i], cpuF);
+            }
+            return torch::cat(parts, 0).to(like.device());
+        };
+
+        GenerateResult result;
+        result.conditioning.assign(b, cond);
+        for (int i = 0; i < b; ++i)
+            result.seeds.push_back(request.seed + static_cast<std::uint64_t>(i));
+
+        StepFn onStep = [&](const SamplerStep &s) {
+            if (observer.onStep) {
+                StepUpdate u;
+                u.step = s.index;
+                u.totalSteps = s.total;
+                u.timestep = s.timestep;
+                u.sigma = s.sigma;
+                u.elapsedSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                const auto xt = s.xt.narrow(0, 0, b), x0 = s.x0.narrow(0, 0, b);
+                if (request.wantPreviews) {
+                    u.previewXt = tensorToImages(xt);
+                    u.previewX0 = tensorToImages(x0);
+                }
+                if (request.wantStepTensors) {
+                    u.xt = toHost(xt);
+                    u.x0 = toHost(x0);
+                }
+                observer.onStep(u);
+            }
+            return !cancel.isCancelled();
+        };
+
+        SamplerOptions so;
+        so.kind = request.sampler;
+        so.steps = request.steps;
+        so.eta = request.eta;
+        so.karras = request.karrasSigmas;
+        so.varianceType = cfg.learnSigma ? VarianceType::LearnedRange : VarianceType::FixedLarge;
+        torch::Tensor xT = (cfgOn ? torch::cat({z, z}, 0) : z).to(dev);
+        const auto outcome = runSampler(so, modelFn, xT, noiseFn, onStep);
+        result.stepsDone = outcome.stepsDone;
+        result.status = outcome.cancelled ? JobStatus::Cancelled : JobStatus::Completed;
+        const auto final = outcome.x.narrow(0, 0, b).to(torch::kCPU, torch::kFloat32);
+        result.latent = toHost(final);
+        result.images = tensorToImages(final);
+        result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        spdlog::info("generated {} image(s) of '{}' in {:.2f} s ({} steps, {}){}", b,
+                     cond.describe(m_impl->info.classNames), result.seconds, result.stepsDone,
+                     samplerName(request.sampler), outcome.cancelled ? " - cancelled" : "");
+        return result;
+    });
+}
+
+} // namespace ditstudio

@@ -1,0 +1,60 @@
+#pragma once
+// Shared test helpers: a torch-seeding fixture and a tensor-closeness check that reports max abs
+// and max relative error.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <sstream>
+#include <string>
+
+namespace ditstudio::test {
+
+inline std::filesystem::path dataDir()
+{
+    return std::filesystem::path(DITSTUDIO_TEST_DATA_DIR);
+}
+
+/// A fixture that seeds torch so tests are reproducible.
+class TorchTest : public ::testing::Test {
+protected:
+    void SetUp() override { torch::manual_seed(1234); }
+};
+
+struct Closeness {
+    double maxAbs = 0;
+    double maxRel = 0;    ///< max |a-b| / max|b| (relative to the reference's scale)
+    double refMaxAbs = 0;
+};
+
+inline Closeness closeness(const torch::Tensor &actual, const torch::Tensor &reference)
+{
+    auto a = actual.detach().to(torch::kCPU, torch::kFloat64);
+    auto b = reference.detach().to(torch::kCPU, torch::kFloat64);
+    Closeness c;
+    c.maxAbs = (a - b).abs().max().item<double>();
+    c.refMaxAbs = b.abs().max().item<double>();
+    c.maxRel = c.refMaxAbs > 0 ? c.maxAbs / c.refMaxAbs : c.maxAbs;
+    return c;
+}
+
+/// EXPECT-style check: shapes equal and max|a-b| <= relTol * max|ref|.
+inline ::testing::AssertionResult tensorsClose(const torch::Tensor &actual, const torch::Tensor &reference,
+                                               double relTol)
+{
+    if (actual.sizes() != reference.sizes()) {
+        std::ostringstream s;
+        s << "shape " << actual.sizes() << " vs reference " << reference.sizes();
+        return ::testing::AssertionFailure() << s.str();
+    }
+    const Closeness c = closeness(actual, reference);
+    std::ostringstream s;
+    s << "max abs err " << c.maxAbs << ", max rel err " << c.maxRel << " (tolerance " << relTol
+      << ", ref max " << c.refMaxAbs << ")";
+    if (c.maxRel <= relTol)
+        return ::testing::AssertionSuccess() << s.str();
+    return ::testing::AssertionFailure() << s.str();
+}
+
+} // namespace ditstudio::test
