@@ -33,13 +33,8 @@ std::vector<fs::path> fixtureFolders()
     }
     std::vector<fs::path> out;
     for (const auto &r : roots) {
-        if (!fs::exists(r / "cases.safetensors"))
-            continue;
-        const auto header = safetensors::readHeader(r / "cases.safetensors");
-        bool dit = false;
-        for (const auto &e : header.entries)
-            dit = dit || e.name == "forward.out";
-        if (dit)
+        // A DiT fixture folder: cases.safetensors plus DiT weights (VAE folders hold vae-*.safetensors).
+        if (fs::exists(r / "cases.safetensors") && (fs::exists(r / "weights.safetensors") || fs::exists(r / "weights.pt")))
             out.push_back(r);
     }
     std::sort(out.begin(), out.end());

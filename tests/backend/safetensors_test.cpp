@@ -64,8 +64,9 @@ TEST_F(SafetensorsTest, RoundTripAllDtypesAndMetadata)
         EXPECT_TRUE(torch::equal(sd.at(k), t)) << k;
     }
     EXPECT_EQ(sd.metadata.at("hello"), "world");
-    const auto header = safetensors::readHeader(p);
+    const auto header = safetensors::readHeader(p); // header only, validated against the file size
     EXPECT_EQ(header.entries.size(), tensors.size());
+    EXPECT_EQ(header.metadata.at("hello"), "world");
 }
 
 TEST_F(SafetensorsTest, SaveRefusesNothingButWritesAtomically)

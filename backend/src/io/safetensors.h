@@ -27,9 +27,10 @@ struct Header {
     uint64_t dataStart = 0; ///< byte offset of the data region in the file
 };
 
-/// Parse and validate a header from the first bytes of a file of size fileSize.
-/// Throws DitException(FormatError) naming `source` and the offending field.
-Header parseHeader(const unsigned char *data, std::size_t size, const std::string &source);
+/// Parse and validate a header from the first `size` bytes of a file of `fileSize` bytes
+/// (fileSize 0: the buffer is the whole file). Throws DitException(FormatError) naming `source`
+/// and the offending field.
+Header parseHeader(const unsigned char *data, std::size_t size, const std::string &source, std::size_t fileSize = 0);
 
 /// Read only the header of a file (no data mapped).
 Header readHeader(const std::filesystem::path &path);
