@@ -1,0 +1,97 @@
+#include "generation_controller.h"
+
+#include "generation_worker.h"
+
+#include <QMetaObject>
+
+GenerationController::GenerationController(QObject *parent)
+    : QObject(parent)
+    , m_worker(new GenerationWorker)
+{
+    qRegisterMetaType<ModelSummary>();
+    qRegisterMetaType<GenerationOutcome>();
+
+    m_thread.setObjectName(QStringLiteral("GenerationWorker"));
+    m_worker->moveToThread(&m_thread);
+
+    // Worker -> controller: queued (the worker lives on m_thread). Progress signals are forwarded
+    // as they are; the outcome and load results pass through the controller to update its state.
+    connect(m_worker, &GenerationWorker::stepFinished, this, &GenerationController::stepFinished);
+    connect(m_worker, &GenerationWorker::previewReady, this, &GenerationController::previewReady);
+    connect(m_worker, &GenerationWorker::modelLoaded, this, &GenerationController::onModelLoaded);
+    connect(m_worker, &GenerationWorker::loadFailed, this, &GenerationController::onLoadFailed);
+    connect(m_worker, &GenerationWorker::finished, this, &GenerationController::onFinished);
+
+    m_thread.start();
+}
+
+GenerationController::~GenerationController()
+{
+    m_cancel.cancel();
+    m_thread.quit();
+    m_thread.wait();
+    // The thread has stopped, so nothing runs on the worker any more; queued jobs die with it.
+    delete m_worker;
+}
+
+void GenerationController::loadModel(const QString &path)
+{
+    ++m_pendingLoads;
+    emit stateChanged();
+    GenerationWorker *worker = m_worker;
+    QMetaObject::invokeMethod(m_worker, [worker, path] { worker->loadModel(path); }, Qt::QueuedConnection);
+}
+
+void GenerationController::loadDefaultModel()
+{
+    ++m_pendingLoads;
+    emit stateChanged();
+    GenerationWorker *worker = m_worker;
+    QMetaObject::invokeMethod(m_worker, [worker] { worker->loadDefaultModel(); }, Qt::QueuedConnection);
+}
+
+quint64 GenerationController::generate(const ditstudio::GenerateRequest &request)
+{
+    if (m_activeJob != 0)
+        return 0;
+    const quint64 jobId = m_nextJob++;
+    m_activeJob = jobId;
+    m_cancel = ditstudio::CancelToken(); // a fresh flag: an old cancel must not hit this job
+    emit stateChanged();
+    GenerationWorker *worker = m_worker;
+    const ditstudio::CancelToken token = m_cancel;
+    QMetaObject::invokeMethod(
+        m_worker, [worker, jobId, request, token] { worker->generate(jobId, request, token); },
+        Qt::QueuedConnection);
+    return jobId;
+}
+
+void GenerationController::cancel()
+{
+    if (m_activeJob != 0)
+        m_cancel.cancel();
+}
+
+void GenerationController::onModelLoaded(const ModelSummary &model)
+{
+    --m_pendingLoads;
+    m_hasModel = true;
+    m_model = model;
+    emit stateChanged();
+    emit modelLoaded(model);
+}
+
+void GenerationController::onLoadFailed(const QString &message)
+{
+    --m_pendingLoads;
+    emit stateChanged();
+    emit loadFailed(message);
+}
+
+void GenerationController::onFinished(const GenerationOutcome &outcome)
+{
+    if (outcome.jobId == m_activeJob)
+        m_activeJob = 0;
+    emit stateChanged();
+    emit finished(outcome);
+}
