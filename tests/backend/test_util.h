@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <iostream>
 #include <sstream>
 #include <string>
 
@@ -52,8 +53,11 @@ inline ::testing::AssertionResult tensorsClose(const torch::Tensor &actual, cons
     std::ostringstream s;
     s << "max abs err " << c.maxAbs << ", max rel err " << c.maxRel << " (tolerance " << relTol
       << ", ref max " << c.refMaxAbs << ")";
-    if (c.maxRel <= relTol)
+    if (c.maxRel <= relTol) {
+        // Report the measured error so parity runs document themselves.
+        std::cout << "[ measured ] " << s.str() << std::endl;
         return ::testing::AssertionSuccess() << s.str();
+    }
     return ::testing::AssertionFailure() << s.str();
 }
 
