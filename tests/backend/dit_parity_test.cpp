@@ -19,18 +19,7 @@ namespace fs = std::filesystem;
 
 std::vector<fs::path> fixtureFolders()
 {
-    std::vector<fs::path> roots;
-    std::error_code ec;
-    for (const auto &e : fs::directory_iterator(dataDir() / "parity", ec))
-        if (e.is_directory())
-            roots.push_back(e.path());
-    if (const char *extra = std::getenv("DITSTUDIO_EXTRA_FIXTURES")) {
-        std::stringstream ss(extra);
-        std::string item;
-        while (std::getline(ss, item, ':'))
-            if (!item.empty())
-                roots.emplace_back(item);
-    }
+    const std::vector<fs::path> roots = fixtureRoots();
     std::vector<fs::path> out;
     for (const auto &r : roots) {
         // A DiT fixture folder: cases.safetensors plus DiT weights (VAE folders hold vae-*.safetensors).

@@ -5,16 +5,37 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace ditstudio::test {
 
 inline std::filesystem::path dataDir()
 {
     return std::filesystem::path(DITSTUDIO_TEST_DATA_DIR);
+}
+
+/// Candidate fixture folders: every folder under tests/data/parity plus every folder listed in
+/// $DITSTUDIO_EXTRA_FIXTURES (colon-separated). Each parity suite filters them by what they hold.
+inline std::vector<std::filesystem::path> fixtureRoots()
+{
+    std::vector<std::filesystem::path> roots;
+    std::error_code ec;
+    for (const auto &e : std::filesystem::directory_iterator(dataDir() / "parity", ec))
+        if (e.is_directory())
+            roots.push_back(e.path());
+    if (const char *extra = std::getenv("DITSTUDIO_EXTRA_FIXTURES")) {
+        std::stringstream ss(extra);
+        std::string item;
+        while (std::getline(ss, item, ':'))
+            if (!item.empty())
+                roots.emplace_back(item);
+    }
+    return roots;
 }
 
 /// A fixture that seeds torch so tests are reproducible.

@@ -29,21 +29,11 @@ namespace fs = std::filesystem;
 
 std::vector<fs::path> vaeFixtureFolders()
 {
-    std::vector<fs::path> roots;
+    const std::vector<fs::path> roots = fixtureRoots();
     std::error_code ec;
-    for (const auto &e : fs::directory_iterator(dataDir() / "parity", ec))
-        if (e.is_directory())
-            roots.push_back(e.path());
-    if (const char *extra = std::getenv("DITSTUDIO_EXTRA_FIXTURES")) {
-        std::stringstream ss(extra);
-        std::string item;
-        while (std::getline(ss, item, ':'))
-            if (!item.empty())
-                roots.emplace_back(item);
-    }
     std::vector<fs::path> out;
-    // A VAE fixture folder: cases.safetensors plus vae-*.safetensors weights. (Decided from file names:
-    // safetensors::readHeader currently rejects every file with a non-empty data region.)
+    // A VAE fixture folder: cases.safetensors plus vae-*.safetensors weights (decided from file names,
+    // so discovery at test registration reads no file).
     for (const auto &r : roots) {
         if (!fs::exists(r / "cases.safetensors"))
             continue;
