@@ -9,6 +9,8 @@
 #include "io/safetensors.h"
 #include "model/dit.h"
 #include "pipeline/class_names.h"
+#include "pipeline/cli_commands.h"
+#include "pipeline/cli_common.h"
 #include "pipeline/model_loader.h"
 #include "training/trainer.h"
 
@@ -78,115 +80,6 @@ train options:
 common: --log-level trace|debug|info|warn|error|off, --version, --help
 )";
 
-struct Args {
-    std::vector<std::string> positional;
-    std::map<std::string, std::string> options;
-    std::set<std::string> flags;
-};
-
-const std::set<std::string> kFlags = {"--json", "--karras", "--overwrite", "--quiet", "--help", "--version",
-                                      "--hflip", "--no-resume", "--no-learn-sigma"};
-
-Args parseArgs(const std::vector<std::string> &argv, size_t start)
-{
-    Args a;
-    for (size_t i = start; i < argv.size(); ++i) {
-        const auto &s = argv[i];
-        if (s.rfind("--", 0) == 0) {
-            const auto eq = s.find('=');
-            if (eq != std::string::npos) {
-                a.options[s.substr(0, eq)] = s.substr(eq + 1);
-            } else if (kFlags.count(s)) {
-                a.flags.insert(s);
-            } else {
-                if (i + 1 >= argv.size())
-                    fail(ErrorCode::InvalidArgument, "option " + s + " needs a value");
-                a.options[s] = argv[++i];
-            }
-        } else {
-            a.positional.push_back(s);
-        }
-    }
-    return a;
-}
-
-struct UsageError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-void allowOnly(const Args &a, const std::set<std::string> &allowed, const std::string &cmd)
-{
-    for (const auto &[k, v] : a.options)
-        if (!allowed.count(k))
-            throw UsageError(cmd + ": unknown option " + k);
-    for (const auto &f : a.flags)
-        if (!allowed.count(f))
-            throw UsageError(cmd + ": unknown option " + f);
-}
-
-long long intOpt(const Args &a, const std::string &key, long long def, long long lo, long long hi)
-{
-    auto it = a.options.find(key);
-    if (it == a.options.end())
-        return def;
-    long long v = 0;
-    try {
-        size_t pos = 0;
-        v = std::stoll(it->second, &pos);
-        if (pos != it->second.size())
-            throw std::invalid_argument("trailing");
-    } catch (...) {
-        throw UsageError(key + ": expected an integer, got '" + it->second + "'");
-    }
-    if (v < lo || v > hi)
-        throw UsageError(key + ": " + it->second + " is out of range [" + std::to_string(lo) + ", "
-                         + std::to_string(hi) + "]");
-    return v;
-}
-
-double floatOpt(const Args &a, const std::string &key, double def)
-{
-    auto it = a.options.find(key);
-    if (it == a.options.end())
-        return def;
-    try {
-        size_t pos = 0;
-        double v = std::stod(it->second, &pos);
-        if (pos != it->second.size())
-            throw std::invalid_argument("trailing");
-        return v;
-    } catch (...) {
-        throw UsageError(key + ": expected a number, got '" + it->second + "'");
-    }
-}
-
-std::string opt(const Args &a, const std::string &key, const std::string &def = {})
-{
-    auto it = a.options.find(key);
-    return it == a.options.end() ? def : it->second;
-}
-
-class ProgressBar {
-public:
-    explicit ProgressBar(bool enabled) : m_enabled(enabled) {}
-    void update(int done, int total, double elapsed, const std::string &label)
-    {
-        if (!m_enabled)
-            return;
-        const int width = 30;
-        const int filled = total > 0 ? done * width / total : 0;
-        const double eta = done > 0 ? elapsed / done * (total - done) : 0;
-        std::fprintf(stderr, "\r%s [%s%s] %d/%d  %.1fs  ETA %.1fs ", label.c_str(), std::string(filled, '#').c_str(),
-                     std::string(width - filled, '.').c_str(), done, total, elapsed, eta);
-        if (done == total)
-            std::fprintf(stderr, "\n");
-        std::fflush(stderr);
-    }
-
-private:
-    bool m_enabled;
-};
-
 nlohmann::json infoJson(const CheckpointInfo &info)
 {
     const auto &c = info.config;
@@ -235,24 +128,6 @@ int cmdInspect(const Args &a)
               << "parameters:    " << info.parameterCount << '\n'
               << "dtype:         " << info.dtype << '\n';
     return 0;
-}
-
-std::atomic<bool> g_interrupted{false};
-CancelToken *g_cancel = nullptr;
-
-extern "C" void onSigint(int)
-{
-    g_interrupted = true;
-    if (g_cancel)
-        g_cancel->cancel();
-}
-
-std::string safeFileName(std::string s)
-{
-    for (auto &c : s)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.')
-            c = '_';
-    return s.empty() ? "image" : s;
 }
 
 int cmdGenerate(const Args &a)
@@ -363,11 +238,9 @@ int cmdGenerate(const Args &a)
         }
     };
     CancelToken cancel;
-    g_cancel = &cancel;
-    auto previous = std::signal(SIGINT, onSigint);
+    std::optional<SigintCancels> sigint(std::in_place, cancel);
     auto result = engine.generate(req, observer, cancel);
-    std::signal(SIGINT, previous);
-    g_cancel = nullptr;
+    sigint.reset();
     if (!result.ok())
         fail(result.error().code, result.error().message);
     if (result->status == JobStatus::Cancelled) {
@@ -567,8 +440,7 @@ int cmdTrain(const Args &a)
     spdlog::info("training {} ({} parameters) on {} with the official loss (uniform timestep weighting), batch {}",
                  o.model.name(), o.model.parameterCount(), o.dataset, o.batchSize);
     CancelToken cancel;
-    g_cancel = &cancel;
-    auto previous = std::signal(SIGINT, onSigint);
+    std::optional<SigintCancels> sigint(std::in_place, cancel);
     const long long reached = trainDiT(o, [&](const TrainProgress &p) {
         if (quiet)
             return;
@@ -576,8 +448,7 @@ int cmdTrain(const Args &a)
         std::fprintf(stderr, "step %lld/%lld  loss %.4f (mse %.4f, vb %.4f)  %.1f img/s  elapsed %.0fs  ETA %.0fs\n",
                      p.step, p.totalSteps, p.loss, p.mse, p.vb, p.imagesPerSecond, p.elapsedSeconds, eta);
     }, cancel);
-    std::signal(SIGINT, previous);
-    g_cancel = nullptr;
+    sigint.reset();
     std::cerr << "stopped at step " << reached << "; checkpoint in " << o.outDir << '\n';
     return cancel.isCancelled() ? 130 : 0;
 }
@@ -598,13 +469,24 @@ int run(const std::vector<std::string> &argvIn)
             std::cout << kUsage;
             return argv.empty() ? 2 : 0;
         }
-        const Args a = parseArgs(argv, 1);
-        // Logging and threads first: Debian's LibTorch starts with one thread.
-        std::string logLevel = opt(a, "--log-level");
-        if (auto r = initLogging(logLevel.empty() ? std::string() : logLevel, (platform::userDataDir() / "logs").string()); !r.ok())
+        // Logging and threads first (Debian's LibTorch starts with one thread). Only these two
+        // options are read here; each command parses the rest with its own flag set.
+        Args common;
+        for (size_t i = 1; i + 1 < argv.size(); ++i)
+            if (argv[i] == "--log-level" || argv[i] == "--threads")
+                common.options[argv[i]] = argv[i + 1];
+        for (size_t i = 1; i < argv.size(); ++i)
+            for (const char *key : {"--log-level=", "--threads="})
+                if (argv[i].rfind(key, 0) == 0)
+                    common.options[std::string(key, std::char_traits<char>::length(key) - 1)] = argv[i].substr(std::char_traits<char>::length(key));
+        const std::string logLevel = opt(common, "--log-level");
+        if (auto r = initLogging(logLevel, (platform::userDataDir() / "logs").string()); !r.ok())
             throw UsageError(r.error().message);
-        setComputeThreads(static_cast<int>(intOpt(a, "--threads", 0, 0, 1024)));
+        setComputeThreads(static_cast<int>(intOpt(common, "--threads", 0, 0, 1024)));
         const std::string cmd = argv[0];
+        // Command families in their own files (cli_commands.h).
+        // (dispatch lines for families go here)
+        const Args a = parseArgs(argv, 1);
         if (cmd == "--version" || cmd == "version") {
             std::cout << runtimeInfoText();
             return 0;

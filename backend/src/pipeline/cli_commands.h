@@ -1,0 +1,14 @@
+#pragma once
+// The command families of ditstudio-cli that live in their own files (cli_<family>.cpp). Each takes
+// the whole argument vector (argv[0] is the command name), parses its own options with
+// cli_common.h, and returns the exit code; usage text for --help comes from its usage function.
+// Errors are thrown (UsageError -> exit 2, anything else -> exit 1), as in cli.cpp.
+
+#include <string>
+#include <vector>
+
+namespace ditstudio::cli {
+
+// Families register here: one declaration pair each, plus one dispatch line in cli.cpp's run().
+
+} // namespace ditstudio::cli

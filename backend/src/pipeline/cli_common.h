@@ -1,0 +1,65 @@
+#pragma once
+// Shared plumbing of the ditstudio-cli subcommands: argument parsing, usage errors, a progress bar and
+// Ctrl+C -> CancelToken wiring. Each command family lives in its own cli_<family>.cpp and is declared
+// in cli_commands.h, so families can grow without touching each other.
+
+#include "ditstudio/cancel_token.h"
+
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ditstudio::cli {
+
+/// Parsed command line: positional arguments, "--key value" / "--key=value" options, and flags.
+struct Args {
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> options;
+    std::set<std::string> flags;
+};
+
+/// A usage mistake (exit code 2), as opposed to a failure while working (exit code 1).
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// Parse argv from index start. Options in kCommonFlags and extraFlags take no value; every other
+/// "--x" takes the next argument (or its "=value").
+Args parseArgs(const std::vector<std::string> &argv, size_t start, const std::set<std::string> &extraFlags = {});
+/// Throw a UsageError naming the first option or flag that is not in allowed.
+void allowOnly(const Args &a, const std::set<std::string> &allowed, const std::string &cmd);
+long long intOpt(const Args &a, const std::string &key, long long def, long long lo, long long hi);
+double floatOpt(const Args &a, const std::string &key, double def);
+/// floatOpt with a closed range check [lo, hi].
+double floatOptIn(const Args &a, const std::string &key, double def, double lo, double hi);
+std::string opt(const Args &a, const std::string &key, const std::string &def = {});
+bool has(const Args &a, const std::string &key); ///< option or flag present
+
+/// Replace every character outside [A-Za-z0-9.-] by '_' ("image" when empty).
+std::string safeFileName(std::string s);
+
+/// A one-line progress bar on stderr ("\r" redraws); silent when disabled.
+class ProgressBar {
+public:
+    explicit ProgressBar(bool enabled) : m_enabled(enabled) {}
+    void update(int done, int total, double elapsed, const std::string &label);
+
+private:
+    bool m_enabled;
+};
+
+/// While alive, Ctrl+C (SIGINT) cancels the given token instead of killing the process.
+class SigintCancels {
+public:
+    explicit SigintCancels(CancelToken &token);
+    ~SigintCancels();
+    SigintCancels(const SigintCancels &) = delete;
+    SigintCancels &operator=(const SigintCancels &) = delete;
+
+private:
+    void (*m_previous)(int) = nullptr;
+};
+
+} // namespace ditstudio::cli
