@@ -37,30 +37,18 @@ SampleOutcome runDiscrete(const SamplerOptions &o, const ModelFn &model, const t
     const int n = diffusion.numSteps();
     const auto &map = diffusion.timestepMap();
     SampleOutcome out;
+    out.stepsDone = o.startStep;
     torch::Tensor x = xT;
-    for (int step = 0; step < n; ++step) {
+    for (int step = o.startStep; step < n; ++step) {
         const int j = n - 1 - step; // indices run T-1 .. 0
-        const auto jt = torch::full({x.size(0)}, j, torch::TensorOptions().dtype(torch::kLong));
-        // _WrappedModel: the network sees the ORIGINAL timestep index.
-        const auto output = model(x, stepTensor(x, map[j]));
-        const auto mv = diffusion.pMeanVariance(output, x, jt);
         const auto z = noise(step, x);
-        const double nonzero = j != 0 ? 1.0 : 0.0;
-        if (o.kind == SamplerKind::Ddpm) {
-            // Ref: gaussian_diffusion.py p_sample.
-            x = mv.mean + nonzero * torch::exp(0.5 * mv.logVariance) * z;
-        } else {
-            // Ref: gaussian_diffusion.py ddim_sample (float32 arithmetic, as _extract casts).
-            const auto eps = diffusion.predictEpsFromXstart(x, jt, mv.predXstart);
-            const auto abar = diffusion.extract(diffusion.alphasCumprod(), jt, x);
-            const auto abarPrev = diffusion.extract(diffusion.alphasCumprodPrev(), jt, x);
-            const auto sigma = o.eta * torch::sqrt((1 - abarPrev) / (1 - abar)) * torch::sqrt(1 - abar / abarPrev);
-            const auto meanPred = mv.predXstart * torch::sqrt(abarPrev) + torch::sqrt(1 - abarPrev - sigma * sigma) * eps;
-            x = meanPred + nonzero * sigma * z;
-        }
+        auto st = discreteStep(diffusion, o, model, x, j, z);
+        x = st.x;
+        if (o.afterStep)
+            x = o.afterStep(step, x);
         out.stepsDone = step + 1;
         const double ac = diffusion.alphasCumprod()[j];
-        SamplerStep info{step, n, static_cast<double>(map[j]), std::sqrt((1 - ac) / ac), x, mv.predXstart};
+        SamplerStep info{step, n, static_cast<double>(map[j]), std::sqrt((1 - ac) / ac), x, st.x0};
         if (onStep && !onStep(info)) {
             out.cancelled = step + 1 < n;
             break;
@@ -83,11 +71,13 @@ SampleOutcome runSigmaSpace(const SamplerOptions &o, const ModelFn &model, const
         return x - sigma * out.narrow(1, 0, c);
     };
     SampleOutcome out;
-    // Start so that the model's first input equals the VP noise exactly.
-    torch::Tensor x = xT * std::sqrt(1 + sigmas[0] * sigmas[0]);
+    // Start so that the model's first input equals the VP state exactly.
+    const int first = o.startStep;
+    torch::Tensor x = xT * std::sqrt(1 + sigmas[first] * sigmas[first]);
     torch::Tensor oldDenoised;
     const int n = o.steps;
-    for (int i = 0; i < n; ++i) {
+    out.stepsDone = first;
+    for (int i = first; i < n; ++i) {
         const double s = sigmas[i], sNext = sigmas[i + 1];
         const auto denoised = denoise(x, s);
         if (o.kind == SamplerKind::Euler) {
@@ -132,6 +122,10 @@ SampleOutcome runSigmaSpace(const SamplerOptions &o, const ModelFn &model, const
             }
             oldDenoised = denoised;
         }
+        if (o.afterStep) {
+            const double scale = std::sqrt(1 + sNext * sNext);
+            x = o.afterStep(i, x / scale) * scale;
+        }
         out.stepsDone = i + 1;
         SamplerStep info{i, n, sigmaToTimestep(s), s, x / std::sqrt(1 + sNext * sNext), denoised};
         if (onStep && !onStep(info)) {
@@ -144,6 +138,44 @@ SampleOutcome runSigmaSpace(const SamplerOptions &o, const ModelFn &model, const
 }
 
 } // namespace
+
+DiscreteStep discreteStep(const GaussianDiffusion &diffusion, const SamplerOptions &o, const ModelFn &model,
+                          const torch::Tensor &x, int j, const torch::Tensor &z)
+{
+    const auto &map = diffusion.timestepMap();
+    const auto jt = torch::full({x.size(0)}, j, torch::TensorOptions().dtype(torch::kLong));
+    // _WrappedModel: the network sees the ORIGINAL timestep index.
+    const auto output = model(x, stepTensor(x, map[j]));
+    const auto mv = diffusion.pMeanVariance(output, x, jt);
+    const double nonzero = j != 0 ? 1.0 : 0.0;
+    if (o.kind == SamplerKind::Ddpm) {
+        // Ref: gaussian_diffusion.py p_sample.
+        return {mv.mean + nonzero * torch::exp(0.5 * mv.logVariance) * z, mv.predXstart};
+    }
+    // Ref: gaussian_diffusion.py ddim_sample (float32 arithmetic, as _extract casts).
+    const auto eps = diffusion.predictEpsFromXstart(x, jt, mv.predXstart);
+    const auto abar = diffusion.extract(diffusion.alphasCumprod(), jt, x);
+    const auto abarPrev = diffusion.extract(diffusion.alphasCumprodPrev(), jt, x);
+    const auto sigma = o.eta * torch::sqrt((1 - abarPrev) / (1 - abar)) * torch::sqrt(1 - abar / abarPrev);
+    const auto meanPred = mv.predXstart * torch::sqrt(abarPrev) + torch::sqrt(1 - abarPrev - sigma * sigma) * eps;
+    return {meanPred + nonzero * sigma * z, mv.predXstart};
+}
+
+std::vector<double> samplerAlphaBars(const SamplerOptions &o)
+{
+    std::vector<double> out;
+    if (o.kind == SamplerKind::Ddpm || o.kind == SamplerKind::Ddim) {
+        const auto diffusion = GaussianDiffusion::respaced(std::to_string(o.steps), o.varianceType);
+        const int n = diffusion.numSteps();
+        for (int k = 0; k < n; ++k)
+            out.push_back(diffusion.alphasCumprod()[n - 1 - k]);
+        out.push_back(1.0); // alphas_cumprod_prev[0]
+    } else {
+        for (double s : samplerSigmas(o.steps, o.karras))
+            out.push_back(1.0 / (1.0 + s * s));
+    }
+    return out;
+}
 
 double sigmaToTimestep(double sigma)
 {
@@ -198,6 +230,15 @@ SampleOutcome runSampler(const SamplerOptions &options, const ModelFn &model, co
         fail(ErrorCode::InvalidArgument, "steps must be between 1 and 1000, got " + std::to_string(options.steps));
     if (options.eta < 0 || options.eta > 1)
         fail(ErrorCode::InvalidArgument, "eta must be in [0, 1], got " + std::to_string(options.eta));
+    if (options.startStep < 0 || options.startStep > options.steps)
+        fail(ErrorCode::InvalidArgument, "start step must be in [0, " + std::to_string(options.steps) + "], got "
+                                             + std::to_string(options.startStep));
+    if (options.startStep == options.steps) {
+        SampleOutcome done;
+        done.x = xT;
+        done.stepsDone = options.steps;
+        return done;
+    }
     switch (options.kind) {
     case SamplerKind::Ddpm:
     case SamplerKind::Ddim:

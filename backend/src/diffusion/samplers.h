@@ -30,12 +30,21 @@ struct SamplerStep {
 /// Called after every step; return false to stop (cancellation).
 using StepFn = std::function<bool(const SamplerStep &)>;
 
+/// Replaces the state after step `step` (VP space, already at the noise level of the next step):
+/// inpainting puts the forward-noised known region back here. Return the state to continue from.
+using StateFn = std::function<torch::Tensor(int step, const torch::Tensor &x)>;
+
 struct SamplerOptions {
     SamplerKind kind = SamplerKind::Ddpm;
     int steps = 50;
     double eta = 0.0;
     bool karras = false;
     VarianceType varianceType = VarianceType::LearnedRange;
+    /// Skip the first startStep steps of the schedule: xT passed to runSampler is then the state at
+    /// the noise level samplerAlphaBars(options)[startStep] (SDEdit img2img, Meng et al. 2021).
+    /// Step indices given to the callbacks stay the schedule's own (startStep .. steps-1).
+    int startStep = 0;
+    StateFn afterStep; ///< optional; see StateFn
 };
 
 struct SampleOutcome {
@@ -47,6 +56,20 @@ struct SampleOutcome {
 /// Run the sampler from xT (standard normal noise in VP space).
 SampleOutcome runSampler(const SamplerOptions &options, const ModelFn &model, const torch::Tensor &xT,
                          const NoiseFn &noise, const StepFn &onStep);
+
+/// abar (signal fraction) of the sampler state before each step: steps + 1 values, the last is the
+/// level after the final step (1 = clean). runSampler's state before step k is
+/// sqrt(abar[k]) x0 + sqrt(1 - abar[k]) eps in VP space, whatever the sampler kind.
+std::vector<double> samplerAlphaBars(const SamplerOptions &options);
+
+/// One DDPM or DDIM reverse step at respaced index j (state at level abar[j] -> abar[j - 1]).
+/// z: fresh noise like x (used by DDPM and DDIM with eta > 0). Ref: gaussian_diffusion.py
+/// p_sample and ddim_sample. Returns the new state and the predicted x0.
+struct DiscreteStep {
+    torch::Tensor x, x0;
+};
+DiscreteStep discreteStep(const GaussianDiffusion &diffusion, const SamplerOptions &options, const ModelFn &model,
+                          const torch::Tensor &x, int j, const torch::Tensor &z);
 
 /// The noise level schedule for the sigma-space samplers: steps+1 values, last is 0.
 std::vector<double> samplerSigmas(int steps, bool karras);
