@@ -36,7 +36,13 @@ enum class GuidedChannels {
 struct LoadOptions {
     std::string device = "auto"; ///< "cpu", "cuda", "cuda:N" or "auto"
     DType dtype = DType::Float32;
-    std::string vaePath;         ///< optional SD VAE for latent models
+    /// Optional Stable Diffusion VAE (AutoencoderKL, any layout/container) for latent models: final
+    /// images are decoded through it and step previews use a projection fitted to it. Loaded on the
+    /// same device/dtype as the model. A pixel-space model with a VAE is an error.
+    std::string vaePath;
+    /// Folder for derived data (the VAE's fitted preview projection); empty: $DITSTUDIO_CACHE_DIR,
+    /// else <user data dir>/cache.
+    std::string cacheDir;
     std::string labelsPath;      ///< optional class-name list (one class per line; tsv "id\tnames" ok)
 };
 
@@ -76,6 +82,9 @@ struct GenerateRequest {
     std::optional<HostTensor> initNoise;
     bool wantStepTensors = false;       ///< hand x_t / x0 tensors to the observer every step
     bool wantPreviews = true;           ///< hand RGB previews of x_t / x0 to the observer every step
+    /// With a VAE loaded: also decode x0 fully every N steps (and at the last step) into
+    /// StepUpdate::decodedX0. A full decode costs seconds on a CPU; 0 turns it off.
+    int vaePreviewEvery = 0;
 };
 
 /// What the observer receives after each sampling step.
@@ -87,6 +96,8 @@ struct StepUpdate {
     double elapsedSeconds = 0;
     std::vector<Image> previewXt;  ///< one per batch item (when wantPreviews)
     std::vector<Image> previewX0;
+    /// Full-resolution VAE decodes of x0, one per batch item, on steps chosen by vaePreviewEvery; else empty.
+    std::vector<Image> decodedX0;
     HostTensor xt;  ///< [B, C, H, W] (when wantStepTensors)
     HostTensor x0;
 };
@@ -100,7 +111,10 @@ enum class JobStatus { Completed, Cancelled };
 
 struct GenerateResult {
     JobStatus status = JobStatus::Completed;
-    std::vector<Image> images;      ///< one per batch item; RGB (or gray for 1-channel pixel models)
+    /// One per batch item; RGB (or gray for 1-channel pixel models). Latent models: decoded by the VAE
+    /// when one is loaded (a cancelled run gets the projection preview instead of a decode), else a
+    /// latent-resolution preview (the linear projection).
+    std::vector<Image> images;
     HostTensor latent;              ///< final sample before any VAE decode [B, C, H, W]
     std::vector<Conditioning> conditioning;
     std::vector<std::uint64_t> seeds; ///< the seed of each batch item (seed + index)
@@ -122,6 +136,21 @@ public:
     bool hasModel() const;
     const CheckpointInfo &modelInfo() const; ///< valid only when hasModel()
     std::vector<std::string> classNames() const;
+
+    /// The VAE loaded with the model (LoadOptions::vaePath), when there is one.
+    struct VaeSummary {
+        std::string path;
+        std::string layout;          ///< "ldm", "diffusers" or "diffusers-legacy"
+        std::string architecture;    ///< e.g. "AutoencoderKL(ch 128,256,512,512; 2 layers; z 4)"
+        int latentChannels = 0;
+        int downsampleFactor = 0;    ///< image pixels per latent pixel (8 for SD)
+        double scalingFactor = 0;
+        std::string previewKey;      ///< cache key of the fitted preview projection
+        double previewRmse = 0;      ///< projection error on held-out latents (image units, range 2)
+        double previewPsnr = 0;      ///< dB
+        bool previewFromCache = false;
+    };
+    std::optional<VaeSummary> vaeSummary() const;
 
     /// Map a prompt to conditioning using the loaded model's class names.
     Result<PromptMatch> parsePrompt(const std::string &prompt) const;

@@ -6,9 +6,12 @@
 #include "core/platform.h"
 #include "core/tensor_image.h"
 #include "diffusion/guidance.h"
+#include "diffusion/preview_projection.h"
 #include "diffusion/samplers.h"
 #include "pipeline/class_names.h"
 #include "pipeline/model_loader.h"
+#include "io/vae_keys.h"
+#include "model/vae.h"
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -114,6 +117,35 @@ struct Engine::Impl {
     CheckpointInfo info;
     torch::Device device{torch::kCPU};
     torch::ScalarType dtype = torch::kFloat32;
+    std::optional<AutoencoderKL> vae; ///< with LoadOptions::vaePath (latent models only)
+    VaeCheckpointInfo vaeInfo;
+    PreviewProjection preview;        ///< fitted to `vae`; matrix undefined without a VAE
+
+    /// RGB previews of model-space tensors [B, C, H, W]: pixel models show the tensor itself; latent
+    /// models the linear projection (fitted to the VAE, else the fixed SD matrix in tensorToImages).
+    std::vector<Image> previewImages(const torch::Tensor &x) const
+    {
+        if (info.latentSpace && preview.matrix.defined())
+            return tensorToImages(latentToRgbPreview(x, preview.matrix));
+        return tensorToImages(x);
+    }
+
+    /// Full VAE decode of diffusion latents [B, C, h, w], one item at a time, tiled when an untiled
+    /// decode would exceed the memory cap (peak memory then depends on the tile, not the image).
+    std::vector<Image> decodeImages(const torch::Tensor &latents) const
+    {
+        constexpr std::int64_t kDecodeCapBytes = 4LL << 30;
+        AutoencoderKL v = *vae; // a holder copy shares the module (the holder's operator-> is const-correct)
+        std::vector<Image> out;
+        for (int64_t i = 0; i < latents.size(0); ++i) {
+            const auto z = latents.narrow(0, i, 1).to(device, dtype);
+            const auto tiling = vaeTilingForDecode(v->config(), 1, z.size(2), z.size(3),
+                                                   static_cast<std::int64_t>(c10::elementSize(dtype)), kDecodeCapBytes);
+            auto images = tensorToImages(v->decodeLatents(z, tiling).to(torch::kFloat32));
+            out.push_back(std::move(images.at(0)));
+        }
+        return out;
+    }
 };
 
 Engine::Engine() : m_impl(std::make_unique<Impl>()) {}
@@ -122,6 +154,25 @@ Engine::~Engine() = default;
 bool Engine::hasModel() const { return m_impl->model.has_value(); }
 const CheckpointInfo &Engine::modelInfo() const { return m_impl->info; }
 std::vector<std::string> Engine::classNames() const { return m_impl->info.classNames; }
+
+std::optional<Engine::VaeSummary> Engine::vaeSummary() const
+{
+    if (!m_impl->vae)
+        return std::nullopt;
+    const auto &i = m_impl->vaeInfo;
+    VaeSummary s;
+    s.path = i.path;
+    s.layout = i.layout;
+    s.architecture = i.config.describe();
+    s.latentChannels = i.config.latentChannels;
+    s.downsampleFactor = i.config.downsampleFactor();
+    s.scalingFactor = i.config.scalingFactor;
+    s.previewKey = m_impl->preview.key;
+    s.previewRmse = m_impl->preview.heldOutRmse;
+    s.previewPsnr = m_impl->preview.heldOutPsnr;
+    s.previewFromCache = m_impl->preview.fromCache;
+    return s;
+}
 
 Result<CheckpointInfo> Engine::loadModel(const std::string &path, const LoadOptions &options)
 {
@@ -150,6 +201,42 @@ Result<CheckpointInfo> Engine::loadModel(const std::string &path, const LoadOpti
             checkpoint.info.classNames = names;
         }
         auto model = buildDiT(checkpoint, device, dtype);
+        // The VAE is loaded before anything is replaced, so a bad VAE leaves the engine as it was.
+        std::optional<AutoencoderKL> vae;
+        VaeCheckpointInfo vaeInfo;
+        PreviewProjection preview;
+        if (!options.vaePath.empty()) {
+            const auto &cfg = checkpoint.info.config;
+            if (!checkpoint.info.latentSpace)
+                fail(ErrorCode::InvalidArgument,
+                     "VAE " + options.vaePath + ": " + path + " is a pixel-space model (" + std::to_string(cfg.inChannels)
+                         + " image channels); it makes images directly and takes no VAE - load it without one");
+            LoadedVae loadedVae;
+            try {
+                loadedVae = readVaeCheckpoint(options.vaePath);
+            } catch (const DitException &e) {
+                fail(e.code(), std::string("VAE ") + e.what());
+            }
+            const int zc = loadedVae.info.config.latentChannels;
+            if (zc != cfg.inChannels)
+                fail(ErrorCode::ShapeMismatch, "VAE " + options.vaePath + " has " + std::to_string(zc)
+                                                   + " latent channels but the model " + path + " samples latents with "
+                                                   + std::to_string(cfg.inChannels) + " channels (in_channels)");
+            vae = buildVae(loadedVae, device, dtype);
+            vaeInfo = loadedVae.info;
+            const fs::path cacheDir = options.cacheDir.empty() ? defaultPreviewCacheDir() : fs::path(options.cacheDir);
+            preview = loadOrFitPreviewProjection(*vae, cacheDir);
+            spdlog::info("VAE {} ({}, {} layout, scaling factor {}); preview projection {}: {}", vaeInfo.path,
+                         vaeInfo.config.describe(), vaeInfo.layout, vaeInfo.config.scalingFactor,
+                         preview.fromCache ? "from the cache" : "fitted in " + std::to_string(preview.fitSeconds) + " s",
+                         preview.summary());
+        } else if (checkpoint.info.latentSpace) {
+            spdlog::info("{} is a latent model loaded without a VAE: images are latent-resolution previews "
+                         "(pass a VAE to decode them)", path);
+        }
+        m_impl->vae = std::move(vae);
+        m_impl->vaeInfo = std::move(vaeInfo);
+        m_impl->preview = std::move(preview);
         m_impl->model = model;
         m_impl->info = checkpoint.info;
         m_impl->device = device;
@@ -189,6 +276,8 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
             fail(ErrorCode::InvalidArgument, "guidance scale must be in [0, 100]");
         if (request.guidanceFrom < 0 || request.guidanceTo > 1 || request.guidanceFrom > request.guidanceTo)
             fail(ErrorCode::InvalidArgument, "guidance interval must satisfy 0 <= from <= to <= 1");
+        if (request.vaePreviewEvery < 0)
+            fail(ErrorCode::InvalidArgument, "vaePreviewEvery must be >= 0 (0 turns full-decode previews off)");
         torch::InferenceMode inferenceMode; // thread-local: created on the calling (worker) thread
         auto &model = *m_impl->model;
         const DiTConfig &cfg = m_impl->info.config;
@@ -291,9 +380,12 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
                 u.elapsedSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                 const auto xt = s.xt.narrow(0, 0, b), x0 = s.x0.narrow(0, 0, b);
                 if (request.wantPreviews) {
-                    u.previewXt = tensorToImages(xt);
-                    u.previewX0 = tensorToImages(x0);
+                    u.previewXt = m_impl->previewImages(xt);
+                    u.previewX0 = m_impl->previewImages(x0);
                 }
+                const int every = request.vaePreviewEvery;
+                if (every > 0 && m_impl->vae && ((s.index + 1) % every == 0 || s.index + 1 == s.total))
+                    u.decodedX0 = m_impl->decodeImages(x0);
                 if (request.wantStepTensors) {
                     u.xt = toHost(xt);
                     u.x0 = toHost(x0);
@@ -315,7 +407,7 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
         result.status = outcome.cancelled ? JobStatus::Cancelled : JobStatus::Completed;
         const auto final = outcome.x.narrow(0, 0, b).to(torch::kCPU, torch::kFloat32);
         result.latent = toHost(final);
-        result.images = tensorToImages(final);
+        result.images = m_impl->vae && !outcome.cancelled ? m_impl->decodeImages(final) : m_impl->previewImages(final);
         result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         spdlog::info("generated {} image(s) of '{}' in {:.2f} s ({} steps, {}){}", b,
                      cond.describe(m_impl->info.classNames), result.seconds, result.stepsDone,
