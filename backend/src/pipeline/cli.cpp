@@ -41,10 +41,14 @@ commands:
   bench --arch NAME [options]    time the DiT forward pass with random weights
   classes [--model PATH] [QUERY] list the model's classes (or the closest matches to QUERY)
   train [options]                train a class-conditional DiT (resumable; see below)
+  vae encode|decode [options]    images <-> SD VAE latents in safetensors files (vae --help)
 
 generate options:
   --model PATH          checkpoint (.safetensors, .pt, diffusers folder); default: the embedded model
-  --vae PATH            Stable Diffusion VAE for latent models
+  --vae PATH            Stable Diffusion VAE for latent models (decodes the final images to RGB)
+  --preview-dir DIR     write per-step previews stepNNN_I_xt.png / _x0.png (latent models: the
+                        linear projection fitted to --vae, else the fixed SD matrix)
+  --vae-preview-every N also write a full VAE decode of x0 (stepNNN_I_x0_vae.png) every N steps
   --prompt TEXT         class name(s): "golden retriever", "#207", "0.7 cat + 0.3 dog"
   --class N             class index (instead of --prompt)
   --steps N             sampling steps (default 50)
@@ -70,6 +74,9 @@ generate options:
 bench options:
   --arch DiT-XL/2 (S, B, L, XL; /2, /4, /8)  --image-size N (default 256)  --batch N (default 2)
   --iters N (default 3)  --warmup N (default 1)  --dtype fp32|bf16  --device  --threads N  --json
+  --preview             time the per-step preview (x_t and x0 of one latent through the linear
+                        projection) against the DiT forward (batch 2 = CFG) on the CPU; --vae PATH
+                        fits the projection to that VAE; --with-decode also times a full VAE decode
 
 train options:
   --dataset fashion-mnist|DIR  (DIR: one subfolder per class)   --dataset-dir DIR (idx files)
@@ -136,7 +143,7 @@ int cmdGenerate(const Args &a)
               {"--model", "--vae", "--prompt", "--class", "--steps", "--sampler", "--eta", "--cfg", "--cfg-channels",
                "--cfg-interval", "--karras", "--seed", "--batch", "--out", "--overwrite", "--init-noise",
                "--save-latent", "--labels", "--device", "--dtype", "--threads", "--json", "--quiet", "--log-level",
-               "--preview-dir"},
+               "--preview-dir", "--vae-preview-every"},
               "generate");
     if (!a.positional.empty())
         throw UsageError("generate: unexpected argument '" + a.positional[0] + "'");
@@ -145,6 +152,9 @@ int cmdGenerate(const Args &a)
     lo.device = opt(a, "--device", "auto");
     lo.labelsPath = opt(a, "--labels");
     lo.vaePath = opt(a, "--vae");
+    req.vaePreviewEvery = static_cast<int>(intOpt(a, "--vae-preview-every", 0, 0, 100000));
+    if (req.vaePreviewEvery > 0 && (lo.vaePath.empty() || !a.options.count("--preview-dir")))
+        throw UsageError("--vae-preview-every needs --vae PATH and --preview-dir DIR");
     if (a.options.count("--dtype") && !parseDType(opt(a, "--dtype"), lo.dtype))
         throw UsageError("--dtype: expected fp32, bf16 or fp16");
     req.steps = static_cast<int>(intOpt(a, "--steps", 50, 1, 1000));
@@ -235,6 +245,11 @@ int cmdGenerate(const Args &a)
                 (void)writePng((fs::path(previewDir) / (std::string(name) + "_xt.png")).string(), u.previewXt[i], {}, true);
                 (void)writePng((fs::path(previewDir) / (std::string(name) + "_x0.png")).string(), u.previewX0[i], {}, true);
             }
+            for (size_t i = 0; i < u.decodedX0.size(); ++i) {
+                char name[64];
+                std::snprintf(name, sizeof name, "step%03d_%zu_x0_vae.png", u.step, i);
+                (void)writePng((fs::path(previewDir) / name).string(), u.decodedX0[i], {}, true);
+            }
         }
     };
     CancelToken cancel;
@@ -257,7 +272,8 @@ int cmdGenerate(const Args &a)
                              {"cfg", req.cfgScale},
                              {"cfg_channels", ch},
                              {"seed", req.seed},
-                             {"batch", req.batch}};
+                             {"batch", req.batch},
+                             {"vae", lo.vaePath}};
     for (size_t i = 0; i < result->images.size(); ++i) {
         auto p = params;
         p["seed"] = result->seeds[i];
@@ -486,6 +502,10 @@ int run(const std::vector<std::string> &argvIn)
         const std::string cmd = argv[0];
         // Command families in their own files (cli_commands.h).
         // (dispatch lines for families go here)
+        if (cmd == "vae")
+            return cmdVae(argv);
+        if (cmd == "bench" && std::find(argv.begin(), argv.end(), "--preview") != argv.end())
+            return cmdBenchPreview(argv);
         const Args a = parseArgs(argv, 1);
         if (cmd == "--version" || cmd == "version") {
             std::cout << runtimeInfoText();

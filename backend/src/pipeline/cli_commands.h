@@ -11,4 +11,9 @@ namespace ditstudio::cli {
 
 // Families register here: one declaration pair each, plus one dispatch line in cli.cpp's run().
 
+// cli_vae.cpp: Stable Diffusion VAE encode/decode, and `bench --preview` (preview cost vs a DiT step).
+int cmdVae(const std::vector<std::string> &argv);
+std::string usageVae();
+int cmdBenchPreview(const std::vector<std::string> &argv);
+
 } // namespace ditstudio::cli
