@@ -9,15 +9,19 @@ GenerationController::GenerationController(QObject *parent)
     , m_worker(new GenerationWorker)
 {
     qRegisterMetaType<ModelSummary>();
+    qRegisterMetaType<ModelLoadSpec>();
     qRegisterMetaType<GenerationOutcome>();
+    qRegisterMetaType<PromptCheck>();
 
     m_thread.setObjectName(QStringLiteral("GenerationWorker"));
     m_worker->moveToThread(&m_thread);
 
     // Worker -> controller: queued (the worker lives on m_thread). Progress signals are forwarded
     // as they are; the outcome and load results pass through the controller to update its state.
+    connect(m_worker, &GenerationWorker::itemStarted, this, &GenerationController::itemStarted);
     connect(m_worker, &GenerationWorker::stepFinished, this, &GenerationController::stepFinished);
     connect(m_worker, &GenerationWorker::previewReady, this, &GenerationController::previewReady);
+    connect(m_worker, &GenerationWorker::promptChecked, this, &GenerationController::promptChecked);
     connect(m_worker, &GenerationWorker::modelLoaded, this, &GenerationController::onModelLoaded);
     connect(m_worker, &GenerationWorker::loadFailed, this, &GenerationController::onLoadFailed);
     connect(m_worker, &GenerationWorker::finished, this, &GenerationController::onFinished);
@@ -36,21 +40,25 @@ GenerationController::~GenerationController()
 
 void GenerationController::loadModel(const QString &path)
 {
-    ++m_pendingLoads;
-    emit stateChanged();
-    GenerationWorker *worker = m_worker;
-    QMetaObject::invokeMethod(m_worker, [worker, path] { worker->loadModel(path); }, Qt::QueuedConnection);
+    ModelLoadSpec spec;
+    spec.path = path;
+    loadModel(spec);
 }
 
 void GenerationController::loadDefaultModel()
 {
+    loadModel(ModelLoadSpec{});
+}
+
+void GenerationController::loadModel(const ModelLoadSpec &spec)
+{
     ++m_pendingLoads;
     emit stateChanged();
     GenerationWorker *worker = m_worker;
-    QMetaObject::invokeMethod(m_worker, [worker] { worker->loadDefaultModel(); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(m_worker, [worker, spec] { worker->loadModel(spec); }, Qt::QueuedConnection);
 }
 
-quint64 GenerationController::generate(const ditstudio::GenerateRequest &request)
+quint64 GenerationController::generate(const ditstudio::GenerateRequest &request, const QList<quint64> &seeds)
 {
     if (m_activeJob != 0)
         return 0;
@@ -61,15 +69,26 @@ quint64 GenerationController::generate(const ditstudio::GenerateRequest &request
     GenerationWorker *worker = m_worker;
     const ditstudio::CancelToken token = m_cancel;
     QMetaObject::invokeMethod(
-        m_worker, [worker, jobId, request, token] { worker->generate(jobId, request, token); },
+        m_worker, [worker, jobId, request, seeds, token] { worker->generate(jobId, request, seeds, token); },
         Qt::QueuedConnection);
     return jobId;
 }
 
-void GenerationController::cancel()
+void GenerationController::cancel(CancelMode mode)
 {
-    if (m_activeJob != 0)
+    if (m_activeJob == 0)
+        return;
+    if (mode == CancelMode::Now)
         m_cancel.cancel();
+    else
+        m_cancel.cancelAfterCurrentItem();
+    emit stateChanged();
+}
+
+void GenerationController::checkPrompt(const QString &prompt)
+{
+    GenerationWorker *worker = m_worker;
+    QMetaObject::invokeMethod(m_worker, [worker, prompt] { worker->checkPrompt(prompt); }, Qt::QueuedConnection);
 }
 
 void GenerationController::onModelLoaded(const ModelSummary &model)

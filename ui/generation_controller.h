@@ -13,6 +13,7 @@
 #include "ditstudio/cancel_token.h"
 #include "ditstudio/engine.h"
 
+#include <QList>
 #include <QObject>
 #include <QString>
 #include <QThread>
@@ -24,6 +25,11 @@ class GenerationController : public QObject
     Q_OBJECT
 
 public:
+    enum class CancelMode {
+        Now,             ///< stop at the next sampling step
+        AfterCurrentItem ///< let the image being sampled finish, skip the job's remaining images
+    };
+
     explicit GenerationController(QObject *parent = nullptr);
     ~GenerationController() override;
     GenerationController(const GenerationController &) = delete;
@@ -31,16 +37,26 @@ public:
 
     /// Load a checkpoint file or diffusers folder (replaces the model on success).
     void loadModel(const QString &path);
+    /// Load with a VAE, device and precision; spec.path empty loads the embedded default model.
+    void loadModel(const ModelLoadSpec &spec);
     /// Load the embedded default model; loadFailed when it is not installed.
     void loadDefaultModel();
-    /// Queue a generation and return its job id (never 0). Refused with 0 while another job is
-    /// still running: one job at a time keeps cancel() unambiguous.
-    quint64 generate(const ditstudio::GenerateRequest &request);
-    /// Cancel the running job, if any (it ends with finished(Cancelled)). Safe to call any time.
-    void cancel();
+    /// Queue a generation of one image per seed (seeds empty: one image with request.seed) and
+    /// return its job id (never 0). Refused with 0 while another job is still running: one job at
+    /// a time keeps cancel() unambiguous.
+    quint64 generate(const ditstudio::GenerateRequest &request, const QList<quint64> &seeds = {});
+    /// Cancel the running job, if any (it ends with one finished(Cancelled), or Completed when
+    /// AfterCurrentItem arrives during its last image). Safe to call any time. A later Now
+    /// upgrades an AfterCurrentItem request.
+    void cancel(CancelMode mode = CancelMode::Now);
+    /// Ask the worker to match a prompt against the model's classes (answered by promptChecked,
+    /// after any job ahead of it in the queue).
+    void checkPrompt(const QString &prompt);
 
     bool isBusy() const { return m_activeJob != 0; }
     bool isLoading() const { return m_pendingLoads > 0; }
+    /// True once a cancel was requested for the running job.
+    bool isCancelling() const { return m_activeJob != 0 && m_cancel.isCancelRequested(); }
     /// True once a model loaded; a later failed load keeps the previous model.
     bool hasModel() const { return m_hasModel; }
     const ModelSummary &model() const { return m_model; }
@@ -48,11 +64,13 @@ public:
 signals:
     void modelLoaded(const ModelSummary &model);
     void loadFailed(const QString &message);
-    void stepFinished(int step, int total, double timestep, double elapsedSeconds);
+    void itemStarted(int index, int count, quint64 seed);
+    void stepFinished(int step, int total, double timestep, double sigma, double elapsedSeconds);
     void previewReady(const QImage &xt, const QImage &x0, int step);
     /// Exactly once per job id returned by generate().
     void finished(const GenerationOutcome &outcome);
-    /// Emitted when isBusy() or isLoading() changes.
+    void promptChecked(const PromptCheck &check);
+    /// Emitted when isBusy(), isLoading() or isCancelling() changes.
     void stateChanged();
 
 private:

@@ -15,6 +15,11 @@ struct ModelSummary {
     QString fileName;      ///< last path component, for the status bar
     QString architecture;  ///< e.g. "DiT-XL/2" or "DiT-custom(d2,w64,h4)/2"
     QString format;        ///< "safetensors", "pytorch-zip", "diffusers", ...
+    QString weightHash;    ///< quickWeightHash() of path (see model_identity.h); empty when unreadable
+    bool embeddedDefault = false; ///< loaded through "the embedded default model"
+    QString vaePath;       ///< the VAE that was requested with it (empty: none)
+    QString device;        ///< the device it was loaded on, e.g. "cpu"
+    QString precision;     ///< "fp32", "bf16", "fp16"
     qint64 parameterCount = 0;
     int numClasses = 0;
     int imageSize = 0;     ///< side of the generated image in pixels (latent models: without a VAE, the latent side)
@@ -25,21 +30,44 @@ struct ModelSummary {
     QString displayText() const;
 };
 
+/// How to load a model: the file or folder (empty = the embedded default) and the load options.
+struct ModelLoadSpec {
+    QString path;                      ///< empty: the embedded default model
+    QString vaePath;                   ///< optional SD VAE for latent models
+    QString device = QStringLiteral("auto");    ///< "auto", "cpu", "cuda", "cuda:N"
+    QString precision = QStringLiteral("fp32"); ///< "fp32", "bf16", "fp16"
+};
+
 /// How a generation job ended. Every job ends with exactly one GenerationOutcome.
+/// A job makes one image per seed, one after the other (the batch count).
 struct GenerationOutcome {
     enum class Status { Completed, Cancelled, Failed };
 
     quint64 jobId = 0;
     Status status = Status::Failed;
-    QList<QImage> images;    ///< one per batch item when Completed (Cancelled: the partial sample)
+    QList<QImage> images;    ///< the images that completed, in order (all of them when Completed)
+    QList<quint64> seeds;    ///< seed of each completed image
+    QList<double> itemSeconds; ///< sampling time of each completed image
+    QImage partial;          ///< Cancelled mid-image: that image's last sample (not a result)
+    int itemsRequested = 0;
     QString message;         ///< the backend's error message when Failed
     QStringList warnings;    ///< prompt-matching notes, e.g. "'snekaer' read as 'sneaker'"
-    QString conditioning;    ///< the resolved conditioning, e.g. "sneaker" or "0.7 coat + 0.3 shirt"
-    QString parameters;      ///< the PNG "parameters" text (prompt line + "Steps: 50, Sampler: ...")
+    QString conditioning;    ///< the resolved conditioning, e.g. "Sneaker" or "0.7 Coat + 0.3 Shirt"
     quint64 seed = 0;        ///< seed of the first image
-    int stepsDone = 0;
-    double seconds = 0;
+    int stepsDone = 0;       ///< sampling steps run, summed over the images
+    double seconds = 0;      ///< wall time of the whole job
+};
+
+/// The worker's verdict on a prompt (Engine::parsePrompt against the loaded model).
+struct PromptCheck {
+    QString prompt;       ///< the text that was checked
+    bool ok = false;
+    QString conditioning; ///< when ok: the resolved classes, e.g. "Sneaker"
+    QString message;      ///< when not ok: the backend's message (with its suggestions)
+    QStringList warnings; ///< when ok: fuzzy-match notes
 };
 
 Q_DECLARE_METATYPE(ModelSummary)
+Q_DECLARE_METATYPE(ModelLoadSpec)
 Q_DECLARE_METATYPE(GenerationOutcome)
+Q_DECLARE_METATYPE(PromptCheck)

@@ -1,7 +1,11 @@
 #include "generation_worker.h"
 
 #include "image_conversion.h"
+#include "model_identity.h"
 
+#include "ditstudio/runtime.h"
+
+#include <QElapsedTimer>
 #include <QFileInfo>
 
 #include <exception>
@@ -13,19 +17,26 @@ QString fromStd(const std::string &text)
     return QString::fromStdString(text);
 }
 
-ModelSummary summarize(const ditstudio::CheckpointInfo &info)
+ModelSummary summarize(const ditstudio::CheckpointInfo &info, const ModelLoadSpec &spec)
 {
     ModelSummary s;
     s.path = fromStd(info.path);
     s.fileName = QFileInfo(s.path).fileName();
     s.architecture = fromStd(info.config.name());
     s.format = fromStd(info.format);
+    s.embeddedDefault = spec.path.isEmpty();
+    s.vaePath = spec.vaePath;
+    s.precision = spec.precision;
+    if (auto device = ditstudio::parseDevice(spec.device.toStdString()); device.ok())
+        s.device = fromStd(device->toString());
     s.parameterCount = info.parameterCount;
     s.numClasses = info.config.numClasses;
     s.imageSize = info.config.inputSize;
     s.latentSpace = info.latentSpace;
     for (const auto &name : info.classNames)
         s.classNames << fromStd(name);
+    // Reads at most 2 MiB per weight file, so it is cheap next to the load itself.
+    s.weightHash = quickWeightHash(s.path);
     return s;
 }
 
@@ -38,104 +49,121 @@ GenerationWorker::GenerationWorker(QObject *parent)
 
 GenerationWorker::~GenerationWorker() = default;
 
-void GenerationWorker::loadModel(const QString &path)
+void GenerationWorker::loadModel(const ModelLoadSpec &spec)
 {
-    reportLoad(m_engine.loadModel(path.toStdString()));
-}
-
-void GenerationWorker::loadDefaultModel()
-{
-    reportLoad(m_engine.loadDefaultModel());
-}
-
-void GenerationWorker::reportLoad(const ditstudio::Result<ditstudio::CheckpointInfo> &result)
-{
-    if (result.ok())
-        emit modelLoaded(summarize(result.value()));
-    else
+    ditstudio::LoadOptions options;
+    options.device = spec.device.isEmpty() ? std::string("auto") : spec.device.toStdString();
+    options.vaePath = spec.vaePath.toStdString();
+    if (!ditstudio::parseDType(spec.precision.toStdString(), options.dtype)) {
+        emit loadFailed(tr("precision '%1': expected fp32, bf16 or fp16").arg(spec.precision));
+        return;
+    }
+    const auto result = spec.path.isEmpty() ? m_engine.loadDefaultModel(options)
+                                            : m_engine.loadModel(spec.path.toStdString(), options);
+    if (!result.ok()) {
         emit loadFailed(fromStd(result.error().message));
+        return;
+    }
+    m_spec = spec;
+    emit modelLoaded(summarize(result.value(), spec));
+}
+
+void GenerationWorker::checkPrompt(const QString &prompt)
+{
+    PromptCheck check;
+    check.prompt = prompt;
+    if (!m_engine.hasModel()) {
+        check.message = tr("no model loaded");
+        emit promptChecked(check);
+        return;
+    }
+    const auto match = m_engine.parsePrompt(prompt.trimmed().toStdString());
+    if (match.ok()) {
+        check.ok = true;
+        check.conditioning = fromStd(match->conditioning.describe(m_engine.classNames()));
+        for (const auto &w : match->warnings)
+            check.warnings << fromStd(w);
+    } else {
+        check.message = fromStd(match.error().message);
+    }
+    emit promptChecked(check);
 }
 
 void GenerationWorker::generate(quint64 jobId, const ditstudio::GenerateRequest &requestIn,
-                                const ditstudio::CancelToken &cancel)
+                                const QList<quint64> &seedsIn, const ditstudio::CancelToken &cancel)
 {
+    QElapsedTimer wall;
+    wall.start();
+    const QList<quint64> seeds = seedsIn.isEmpty() ? QList<quint64>{requestIn.seed} : seedsIn;
     GenerationOutcome outcome;
     outcome.jobId = jobId;
-    outcome.seed = requestIn.seed;
-    // A job cancelled while it waited in the queue never starts.
-    if (cancel.isCancelled()) {
-        outcome.status = GenerationOutcome::Status::Cancelled;
+    outcome.seed = seeds.front();
+    outcome.itemsRequested = static_cast<int>(seeds.size());
+    auto finish = [&](GenerationOutcome::Status status) {
+        outcome.status = status;
+        outcome.seconds = wall.nsecsElapsed() / 1e9;
         emit finished(outcome);
-        return;
-    }
+    };
     try {
         ditstudio::GenerateRequest request = requestIn;
+        request.batch = 1;
         const auto classNames = m_engine.classNames();
-        // Resolve the prompt here rather than inside generate() so that the outcome can carry the
-        // matcher's notes and the resolved classes (for the status bar and the PNG parameters).
-        if (!request.conditioning) {
+        // Resolve the prompt once, here rather than inside generate(), so that the outcome can carry
+        // the matcher's notes and the resolved classes (for the status bar, history and PNG).
+        if (!request.conditioning && !cancel.isCancelRequested()) {
             auto match = m_engine.parsePrompt(request.prompt);
             if (!match.ok()) {
                 outcome.message = fromStd(match.error().message);
-                emit finished(outcome);
+                finish(GenerationOutcome::Status::Failed);
                 return;
             }
             for (const auto &w : match->warnings)
                 outcome.warnings << fromStd(w);
             request.conditioning = match->conditioning;
         }
-        outcome.conditioning = fromStd(request.conditioning->describe(classNames));
+        if (request.conditioning)
+            outcome.conditioning = fromStd(request.conditioning->describe(classNames));
 
         ditstudio::GenerateObserver observer;
         observer.onStep = [this](const ditstudio::StepUpdate &u) {
             const int step = u.step + 1;
-            emit stepFinished(step, u.totalSteps, u.timestep, u.elapsedSeconds);
+            emit stepFinished(step, u.totalSteps, u.timestep, u.sigma, u.elapsedSeconds);
             if (!u.previewXt.empty() && !u.previewX0.empty())
                 emit previewReady(toQImage(u.previewXt.front()), toQImage(u.previewX0.front()), step);
         };
-        auto result = m_engine.generate(request, observer, cancel);
-        if (!result.ok()) {
-            outcome.message = fromStd(result.error().message);
-            emit finished(outcome);
-            return;
+        for (int i = 0; i < seeds.size(); ++i) {
+            // Any cancel request stops before the next image starts (also one that came while the
+            // job waited in the queue); "after the current image" lets a running image finish.
+            if (cancel.isCancelRequested()) {
+                finish(GenerationOutcome::Status::Cancelled);
+                return;
+            }
+            request.seed = seeds[i];
+            emit itemStarted(i, static_cast<int>(seeds.size()), seeds[i]);
+            auto result = m_engine.generate(request, observer, cancel);
+            if (!result.ok()) {
+                outcome.message = fromStd(result.error().message);
+                finish(GenerationOutcome::Status::Failed);
+                return;
+            }
+            const auto &r = result.value();
+            outcome.stepsDone += r.stepsDone;
+            if (r.status == ditstudio::JobStatus::Cancelled) {
+                if (!r.images.empty())
+                    outcome.partial = toQImage(r.images.front());
+                finish(GenerationOutcome::Status::Cancelled);
+                return;
+            }
+            if (!r.images.empty()) {
+                outcome.images << toQImage(r.images.front());
+                outcome.seeds << seeds[i];
+                outcome.itemSeconds << r.seconds;
+            }
         }
-        const auto &r = result.value();
-        outcome.status = r.status == ditstudio::JobStatus::Completed ? GenerationOutcome::Status::Completed
-                                                                     : GenerationOutcome::Status::Cancelled;
-        for (const auto &img : r.images)
-            outcome.images << toQImage(img);
-        outcome.stepsDone = r.stepsDone;
-        outcome.seconds = r.seconds;
-        const int imageSize = r.images.empty() ? 0 : r.images.front().width;
-        outcome.parameters = parametersText(request, outcome.conditioning, imageSize);
+        finish(GenerationOutcome::Status::Completed);
     } catch (const std::exception &e) {
         // The engine converts library exceptions itself; this only guards the Qt event loop.
-        outcome.status = GenerationOutcome::Status::Failed;
         outcome.message = QString::fromUtf8(e.what());
+        finish(GenerationOutcome::Status::Failed);
     }
-    emit finished(outcome);
-}
-
-QString GenerationWorker::parametersText(const ditstudio::GenerateRequest &request, const QString &conditioning,
-                                         int imageSize) const
-{
-    // The layout of AUTOMATIC1111's "parameters" chunk: the prompt on the first line, then
-    // "Key: value" pairs, so that existing PNG-info readers show it.
-    QString prompt = fromStd(request.prompt);
-    if (prompt.trimmed().isEmpty())
-        prompt = conditioning;
-    QStringList fields;
-    fields << QStringLiteral("Steps: %1").arg(request.steps)
-           << QStringLiteral("Sampler: %1").arg(QString::fromLatin1(ditstudio::samplerName(request.sampler)))
-           << QStringLiteral("CFG scale: %1").arg(request.cfgScale)
-           << QStringLiteral("Seed: %1").arg(request.seed);
-    if (imageSize > 0)
-        fields << QStringLiteral("Size: %1x%1").arg(imageSize);
-    fields << QStringLiteral("Class: %1").arg(conditioning);
-    if (m_engine.hasModel()) {
-        const auto &info = m_engine.modelInfo();
-        fields << QStringLiteral("Model: %1 (%2)")
-                      .arg(QFileInfo(fromStd(info.path)).fileName(), fromStd(info.config.name()));
-    }
-    return prompt + QLatin1Char('\n') + fields.join(QStringLiteral(", "));
 }

@@ -9,6 +9,7 @@
 #include "ditstudio/cancel_token.h"
 #include "ditstudio/engine.h"
 
+#include <QList>
 #include <QObject>
 #include <QString>
 
@@ -20,28 +21,32 @@ public:
     explicit GenerationWorker(QObject *parent = nullptr);
     ~GenerationWorker() override;
 
-    /// Load a checkpoint file or diffusers folder; emits modelLoaded or loadFailed.
-    /// A failed load leaves the previously loaded model in place.
-    void loadModel(const QString &path);
-    /// Load the embedded default model; emits loadFailed when it is not installed.
-    void loadDefaultModel();
-    /// Run one job; emits stepFinished and previewReady per step, then finished exactly once.
-    /// The token is shared with the controller, which cancels it from the GUI thread.
-    void generate(quint64 jobId, const ditstudio::GenerateRequest &request, const ditstudio::CancelToken &cancel);
+    /// Load a checkpoint file or diffusers folder (spec.path empty: the embedded default) with the
+    /// spec's VAE, device and precision; emits modelLoaded or loadFailed. A failed load leaves the
+    /// previously loaded model in place.
+    void loadModel(const ModelLoadSpec &spec);
+    /// Run one job: one image per seed, one after the other. Emits itemStarted per image,
+    /// stepFinished and previewReady per step, then finished exactly once. The token is shared with
+    /// the controller, which cancels it from the GUI thread: Now stops at the next step,
+    /// AfterCurrentItem lets the running image finish and skips the rest.
+    void generate(quint64 jobId, const ditstudio::GenerateRequest &request, const QList<quint64> &seeds,
+                  const ditstudio::CancelToken &cancel);
+    /// Match a prompt against the loaded model's classes; emits promptChecked.
+    void checkPrompt(const QString &prompt);
 
 signals:
     void modelLoaded(const ModelSummary &model);
     void loadFailed(const QString &message);
-    /// step counts finished steps from 1 to total; timestep is the model's (1000-step) timestep.
-    void stepFinished(int step, int total, double timestep, double elapsedSeconds);
-    /// Previews of the first batch item after step (1-based): the current sample and predicted x0.
+    void itemStarted(int index, int count, quint64 seed);
+    /// step counts finished steps from 1 to total; timestep is the model's (1000-step) timestep,
+    /// sigma the noise level sqrt((1 - abar) / abar) at it.
+    void stepFinished(int step, int total, double timestep, double sigma, double elapsedSeconds);
+    /// Previews of the current image after step (1-based): the current sample and predicted x0.
     void previewReady(const QImage &xt, const QImage &x0, int step);
     void finished(const GenerationOutcome &outcome);
+    void promptChecked(const PromptCheck &check);
 
 private:
-    void reportLoad(const ditstudio::Result<ditstudio::CheckpointInfo> &result);
-    QString parametersText(const ditstudio::GenerateRequest &request, const QString &conditioning,
-                           int imageSize) const;
-
     ditstudio::Engine m_engine;
+    ModelLoadSpec m_spec; ///< how the current model was loaded
 };

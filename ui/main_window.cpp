@@ -1,36 +1,49 @@
 #include "main_window.h"
 
-#include "generation_controller.h"
+#include "history_panel.h"
+#include "history_store.h"
 #include "image_conversion.h"
 #include "image_view.h"
+#include "log_panel.h"
+#include "preview_panel.h"
 
 #include "ditstudio/engine.h"
 #include "ditstudio/runtime.h"
 
 #include <QAction>
-#include <QCheckBox>
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QCompleter>
+#include <QDateTime>
 #include <QDir>
+#include <QDockWidget>
 #include <QDoubleSpinBox>
+#include <QDragEnterEvent>
+#include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFormLayout>
+#include <QFrame>
 #include <QHBoxLayout>
 #include <QKeySequence>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QRandomGenerator>
 #include <QRegularExpression>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QStringListModel>
+#include <QTimer>
+#include <QToolButton>
+#include <QUrl>
 #include <QVBoxLayout>
 
 #include <limits>
@@ -39,17 +52,35 @@ namespace {
 
 constexpr int kMaxSeed = std::numeric_limits<int>::max();
 constexpr int kStatusTimeoutMs = 8000;
+constexpr int kMaxRecentModels = 8;
+constexpr int kPromptCheckDelayMs = 250;
+
+// Model combo entries: what an item does when chosen.
+enum class ModelItem { Default = 0, Path = 1, OpenFile = 2, OpenFolder = 3 };
+constexpr int kModelKindRole = Qt::UserRole + 1;
+constexpr int kModelPathRole = Qt::UserRole + 2;
 
 // Settings keys.
 const QString kKeySteps = QStringLiteral("generation/steps");
 const QString kKeyCfg = QStringLiteral("generation/cfgScale");
 const QString kKeySampler = QStringLiteral("generation/sampler");
+const QString kKeyEta = QStringLiteral("generation/eta");
+const QString kKeyGuided = QStringLiteral("generation/guidedChannels");
 const QString kKeySeed = QStringLiteral("generation/seed");
-const QString kKeyRandomSeed = QStringLiteral("generation/randomSeed");
+const QString kKeySeedMode = QStringLiteral("generation/seedMode");
+const QString kKeyBatch = QStringLiteral("generation/batchCount");
 const QString kKeyPrompt = QStringLiteral("generation/prompt");
 const QString kKeyModelPath = QStringLiteral("model/lastPath");
+const QString kKeyModelIsDefault = QStringLiteral("model/lastIsDefault");
+const QString kKeyRecent = QStringLiteral("model/recent");
+const QString kKeyVae = QStringLiteral("model/vaePath");
+const QString kKeyDevice = QStringLiteral("model/device");
+const QString kKeyPrecision = QStringLiteral("model/precision");
 const QString kKeySaveDir = QStringLiteral("files/lastSaveDir");
+const QString kKeyAutoSave = QStringLiteral("files/autoSave");
+const QString kKeyViewMode = QStringLiteral("view/previewMode");
 const QString kKeyGeometry = QStringLiteral("window/geometry");
+const QString kKeyState = QStringLiteral("window/state");
 
 QString formatSeconds(double seconds)
 {
@@ -59,136 +90,77 @@ QString formatSeconds(double seconds)
     return QStringLiteral("%1:%2").arg(total / 60).arg(total % 60, 2, 10, QLatin1Char('0'));
 }
 
-QLabel *makeCaption(const QString &html, QWidget *parent)
+QString safeFileStem(QString text)
 {
-    auto *label = new QLabel(html, parent);
-    label->setTextFormat(Qt::RichText);
-    label->setAlignment(Qt::AlignHCenter);
-    return label;
+    text.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9._+-]+")), QStringLiteral("_"));
+    text.remove(QRegularExpression(QStringLiteral("^_+|_+$")));
+    return text.isEmpty() ? QStringLiteral("ditstudio") : text.left(80);
+}
+
+bool isModelPath(const QFileInfo &info)
+{
+    static const QStringList suffixes{QStringLiteral("safetensors"), QStringLiteral("pt"), QStringLiteral("pth"),
+                                      QStringLiteral("bin"), QStringLiteral("ckpt")};
+    return info.isDir() || suffixes.contains(info.suffix().toLower());
 }
 
 } // namespace
 
-MainWindow::MainWindow(QWidget *parent)
+MainWindow::MainWindow(QWidget *parent, const QString &historyDatabase)
     : QMainWindow(parent)
     , m_controller(std::make_unique<GenerationController>())
+    , m_history(std::make_unique<HistoryStore>(historyDatabase.isEmpty() ? HistoryStore::defaultDatabasePath()
+                                                                         : historyDatabase))
 {
     setWindowTitle(tr("DiT Studio"));
+    setAcceptDrops(true);
     buildUi();
-    m_prompt->setFocus();
+    buildDocks();
     buildMenus();
     readSettings();
+    m_prompt->setFocus();
 
     GenerationController *c = m_controller.get();
     connect(c, &GenerationController::modelLoaded, this, &MainWindow::onModelLoaded);
     connect(c, &GenerationController::loadFailed, this, &MainWindow::onLoadFailed);
+    connect(c, &GenerationController::itemStarted, this, &MainWindow::onItemStarted);
     connect(c, &GenerationController::stepFinished, this, &MainWindow::onStepFinished);
     connect(c, &GenerationController::previewReady, this, &MainWindow::onPreviewReady);
     connect(c, &GenerationController::finished, this, &MainWindow::onFinished);
+    connect(c, &GenerationController::promptChecked, this, &MainWindow::onPromptChecked);
     connect(c, &GenerationController::stateChanged, this, &MainWindow::updateActions);
+    updateModelCombo();
     updateActions();
+    if (!m_history->isOpen())
+        QTimer::singleShot(0, this, [this] {
+            showError(tr("The history is not available"), m_history->errorString());
+        });
 }
 
 MainWindow::~MainWindow() = default;
 
+// ---- construction ----
+
 void MainWindow::buildUi()
 {
     auto *central = new QWidget(this);
-    auto *layout = new QVBoxLayout(central);
-    layout->setContentsMargins(12, 12, 12, 8);
-    layout->setSpacing(10);
+    auto *layout = new QHBoxLayout(central);
+    layout->setContentsMargins(10, 10, 10, 6);
+    layout->setSpacing(12);
 
-    // Row 1: prompt and the two job buttons.
-    auto *promptRow = new QHBoxLayout;
-    auto *promptLabel = new QLabel(tr("&Prompt"), central);
-    m_prompt = new QLineEdit(central);
-    m_prompt->setObjectName(QStringLiteral("prompt"));
-    m_prompt->setPlaceholderText(tr("a class name (e.g. sneaker), #3, or a mix: 0.7 coat + 0.3 dress"));
-    m_prompt->setClearButtonEnabled(true);
-    promptLabel->setBuddy(m_prompt);
-    m_completionModel = new QStringListModel(this);
-    m_completer = new QCompleter(m_completionModel, this);
-    m_completer->setCaseSensitivity(Qt::CaseInsensitive);
-    m_completer->setFilterMode(Qt::MatchContains);
-    m_completer->setMaxVisibleItems(12);
-    m_prompt->setCompleter(m_completer);
-    m_generateButton = new QPushButton(tr("Generate"), central);
-    m_generateButton->setObjectName(QStringLiteral("generateButton"));
-    m_generateButton->setDefault(true);
-    m_generateButton->setToolTip(tr("Generate (Ctrl+Return)"));
-    m_cancelButton = new QPushButton(tr("Cancel"), central);
-    m_cancelButton->setObjectName(QStringLiteral("cancelButton"));
-    m_cancelButton->setToolTip(tr("Cancel (Esc)"));
-    promptRow->addWidget(promptLabel);
-    promptRow->addWidget(m_prompt, 1);
-    promptRow->addWidget(m_generateButton);
-    promptRow->addWidget(m_cancelButton);
-    layout->addLayout(promptRow);
+    auto *scroll = new QScrollArea(central);
+    scroll->setWidget(buildGeneratePanel());
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setFixedWidth(scroll->widget()->sizeHint().width() + 16);
+    layout->addWidget(scroll);
 
-    // Row 2: sampling parameters.
-    auto *paramRow = new QHBoxLayout;
-    paramRow->setSpacing(6);
-    auto addLabeled = [&](const QString &text, QWidget *field) {
-        auto *label = new QLabel(text, central);
-        label->setBuddy(field);
-        paramRow->addWidget(label);
-        paramRow->addWidget(field);
-        paramRow->addSpacing(14);
-    };
-    m_guidance = new QDoubleSpinBox(central);
-    m_guidance->setObjectName(QStringLiteral("guidance"));
-    m_guidance->setRange(0.0, 20.0);
-    m_guidance->setSingleStep(0.5);
-    m_guidance->setDecimals(2);
-    m_guidance->setValue(4.0);
-    m_guidance->setToolTip(tr("Classifier-free guidance scale (1 = no guidance)"));
-    addLabeled(tr("&Guidance"), m_guidance);
-    m_steps = new QSpinBox(central);
-    m_steps->setObjectName(QStringLiteral("steps"));
-    m_steps->setRange(1, 1000);
-    m_steps->setValue(50);
-    m_steps->setToolTip(tr("Number of sampling steps"));
-    addLabeled(tr("S&teps"), m_steps);
-    m_sampler = new QComboBox(central);
-    m_sampler->setObjectName(QStringLiteral("sampler"));
-    for (const auto &name : ditstudio::samplerNames())
-        m_sampler->addItem(QString::fromStdString(name));
-    addLabeled(tr("Sa&mpler"), m_sampler);
-    m_seed = new QSpinBox(central);
-    m_seed->setObjectName(QStringLiteral("seed"));
-    m_seed->setRange(0, kMaxSeed);
-    m_seed->setMinimumWidth(110);
-    auto *seedLabel = new QLabel(tr("S&eed"), central);
-    seedLabel->setBuddy(m_seed);
-    m_randomSeed = new QCheckBox(tr("random"), central);
-    m_randomSeed->setObjectName(QStringLiteral("randomSeed"));
-    m_randomSeed->setToolTip(tr("Draw a new seed for every generation (the seed used is shown)"));
-    paramRow->addWidget(seedLabel);
-    paramRow->addWidget(m_seed);
-    paramRow->addWidget(m_randomSeed);
-    paramRow->addStretch(1);
-    layout->addLayout(paramRow);
-    connect(m_randomSeed, &QCheckBox::toggled, m_seed, [this](bool random) { m_seed->setEnabled(!random); });
-
-    // Row 3: the two previews side by side.
-    auto *previewRow = new QHBoxLayout;
-    previewRow->setSpacing(12);
-    auto addPreview = [&](QLabel *&caption, ImageView *&view, const QString &html, const QString &name) {
-        auto *column = new QVBoxLayout;
-        column->setSpacing(4);
-        caption = makeCaption(html, central);
-        view = new ImageView(central);
-        view->setObjectName(name);
-        column->addWidget(caption);
-        column->addWidget(view, 1);
-        previewRow->addLayout(column, 1);
-    };
-    addPreview(m_xtCaption, m_xtView, tr("<b>x<sub>t</sub></b> — current sample"), QStringLiteral("xtView"));
-    addPreview(m_x0Caption, m_x0View, tr("<b>x̂<sub>0</sub></b> — predicted clean image"),
-               QStringLiteral("x0View"));
-    layout->addLayout(previewRow, 1);
-
-    // Row 4: progress.
+    auto *right = new QVBoxLayout;
+    right->setSpacing(6);
+    m_preview = new PreviewPanel(central);
+    m_preview->setObjectName(QStringLiteral("previewPanel"));
+    right->addWidget(m_preview, 1);
     m_progress = new QProgressBar(central);
     m_progress->setObjectName(QStringLiteral("progress"));
     m_progress->setRange(0, 1);
@@ -196,21 +168,234 @@ void MainWindow::buildUi()
     m_progress->setTextVisible(true);
     m_progress->setAlignment(Qt::AlignCenter);
     m_progress->setFormat(tr("Idle"));
-    layout->addWidget(m_progress);
-
+    right->addWidget(m_progress);
+    layout->addLayout(right, 1);
     setCentralWidget(central);
 
     m_modelLabel = new QLabel(tr("No model loaded — open a checkpoint"), this);
     m_modelLabel->setObjectName(QStringLiteral("modelLabel"));
     statusBar()->addPermanentWidget(m_modelLabel);
+}
 
-    setTabOrder(m_prompt, m_generateButton);
-    setTabOrder(m_generateButton, m_cancelButton);
-    setTabOrder(m_cancelButton, m_guidance);
-    setTabOrder(m_guidance, m_steps);
-    setTabOrder(m_steps, m_sampler);
-    setTabOrder(m_sampler, m_seed);
-    setTabOrder(m_seed, m_randomSeed);
+QWidget *MainWindow::buildGeneratePanel()
+{
+    auto *panel = new QWidget;
+    panel->setObjectName(QStringLiteral("generatePanel"));
+    auto *outer = new QVBoxLayout(panel);
+    outer->setContentsMargins(0, 0, 4, 0);
+    outer->setSpacing(8);
+
+    auto section = [&](const QString &title) {
+        auto *label = new QLabel(QStringLiteral("<b>%1</b>").arg(title.toHtmlEscaped()), panel);
+        outer->addWidget(label);
+        auto *form = new QFormLayout;
+        form->setLabelAlignment(Qt::AlignRight | Qt::AlignVCenter);
+        form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+        form->setHorizontalSpacing(8);
+        form->setVerticalSpacing(6);
+        outer->addLayout(form);
+        return form;
+    };
+
+    // --- Model ---
+    QFormLayout *model = section(tr("Model"));
+    m_modelCombo = new QComboBox(panel);
+    m_modelCombo->setObjectName(QStringLiteral("modelCombo"));
+    m_modelCombo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_modelCombo->setMinimumContentsLength(18);
+    m_modelCombo->setToolTip(tr("The embedded default model, a recent model, or open a checkpoint / diffusers folder"));
+    model->addRow(tr("&Model"), m_modelCombo);
+    auto *vaeRow = new QHBoxLayout;
+    vaeRow->setSpacing(4);
+    m_vaePath = new QLineEdit(panel);
+    m_vaePath->setObjectName(QStringLiteral("vaePath"));
+    m_vaePath->setPlaceholderText(tr("none (pixel-space model)"));
+    m_vaePath->setClearButtonEnabled(true);
+    m_vaePath->setToolTip(tr("Stable Diffusion VAE for latent-space models (file or folder); applied on the next load"));
+    auto *vaeBrowse = new QToolButton(panel);
+    vaeBrowse->setText(QStringLiteral("…"));
+    vaeBrowse->setToolTip(tr("Choose a VAE checkpoint"));
+    vaeRow->addWidget(m_vaePath, 1);
+    vaeRow->addWidget(vaeBrowse);
+    model->addRow(tr("&VAE"), vaeRow);
+    auto *deviceRow = new QHBoxLayout;
+    deviceRow->setSpacing(4);
+    m_device = new QComboBox(panel);
+    m_device->setObjectName(QStringLiteral("device"));
+    m_device->addItem(tr("auto"), QStringLiteral("auto"));
+    m_device->addItem(QStringLiteral("cpu"), QStringLiteral("cpu"));
+    if (ditstudio::cudaAvailable()) {
+        const int n = ditstudio::cudaDeviceCount();
+        for (int i = 0; i < n; ++i)
+            m_device->addItem(n == 1 ? QStringLiteral("cuda") : QStringLiteral("cuda:%1").arg(i),
+                              n == 1 ? QStringLiteral("cuda") : QStringLiteral("cuda:%1").arg(i));
+    }
+    m_device->setToolTip(ditstudio::cudaAvailable() ? tr("Compute device")
+                                                    : tr("Compute device (this build or machine has no CUDA)"));
+    m_precision = new QComboBox(panel);
+    m_precision->setObjectName(QStringLiteral("precision"));
+    for (const char *p : {"fp32", "bf16", "fp16"})
+        m_precision->addItem(QString::fromLatin1(p), QString::fromLatin1(p));
+    m_precision->setToolTip(tr("Weights and compute precision (fp16 needs CUDA)"));
+    deviceRow->addWidget(m_device, 1);
+    deviceRow->addWidget(m_precision, 1);
+    model->addRow(tr("&Device"), deviceRow);
+
+    // --- Prompt ---
+    QFormLayout *prompt = section(tr("Prompt"));
+    m_prompt = new QLineEdit(panel);
+    m_prompt->setObjectName(QStringLiteral("prompt"));
+    m_prompt->setPlaceholderText(tr("class name, #3, or 0.7 coat + 0.3 dress"));
+    m_prompt->setClearButtonEnabled(true);
+    m_prompt->setToolTip(tr("A class name (completion offers the model's classes), a class index such as #3, "
+                            "or a weighted mix such as 0.7 coat + 0.3 dress"));
+    m_completionModel = new QStringListModel(this);
+    m_completer = new QCompleter(m_completionModel, this);
+    m_completer->setCaseSensitivity(Qt::CaseInsensitive);
+    m_completer->setFilterMode(Qt::MatchContains);
+    m_completer->setMaxVisibleItems(12);
+    m_prompt->setCompleter(m_completer);
+    prompt->addRow(tr("&Prompt"), m_prompt);
+    m_promptStatus = new QLabel(panel);
+    m_promptStatus->setObjectName(QStringLiteral("promptStatus"));
+    m_promptStatus->setWordWrap(true);
+    m_promptStatus->setTextFormat(Qt::RichText);
+    m_promptStatus->setMinimumHeight(fontMetrics().height() * 2 + 4);
+    m_promptStatus->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    prompt->addRow(QString(), m_promptStatus);
+    m_promptTimer = new QTimer(this);
+    m_promptTimer->setSingleShot(true);
+    m_promptTimer->setInterval(kPromptCheckDelayMs);
+    connect(m_promptTimer, &QTimer::timeout, this, [this] {
+        if (m_controller->hasModel() && !m_prompt->text().trimmed().isEmpty())
+            m_controller->checkPrompt(m_prompt->text());
+    });
+    connect(m_prompt, &QLineEdit::textChanged, this, &MainWindow::schedulePromptCheck);
+
+    // --- Sampling ---
+    QFormLayout *sampling = section(tr("Sampling"));
+    m_guidance = new QDoubleSpinBox(panel);
+    m_guidance->setObjectName(QStringLiteral("guidance"));
+    m_guidance->setRange(0.0, 20.0);
+    m_guidance->setSingleStep(0.5);
+    m_guidance->setDecimals(2);
+    m_guidance->setValue(4.0);
+    m_guidance->setToolTip(tr("Classifier-free guidance scale (1 = no guidance)"));
+    sampling->addRow(tr("&Guidance"), m_guidance);
+    m_guidedChannels = new QComboBox(panel);
+    m_guidedChannels->setObjectName(QStringLiteral("guidedChannels"));
+    m_guidedChannels->addItem(tr("first 3 (official DiT)"), QStringLiteral("3"));
+    m_guidedChannels->addItem(tr("all (diffusers)"), QStringLiteral("all"));
+    m_guidedChannels->setToolTip(tr("Which output channels guidance mixes: the official DiT sampler guides the "
+                                    "first three eps channels, diffusers guides all"));
+    sampling->addRow(tr("Guided c&hannels"), m_guidedChannels);
+    m_steps = new QSpinBox(panel);
+    m_steps->setObjectName(QStringLiteral("steps"));
+    m_steps->setRange(1, 1000);
+    m_steps->setValue(50);
+    m_steps->setToolTip(tr("Number of sampling steps"));
+    sampling->addRow(tr("S&teps"), m_steps);
+    m_sampler = new QComboBox(panel);
+    m_sampler->setObjectName(QStringLiteral("sampler"));
+    for (const auto &name : ditstudio::samplerNames())
+        m_sampler->addItem(QString::fromStdString(name));
+    sampling->addRow(tr("Sa&mpler"), m_sampler);
+    m_eta = new QDoubleSpinBox(panel);
+    m_eta->setObjectName(QStringLiteral("eta"));
+    m_eta->setRange(0.0, 1.0);
+    m_eta->setSingleStep(0.1);
+    m_eta->setDecimals(2);
+    m_eta->setToolTip(tr("DDIM stochasticity (0 = deterministic DDIM, 1 = DDPM-like); DDIM only"));
+    sampling->addRow(tr("&Eta"), m_eta);
+    connect(m_sampler, &QComboBox::currentTextChanged, m_eta,
+            [this](const QString &name) { m_eta->setEnabled(name == QLatin1String("ddim")); });
+
+    // --- Seeds and count ---
+    QFormLayout *seeds = section(tr("Seeds"));
+    auto *seedRow = new QHBoxLayout;
+    seedRow->setSpacing(4);
+    m_seed = new QSpinBox(panel);
+    m_seed->setObjectName(QStringLiteral("seed"));
+    m_seed->setRange(0, kMaxSeed);
+    m_seed->setToolTip(tr("The seed (random mode shows the seed of the last image)"));
+    m_seedMode = new QComboBox(panel);
+    m_seedMode->setObjectName(QStringLiteral("seedMode"));
+    m_seedMode->addItem(tr("random"), static_cast<int>(SeedMode::Random));
+    m_seedMode->addItem(tr("fixed"), static_cast<int>(SeedMode::Fixed));
+    m_seedMode->addItem(tr("increment"), static_cast<int>(SeedMode::Increment));
+    m_seedMode->setToolTip(tr("random: a new seed per image · fixed: the same seed · increment: seed, seed+1, …"));
+    seedRow->addWidget(m_seed, 3);
+    seedRow->addWidget(m_seedMode, 2);
+    seeds->addRow(tr("S&eed"), seedRow);
+    connect(m_seedMode, &QComboBox::currentIndexChanged, this, [this] {
+        m_seed->setEnabled(static_cast<SeedMode>(m_seedMode->currentData().toInt()) != SeedMode::Random);
+    });
+    m_batchCount = new QSpinBox(panel);
+    m_batchCount->setObjectName(QStringLiteral("batchCount"));
+    m_batchCount->setRange(1, 100);
+    m_batchCount->setToolTip(tr("How many images to make, one after the other (each goes to the history)"));
+    seeds->addRow(tr("&Images"), m_batchCount);
+
+    // --- Buttons ---
+    outer->addSpacing(4);
+    auto *buttons = new QHBoxLayout;
+    m_generateButton = new QPushButton(tr("Generate"), panel);
+    m_generateButton->setObjectName(QStringLiteral("generateButton"));
+    m_generateButton->setDefault(true);
+    m_generateButton->setToolTip(tr("Generate (Ctrl+Return)"));
+    m_generateButton->setMinimumHeight(32);
+    QFont bold = m_generateButton->font();
+    bold.setBold(true);
+    m_generateButton->setFont(bold);
+    m_cancelButton = new QToolButton(panel);
+    m_cancelButton->setObjectName(QStringLiteral("cancelButton"));
+    m_cancelButton->setText(tr("Cancel"));
+    m_cancelButton->setToolTip(tr("Stop now (Esc); the arrow offers: stop after the current image (Shift+Esc)"));
+    m_cancelButton->setPopupMode(QToolButton::MenuButtonPopup);
+    m_cancelButton->setMinimumHeight(32);
+    m_cancelButton->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    buttons->addWidget(m_generateButton, 1);
+    buttons->addWidget(m_cancelButton);
+    outer->addLayout(buttons);
+    outer->addStretch(1);
+
+    connect(m_modelCombo, &QComboBox::activated, this, &MainWindow::onModelComboActivated);
+    connect(vaeBrowse, &QToolButton::clicked, this, &MainWindow::chooseVae);
+    connect(m_vaePath, &QLineEdit::editingFinished, this, [this] {
+        if (m_controller->hasModel() && m_vaePath->text().trimmed() != m_controller->model().vaePath)
+            reloadWithPanelOptions();
+    });
+    connect(m_device, &QComboBox::activated, this, [this] { reloadWithPanelOptions(); });
+    connect(m_precision, &QComboBox::activated, this, [this] { reloadWithPanelOptions(); });
+    return panel;
+}
+
+void MainWindow::buildDocks()
+{
+    m_historyPanel = new HistoryPanel(m_history.get(), this);
+    m_historyPanel->setObjectName(QStringLiteral("historyPanel"));
+    m_historyDock = new QDockWidget(tr("History"), this);
+    m_historyDock->setObjectName(QStringLiteral("historyDock"));
+    m_historyDock->setWidget(m_historyPanel);
+    m_historyDock->setAllowedAreas(Qt::LeftDockWidgetArea | Qt::RightDockWidgetArea | Qt::BottomDockWidgetArea);
+    addDockWidget(Qt::RightDockWidgetArea, m_historyDock);
+    connect(m_historyPanel, &HistoryPanel::reuseRequested, this, [this](const HistoryEntry &e) {
+        applySettings(e.settings);
+        statusBar()->showMessage(tr("Settings of “%1” (seed %2) restored").arg(e.conditioning).arg(e.settings.seed),
+                                 kStatusTimeoutMs);
+    });
+    connect(m_historyPanel, &HistoryPanel::showRequested, this, &MainWindow::showHistoryEntry);
+    connect(m_historyPanel, &HistoryPanel::errorOccurred, this,
+            [this](const QString &message) { showError(tr("History"), message); });
+
+    m_logPanel = new LogPanel(this);
+    m_logPanel->setObjectName(QStringLiteral("logPanel"));
+    m_logDock = new QDockWidget(tr("Log"), this);
+    m_logDock->setObjectName(QStringLiteral("logDock"));
+    m_logDock->setWidget(m_logPanel);
+    addDockWidget(Qt::BottomDockWidgetArea, m_logDock);
+    resizeDocks({m_historyDock}, {290}, Qt::Horizontal);
+    resizeDocks({m_logDock}, {110}, Qt::Vertical);
 }
 
 void MainWindow::buildMenus()
@@ -220,10 +405,21 @@ void MainWindow::buildMenus()
     m_openModelAction->setShortcut(QKeySequence::Open);
     m_openModelAction->setObjectName(QStringLiteral("openModelAction"));
     m_openFolderAction = file->addAction(tr("Open &diffusers folder…"), this, &MainWindow::openDiffusersDialog);
+    file->addAction(tr("Use the &embedded default model"), this, &MainWindow::openDefaultModel);
     file->addSeparator();
+    m_openImageAction = file->addAction(tr("Open &image (restore settings)…"), this, &MainWindow::openImageDialog);
+    m_openImageAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    m_openImageAction->setObjectName(QStringLiteral("openImageAction"));
     m_saveAction = file->addAction(tr("&Save image…"), this, &MainWindow::saveImage);
     m_saveAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_S));
     m_saveAction->setObjectName(QStringLiteral("saveAction"));
+    m_autoSaveAction = file->addAction(tr("&Auto-save every result"));
+    m_autoSaveAction->setObjectName(QStringLiteral("autoSaveAction"));
+    m_autoSaveAction->setCheckable(true);
+    m_autoSaveAction->setChecked(true);
+    m_autoSaveAction->setToolTip(tr("Write every generated image (with its settings) to %1")
+                                     .arg(QDir::toNativeSeparators(
+                                         QDir(HistoryStore::dataDirectory()).filePath(QStringLiteral("outputs")))));
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
@@ -232,10 +428,36 @@ void MainWindow::buildMenus()
     QMenu *generation = menuBar()->addMenu(tr("&Generation"));
     m_generateAction = generation->addAction(tr("&Generate"), this, [this] { startGeneration(); });
     m_generateAction->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
-    m_cancelAction = generation->addAction(tr("&Cancel"), this, &MainWindow::cancelGeneration);
+    m_cancelAction = generation->addAction(tr("&Stop now"), this, [this] { cancelGeneration(); });
     m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
+    m_cancelAction->setObjectName(QStringLiteral("cancelAction"));
+    m_cancelAfterAction = generation->addAction(tr("Stop &after the current image"), this, [this] {
+        cancelGeneration(GenerationController::CancelMode::AfterCurrentItem);
+    });
+    m_cancelAfterAction->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_Escape));
+    m_cancelAfterAction->setObjectName(QStringLiteral("cancelAfterAction"));
     connect(m_generateButton, &QPushButton::clicked, m_generateAction, &QAction::trigger);
-    connect(m_cancelButton, &QPushButton::clicked, m_cancelAction, &QAction::trigger);
+    auto *cancelMenu = new QMenu(m_cancelButton);
+    cancelMenu->addAction(m_cancelAction);
+    cancelMenu->addAction(m_cancelAfterAction);
+    m_cancelButton->setMenu(cancelMenu);
+    connect(m_cancelButton, &QToolButton::clicked, m_cancelAction, &QAction::trigger);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    view->addAction(m_historyDock->toggleViewAction());
+    view->addAction(m_logDock->toggleViewAction());
+    view->addSeparator();
+    const struct {
+        PreviewPanel::ViewMode mode;
+        QString text;
+        QKeySequence key;
+    } modes[] = {{PreviewPanel::ViewMode::Xt, tr("Show x_t (noisy sample)"), QKeySequence(Qt::CTRL | Qt::Key_1)},
+                 {PreviewPanel::ViewMode::X0, tr("Show predicted x̂₀"), QKeySequence(Qt::CTRL | Qt::Key_2)},
+                 {PreviewPanel::ViewMode::SideBySide, tr("Side by side"), QKeySequence(Qt::CTRL | Qt::Key_3)}};
+    for (const auto &m : modes) {
+        QAction *a = view->addAction(m.text, this, [this, mode = m.mode] { m_preview->setViewMode(mode); });
+        a->setShortcut(m.key);
+    }
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     QAction *about = help->addAction(tr("&About DiT Studio"), this, &MainWindow::showAbout);
@@ -249,12 +471,26 @@ void MainWindow::readSettings()
     m_guidance->setValue(s.value(kKeyCfg, 4.0).toDouble());
     const int sampler = m_sampler->findText(s.value(kKeySampler, QStringLiteral("ddpm")).toString());
     m_sampler->setCurrentIndex(sampler >= 0 ? sampler : 0);
+    m_eta->setValue(s.value(kKeyEta, 0.0).toDouble());
+    m_eta->setEnabled(m_sampler->currentText() == QLatin1String("ddim"));
+    const int guided = m_guidedChannels->findData(s.value(kKeyGuided, QStringLiteral("3")).toString());
+    m_guidedChannels->setCurrentIndex(qMax(0, guided));
     m_seed->setValue(s.value(kKeySeed, 0).toInt());
-    m_randomSeed->setChecked(s.value(kKeyRandomSeed, true).toBool());
-    m_seed->setEnabled(!m_randomSeed->isChecked());
+    const auto mode = parseSeedMode(s.value(kKeySeedMode, QStringLiteral("random")).toString());
+    m_seedMode->setCurrentIndex(m_seedMode->findData(static_cast<int>(mode.value_or(SeedMode::Random))));
+    m_seed->setEnabled(mode.value_or(SeedMode::Random) != SeedMode::Random);
+    m_batchCount->setValue(s.value(kKeyBatch, 1).toInt());
     m_prompt->setText(s.value(kKeyPrompt).toString());
+    m_vaePath->setText(s.value(kKeyVae).toString());
+    m_device->setCurrentIndex(qMax(0, m_device->findData(s.value(kKeyDevice, QStringLiteral("auto")).toString())));
+    m_precision->setCurrentIndex(
+        qMax(0, m_precision->findData(s.value(kKeyPrecision, QStringLiteral("fp32")).toString())));
+    m_autoSaveAction->setChecked(s.value(kKeyAutoSave, true).toBool());
+    m_preview->setViewMode(static_cast<PreviewPanel::ViewMode>(
+        qBound(0, s.value(kKeyViewMode, static_cast<int>(PreviewPanel::ViewMode::SideBySide)).toInt(), 2)));
     if (!restoreGeometry(s.value(kKeyGeometry).toByteArray()))
-        resize(980, 700);
+        resize(1280, 820);
+    restoreState(s.value(kKeyState).toByteArray());
 }
 
 void MainWindow::writeSettings() const
@@ -263,10 +499,19 @@ void MainWindow::writeSettings() const
     s.setValue(kKeySteps, m_steps->value());
     s.setValue(kKeyCfg, m_guidance->value());
     s.setValue(kKeySampler, m_sampler->currentText());
+    s.setValue(kKeyEta, m_eta->value());
+    s.setValue(kKeyGuided, m_guidedChannels->currentData().toString());
     s.setValue(kKeySeed, m_seed->value());
-    s.setValue(kKeyRandomSeed, m_randomSeed->isChecked());
+    s.setValue(kKeySeedMode, seedModeName(static_cast<SeedMode>(m_seedMode->currentData().toInt())));
+    s.setValue(kKeyBatch, m_batchCount->value());
     s.setValue(kKeyPrompt, m_prompt->text());
+    s.setValue(kKeyVae, m_vaePath->text().trimmed());
+    s.setValue(kKeyDevice, m_device->currentData().toString());
+    s.setValue(kKeyPrecision, m_precision->currentData().toString());
+    s.setValue(kKeyAutoSave, m_autoSaveAction->isChecked());
+    s.setValue(kKeyViewMode, static_cast<int>(m_preview->viewMode()));
     s.setValue(kKeyGeometry, saveGeometry());
+    s.setValue(kKeyState, saveState());
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)
@@ -283,59 +528,108 @@ void MainWindow::updateActions()
     const bool loading = m_controller->isLoading();
     const bool ready = m_controller->hasModel() && !busy && !loading;
     // A button that gets disabled while it has focus would hand focus to the next widget in tab
-    // order (the guidance box); the prompt is where the user continues.
-    if (!ready && focusWidget() == m_generateButton)
+    // order; keep it on the prompt instead so typing continues to work.
+    if ((m_generateButton->hasFocus() && !ready) || (m_cancelButton->hasFocus() && !busy))
         m_prompt->setFocus();
-    m_generateAction->setEnabled(ready);
     m_generateButton->setEnabled(ready);
-    m_cancelAction->setEnabled(busy);
+    m_generateAction->setEnabled(ready);
     m_cancelButton->setEnabled(busy);
+    m_cancelAction->setEnabled(busy);
+    m_cancelAfterAction->setEnabled(busy && !m_controller->isCancelling());
+    m_saveAction->setEnabled(!m_result.isNull());
     m_openModelAction->setEnabled(!busy);
     m_openFolderAction->setEnabled(!busy);
-    m_saveAction->setEnabled(!m_result.isNull());
+    m_modelCombo->setEnabled(!busy && !loading);
+    m_device->setEnabled(!busy && !loading);
+    m_precision->setEnabled(!busy && !loading);
+    if (loading)
+        m_modelLabel->setText(tr("Loading model…"));
+    else if (m_controller->hasModel())
+        m_modelLabel->setText(m_controller->model().displayText());
 }
 
-// ---- model loading ----
+// ---- models ----
+
+ModelLoadSpec MainWindow::loadSpec(const QString &path) const
+{
+    ModelLoadSpec spec;
+    spec.path = path;
+    spec.vaePath = m_vaePath->text().trimmed();
+    spec.device = m_device->currentData().toString();
+    spec.precision = m_precision->currentData().toString();
+    return spec;
+}
 
 void MainWindow::loadInitialModel()
 {
-    const QString last = QSettings().value(kKeyModelPath).toString();
-    const bool haveDefault = !ditstudio::defaultModelPath().empty();
-    if (!last.isEmpty() && QFileInfo::exists(last)) {
-        m_fallBackToDefault = haveDefault;
-        openModel(last);
-    } else if (haveDefault) {
-        statusBar()->showMessage(tr("Loading the default model…"));
-        m_controller->loadDefaultModel();
-    } else {
-        m_modelLabel->setText(tr("No model loaded — open a checkpoint"));
-        statusBar()->showMessage(tr("File → Open model… (Ctrl+O) loads a DiT checkpoint or a diffusers folder"));
+    m_startupPending = true;
+    QSettings s;
+    const QString last = s.value(kKeyModelPath).toString();
+    if (s.value(kKeyModelIsDefault, false).toBool() || last.isEmpty()) {
+        openDefaultModel();
+        return;
     }
+    m_fallBackToDefault = true;
+    openModel(last);
 }
 
-void MainWindow::openModel(const QString &pathIn)
+void MainWindow::openModel(const QString &path)
 {
-    // Absolute, so that the path remembered in the settings works from any working directory.
-    const QString path = QFileInfo(pathIn).absoluteFilePath();
-    statusBar()->showMessage(tr("Loading %1…").arg(QFileInfo(path).fileName()));
-    m_controller->loadModel(path);
+    m_controller->loadModel(loadSpec(path));
+    statusBar()->showMessage(tr("Loading %1…").arg(QDir::toNativeSeparators(path)));
+}
+
+void MainWindow::openDefaultModel()
+{
+    m_controller->loadModel(loadSpec(QString()));
+    statusBar()->showMessage(tr("Loading the embedded default model…"));
+}
+
+void MainWindow::reloadWithPanelOptions()
+{
+    if (!m_controller->hasModel() || m_controller->isBusy())
+        return;
+    const ModelSummary &m = m_controller->model();
+    if (m.embeddedDefault)
+        openDefaultModel();
+    else
+        openModel(m.path);
 }
 
 void MainWindow::onModelLoaded(const ModelSummary &model)
 {
     m_fallBackToDefault = false;
     m_modelLabel->setText(model.displayText());
-    m_modelLabel->setToolTip(tr("%1\n%2, %3 parameters").arg(model.path, model.format).arg(model.parameterCount));
-    setWindowTitle(tr("%1 — DiT Studio").arg(model.fileName));
-    statusBar()->showMessage(tr("Loaded %1").arg(model.fileName), kStatusTimeoutMs);
-    // Completion: the class names, or "#0".."#N-1" for checkpoints that carry none.
-    QStringList completions = model.classNames;
+    m_modelLabel->setToolTip(tr("%1\n%2, %3 parameters, %4 %5\nweights %6")
+                                 .arg(QDir::toNativeSeparators(model.path), model.format)
+                                 .arg(model.parameterCount)
+                                 .arg(model.device, model.precision, model.weightHash.left(19)));
+    setWindowTitle(tr("%1 — DiT Studio").arg(model.embeddedDefault ? tr("default model") : model.fileName));
+    statusBar()->showMessage(tr("Loaded %1 on %2").arg(model.fileName, model.device), kStatusTimeoutMs);
+    // Completion: the class names with their aliases ("Sneaker, sneakers, trainer" offers all three),
+    // or "#0".."#N-1" for checkpoints that carry none.
+    QStringList completions;
+    for (const QString &name : model.classNames)
+        for (const QString &alias : name.split(QStringLiteral(", "), Qt::SkipEmptyParts))
+            if (!completions.contains(alias.trimmed()))
+                completions << alias.trimmed();
     if (completions.isEmpty())
         for (int i = 0; i < model.numClasses; ++i)
             completions << QStringLiteral("#%1").arg(i);
     m_completionModel->setStringList(completions);
-    QSettings().setValue(kKeyModelPath, model.path);
+    QSettings s;
+    s.setValue(kKeyModelPath, model.path);
+    s.setValue(kKeyModelIsDefault, model.embeddedDefault);
+    if (!model.embeddedDefault)
+        rememberRecentModel(model.path);
+    updateModelCombo();
     updateActions();
+    m_promptCheck.reset();
+    schedulePromptCheck();
+    if (m_startupPending) {
+        m_startupPending = false;
+        emit ready();
+    }
 }
 
 void MainWindow::onLoadFailed(const QString &message)
@@ -346,9 +640,72 @@ void MainWindow::onLoadFailed(const QString &message)
     showError(tr("Could not load the model"), message); // the backend's message names the file
     if (m_fallBackToDefault) {
         m_fallBackToDefault = false;
-        m_controller->loadDefaultModel();
+        openDefaultModel();
+    } else if (m_startupPending) {
+        m_startupPending = false;
+        emit ready();
     }
+    updateModelCombo();
     updateActions();
+}
+
+void MainWindow::rememberRecentModel(const QString &path)
+{
+    QSettings s;
+    QStringList recent = s.value(kKeyRecent).toStringList();
+    recent.removeAll(path);
+    recent.prepend(path);
+    while (recent.size() > kMaxRecentModels)
+        recent.removeLast();
+    s.setValue(kKeyRecent, recent);
+}
+
+void MainWindow::updateModelCombo()
+{
+    const QSignalBlocker block(m_modelCombo);
+    m_modelCombo->clear();
+    const bool has = m_controller->hasModel();
+    const ModelSummary &current = m_controller->model();
+    m_modelCombo->addItem(tr("Embedded default (Fashion-MNIST)"));
+    m_modelCombo->setItemData(0, static_cast<int>(ModelItem::Default), kModelKindRole);
+    m_modelCombo->setItemData(0, tr("The DiT shipped with DiT Studio: 28×28 grayscale, 10 clothing classes"),
+                              Qt::ToolTipRole);
+    int currentIndex = has && current.embeddedDefault ? 0 : -1;
+    QStringList recent = QSettings().value(kKeyRecent).toStringList();
+    if (has && !current.embeddedDefault && !recent.contains(current.path))
+        recent.prepend(current.path);
+    for (const QString &path : recent) {
+        const int i = m_modelCombo->count();
+        m_modelCombo->addItem(QFileInfo(path).fileName());
+        m_modelCombo->setItemData(i, static_cast<int>(ModelItem::Path), kModelKindRole);
+        m_modelCombo->setItemData(i, path, kModelPathRole);
+        m_modelCombo->setItemData(i, QDir::toNativeSeparators(path), Qt::ToolTipRole);
+        if (has && !current.embeddedDefault && path == current.path)
+            currentIndex = i;
+    }
+    m_modelCombo->insertSeparator(m_modelCombo->count());
+    m_modelCombo->addItem(tr("Open checkpoint file…"));
+    m_modelCombo->setItemData(m_modelCombo->count() - 1, static_cast<int>(ModelItem::OpenFile), kModelKindRole);
+    m_modelCombo->addItem(tr("Open diffusers folder…"));
+    m_modelCombo->setItemData(m_modelCombo->count() - 1, static_cast<int>(ModelItem::OpenFolder), kModelKindRole);
+    if (currentIndex < 0) {
+        m_modelCombo->insertItem(0, tr("(no model loaded)"));
+        m_modelCombo->setItemData(0, -1, kModelKindRole);
+        currentIndex = 0;
+    }
+    m_modelCombo->setCurrentIndex(currentIndex);
+}
+
+void MainWindow::onModelComboActivated(int index)
+{
+    const int kind = m_modelCombo->itemData(index, kModelKindRole).toInt();
+    updateModelCombo(); // show the loaded model until another one has loaded
+    switch (static_cast<ModelItem>(kind)) {
+    case ModelItem::Default: openDefaultModel(); break;
+    case ModelItem::Path: openModel(m_modelCombo->itemData(index, kModelPathRole).toString()); break;
+    case ModelItem::OpenFile: openModelDialog(); break;
+    case ModelItem::OpenFolder: openDiffusersDialog(); break;
+    }
 }
 
 void MainWindow::openModelDialog()
@@ -367,6 +724,17 @@ void MainWindow::openDiffusersDialog()
         openModel(path);
 }
 
+void MainWindow::chooseVae()
+{
+    const QString start = m_vaePath->text().isEmpty() ? modelDialogDir() : QFileInfo(m_vaePath->text()).absolutePath();
+    const QString path = QFileDialog::getOpenFileName(this, tr("Choose a VAE"), start,
+                                                      tr("VAE checkpoints (*.safetensors *.pt *.pth *.bin *.ckpt)"));
+    if (path.isEmpty())
+        return;
+    m_vaePath->setText(path);
+    reloadWithPanelOptions();
+}
+
 QString MainWindow::modelDialogDir() const
 {
     const QString last = QSettings().value(kKeyModelPath).toString();
@@ -374,7 +742,72 @@ QString MainWindow::modelDialogDir() const
     return last.isEmpty() ? QDir::homePath() : QFileInfo(last).absolutePath();
 }
 
+// ---- prompt validation ----
+
+void MainWindow::schedulePromptCheck()
+{
+    m_promptCheck.reset();
+    if (m_prompt->text().trimmed().isEmpty()) {
+        setPromptStatus(m_controller->hasModel() ? tr("Type a class name — the completer offers the model's classes")
+                                                 : QString(),
+                        QStringLiteral("#8a8f98"));
+        return;
+    }
+    m_promptTimer->start();
+}
+
+void MainWindow::setPromptStatus(const QString &text, const QString &color)
+{
+    m_promptStatus->setText(text.isEmpty() ? QString()
+                                           : QStringLiteral("<span style=\"color:%1\">%2</span>")
+                                                 .arg(color, text.toHtmlEscaped()));
+}
+
+void MainWindow::onPromptChecked(const PromptCheck &check)
+{
+    if (check.prompt != m_prompt->text())
+        return; // the text changed since: a newer check is on its way
+    m_promptCheck = check;
+    if (!check.ok)
+        setPromptStatus(check.message, QStringLiteral("#d0473e"));
+    else if (!check.warnings.isEmpty())
+        setPromptStatus(tr("→ %1 (%2)").arg(check.conditioning, check.warnings.join(QStringLiteral("; "))),
+                        QStringLiteral("#b7791f"));
+    else
+        setPromptStatus(tr("→ %1").arg(check.conditioning), QStringLiteral("#3f8f4f"));
+}
+
 // ---- generation ----
+
+GenerationSettings MainWindow::currentSettings() const
+{
+    GenerationSettings s;
+    s.prompt = m_prompt->text().trimmed();
+    s.steps = m_steps->value();
+    s.sampler = m_sampler->currentText();
+    s.cfgScale = m_guidance->value();
+    s.eta = m_eta->value();
+    s.guidedChannels = m_guidedChannels->currentData().toString();
+    s.seedMode = static_cast<SeedMode>(m_seedMode->currentData().toInt());
+    s.seed = static_cast<quint64>(m_seed->value());
+    s.batchCount = m_batchCount->value();
+    s.vaePath = m_vaePath->text().trimmed();
+    s.device = m_device->currentData().toString();
+    s.precision = m_precision->currentData().toString();
+    if (m_controller->hasModel()) {
+        const ModelSummary &m = m_controller->model();
+        s.embeddedDefault = m.embeddedDefault;
+        s.modelPath = m.path;
+        s.modelHash = m.weightHash;
+        s.modelArchitecture = m.architecture;
+        // What the model was actually loaded with (the panel may have changed since).
+        s.vaePath = m.vaePath;
+        s.precision = m.precision;
+        if (!m.device.isEmpty())
+            s.device = m.device;
+    }
+    return s;
+}
 
 bool MainWindow::startGeneration()
 {
@@ -382,78 +815,121 @@ bool MainWindow::startGeneration()
         return false;
     const QString prompt = m_prompt->text().trimmed();
     if (prompt.isEmpty()) {
-        statusBar()->showMessage(tr("Type a class name first (e.g. one the completer offers, or #3)"),
-                                 kStatusTimeoutMs);
+        setPromptStatus(tr("Type a class name first (e.g. one the completer offers, or #3)"), QStringLiteral("#d0473e"));
+        statusBar()->showMessage(tr("Type a class name first"), kStatusTimeoutMs);
         m_prompt->setFocus();
         return false;
     }
-    if (m_randomSeed->isChecked())
-        m_seed->setValue(static_cast<int>(QRandomGenerator::global()->bounded(kMaxSeed)));
-
-    ditstudio::GenerateRequest request;
-    request.prompt = prompt.toStdString();
-    request.steps = m_steps->value();
-    request.cfgScale = m_guidance->value();
-    if (!ditstudio::parseSampler(m_sampler->currentText().toStdString(), request.sampler))
-        request.sampler = ditstudio::SamplerKind::Ddpm;
-    request.seed = static_cast<std::uint64_t>(m_seed->value());
-    request.batch = 1;
-    request.wantPreviews = true;
-
-    if (m_controller->generate(request) == 0)
+    if (m_promptCheck && m_promptCheck->prompt == m_prompt->text() && !m_promptCheck->ok) {
+        // Known to be invalid: say so where the user is typing instead of a dialog.
+        setPromptStatus(m_promptCheck->message, QStringLiteral("#d0473e"));
+        statusBar()->showMessage(tr("Fix the prompt first: %1").arg(m_promptCheck->message), kStatusTimeoutMs);
+        m_prompt->setFocus();
         return false;
+    }
+    GenerationSettings settings = currentSettings();
+    const QList<quint64> seeds = settings.jobSeeds();
+    QString error;
+    const auto request = settings.toRequest(seeds.front(), &error);
+    if (!request) {
+        showError(tr("Cannot generate"), error);
+        return false;
+    }
+    if (settings.seedMode == SeedMode::Random)
+        m_seed->setValue(static_cast<int>(seeds.back()));
+    if (m_controller->generate(*request, seeds) == 0)
+        return false;
+    m_jobSettings = settings;
+    m_jobItem = 0;
+    m_jobItems = static_cast<int>(seeds.size());
+    m_jobTimer.start();
     writeSettings();
-    m_progress->setRange(0, request.steps);
+    m_progress->setRange(0, request->steps * m_jobItems);
     m_progress->setValue(0);
     m_progress->setFormat(tr("Starting…"));
-    statusBar()->showMessage(tr("Generating “%1”…").arg(prompt));
+    statusBar()->showMessage(m_jobItems > 1 ? tr("Generating %1 images of “%2”…").arg(m_jobItems).arg(prompt)
+                                            : tr("Generating “%1”…").arg(prompt));
     updateActions();
     return true;
 }
 
-void MainWindow::cancelGeneration()
+void MainWindow::cancelGeneration(GenerationController::CancelMode mode)
 {
     if (!m_controller->isBusy())
         return;
-    m_controller->cancel();
-    m_progress->setFormat(tr("Cancelling…"));
+    m_controller->cancel(mode);
+    if (mode == GenerationController::CancelMode::Now)
+        m_progress->setFormat(tr("Cancelling…"));
+    else
+        statusBar()->showMessage(tr("Stopping after the current image…"));
 }
 
-void MainWindow::onStepFinished(int step, int total, double timestep, double elapsedSeconds)
+void MainWindow::onItemStarted(int index, int count, quint64 seed)
 {
-    if (total > 0 && m_progress->maximum() != total)
-        m_progress->setRange(0, total);
-    m_progress->setValue(step);
-    const double eta = step > 0 ? elapsedSeconds / step * (total - step) : 0.0;
-    m_progress->setFormat(tr("step %1/%2 · t=%3 · %4 elapsed · ETA %5")
-                              .arg(step)
-                              .arg(total)
-                              .arg(QString::number(timestep, 'g', 4), formatSeconds(elapsedSeconds),
-                                   formatSeconds(eta)));
+    m_jobItem = index;
+    const QString what = m_promptCheck && m_promptCheck->ok ? m_promptCheck->conditioning : m_jobSettings.prompt;
+    m_preview->beginRun(m_jobSettings.steps, count > 1 ? tr("%1 — image %2 of %3 · seed %4")
+                                                             .arg(what)
+                                                             .arg(index + 1)
+                                                             .arg(count)
+                                                             .arg(seed)
+                                                       : tr("%1 · seed %2").arg(what).arg(seed));
 }
 
-void MainWindow::onPreviewReady(const QImage &xt, const QImage &x0, int)
+void MainWindow::onStepFinished(int step, int total, double timestep, double sigma, double)
 {
-    m_xtView->setImage(xt);
-    m_x0View->setImage(x0);
+    m_preview->addStep(step, timestep, sigma);
+    const int overallTotal = total * qMax(1, m_jobItems);
+    const int overall = m_jobItem * total + step;
+    if (m_progress->maximum() != overallTotal)
+        m_progress->setRange(0, overallTotal);
+    m_progress->setValue(overall);
+    if (m_controller->isCancelling() && m_controller->isBusy()
+        && m_progress->format().startsWith(tr("Cancelling")))
+        return;
+    // ETA over the whole job: the mean time per step so far times the steps left.
+    const double elapsed = m_jobTimer.nsecsElapsed() / 1e9;
+    const double eta = overall > 0 ? elapsed / overall * (overallTotal - overall) : 0.0;
+    QString text = tr("step %1/%2 · t=%3 · %4 elapsed · ETA %5")
+                       .arg(step)
+                       .arg(total)
+                       .arg(QString::number(timestep, 'f', 0), formatSeconds(elapsed), formatSeconds(eta));
+    if (m_jobItems > 1)
+        text = tr("image %1/%2 · ").arg(m_jobItem + 1).arg(m_jobItems) + text;
+    m_progress->setFormat(text);
+}
+
+void MainWindow::onPreviewReady(const QImage &xt, const QImage &x0, int step)
+{
+    m_preview->addPreview(step, xt, x0);
 }
 
 void MainWindow::onFinished(const GenerationOutcome &outcome)
 {
     using Status = GenerationOutcome::Status;
+    // Every finished image goes to the history, also when the job was stopped after it.
+    for (int i = 0; i < outcome.images.size(); ++i) {
+        const QImage &image = outcome.images[i];
+        const quint64 seed = outcome.seeds.value(i, outcome.seed);
+        m_result = image;
+        m_resultSettings = m_jobSettings.forImage(seed);
+        m_resultConditioning = outcome.conditioning;
+        m_resultHistoryId = recordResult(image, seed, outcome.itemSeconds.value(i), m_jobSettings.steps,
+                                         outcome.conditioning);
+    }
+    if (!outcome.images.isEmpty()) {
+        m_preview->finishRun(outcome.images.back());
+        m_historyPanel->refresh(m_resultHistoryId);
+    }
     switch (outcome.status) {
     case Status::Completed: {
-        if (!outcome.images.isEmpty()) {
-            m_result = outcome.images.front();
-            m_resultParameters = outcome.parameters;
-            m_resultName = QStringLiteral("%1-%2").arg(outcome.conditioning).arg(outcome.seed);
-            m_xtView->setImage(m_result);
-        }
         m_progress->setValue(m_progress->maximum());
-        m_progress->setFormat(tr("Done: %1 steps in %2").arg(outcome.stepsDone).arg(formatSeconds(outcome.seconds)));
+        m_progress->setFormat(outcome.images.size() > 1
+                                  ? tr("Done: %1 images in %2").arg(outcome.images.size()).arg(formatSeconds(outcome.seconds))
+                                  : tr("Done: %1 steps in %2").arg(outcome.stepsDone).arg(formatSeconds(outcome.seconds)));
         QString message = tr("Generated “%1” (seed %2) in %3")
                               .arg(outcome.conditioning)
-                              .arg(outcome.seed)
+                              .arg(outcome.seeds.isEmpty() ? outcome.seed : outcome.seeds.back())
                               .arg(formatSeconds(outcome.seconds));
         if (!outcome.warnings.isEmpty())
             message += QStringLiteral(" — ") + outcome.warnings.join(QStringLiteral("; "));
@@ -461,7 +937,10 @@ void MainWindow::onFinished(const GenerationOutcome &outcome)
         break;
     }
     case Status::Cancelled:
-        m_progress->setFormat(tr("Cancelled after %1 of %2 steps").arg(outcome.stepsDone).arg(m_progress->maximum()));
+        if (outcome.images.isEmpty())
+            m_progress->setFormat(tr("Cancelled after %1 of %2 steps").arg(outcome.stepsDone).arg(m_progress->maximum()));
+        else
+            m_progress->setFormat(tr("Cancelled: kept %1 of %2 images").arg(outcome.images.size()).arg(outcome.itemsRequested));
         statusBar()->showMessage(tr("Cancelled"), kStatusTimeoutMs);
         break;
     case Status::Failed:
@@ -474,6 +953,159 @@ void MainWindow::onFinished(const GenerationOutcome &outcome)
     updateActions();
 }
 
+QString MainWindow::autoSave(const QImage &image, const GenerationSettings &settings, const QString &conditioning)
+{
+    const QDateTime now = QDateTime::currentDateTime();
+    const QDir dir(QDir(HistoryStore::dataDirectory())
+                       .filePath(QStringLiteral("outputs/") + now.toString(QStringLiteral("yyyy-MM-dd"))));
+    if (!QDir().mkpath(dir.path())) {
+        ditstudio::logWarn("auto-save: cannot create " + dir.path().toStdString());
+        return {};
+    }
+    const QString stem = safeFileStem(QStringLiteral("%1-%2").arg(conditioning).arg(settings.seed));
+    const auto chunks = pngTextChunks(settings, conditioning, image.size());
+    const ditstudio::Image pixels = toDitImage(image);
+    // Never overwrite: the same class and seed twice a day gets "-2", "-3", ...
+    for (int n = 1; n < 1000; ++n) {
+        const QString path = dir.filePath(n == 1 ? stem + QStringLiteral(".png")
+                                                 : QStringLiteral("%1-%2.png").arg(stem).arg(n));
+        if (QFileInfo::exists(path))
+            continue;
+        const auto written = ditstudio::writePng(path.toStdString(), pixels, chunks, /*overwrite=*/false);
+        if (written.ok())
+            return path;
+        ditstudio::logWarn("auto-save: " + written.error().message);
+        return {};
+    }
+    return {};
+}
+
+qint64 MainWindow::recordResult(const QImage &image, quint64 seed, double seconds, int steps,
+                                const QString &conditioning)
+{
+    HistoryEntry entry;
+    entry.createdAt = QDateTime::currentDateTimeUtc();
+    entry.settings = m_jobSettings.forImage(seed);
+    entry.conditioning = conditioning;
+    entry.imageSize = image.size();
+    entry.seconds = seconds;
+    entry.steps = steps;
+    entry.thumbnailPng = HistoryStore::makeThumbnail(image);
+    if (m_autoSaveAction->isChecked())
+        entry.imagePath = autoSave(image, entry.settings, conditioning);
+    const qint64 id = m_history->add(entry);
+    if (id == 0)
+        ditstudio::logWarn(m_history->errorString().toStdString());
+    return id;
+}
+
+void MainWindow::showHistoryEntry(const HistoryEntry &entry)
+{
+    QImage image;
+    if (!entry.imagePath.isEmpty())
+        image.load(entry.imagePath);
+    if (image.isNull())
+        image.loadFromData(entry.thumbnailPng, "PNG");
+    m_preview->showStill(image, tr("%1 · seed %2 (history)").arg(entry.conditioning).arg(entry.settings.seed));
+}
+
+// ---- settings in and out ----
+
+void MainWindow::applySettings(const GenerationSettings &s)
+{
+    m_applyingSettings = true;
+    m_prompt->setText(s.prompt);
+    m_steps->setValue(s.steps);
+    const int sampler = m_sampler->findText(s.sampler);
+    if (sampler >= 0)
+        m_sampler->setCurrentIndex(sampler);
+    m_guidance->setValue(s.cfgScale);
+    m_eta->setValue(s.eta);
+    m_guidedChannels->setCurrentIndex(qMax(0, m_guidedChannels->findData(s.guidedChannels)));
+    m_seedMode->setCurrentIndex(m_seedMode->findData(static_cast<int>(s.seedMode)));
+    m_seed->setValue(static_cast<int>(qMin<quint64>(s.seed, kMaxSeed)));
+    m_batchCount->setValue(s.batchCount);
+    const int precision = m_precision->findData(s.precision);
+    if (precision >= 0)
+        m_precision->setCurrentIndex(precision);
+    m_applyingSettings = false;
+
+    // The model: load it when it is another one and can be found.
+    const bool has = m_controller->hasModel();
+    const ModelSummary &current = m_controller->model();
+    if (s.embeddedDefault) {
+        if (!has || !current.embeddedDefault)
+            openDefaultModel();
+        return;
+    }
+    m_vaePath->setText(s.vaePath);
+    if (has && (current.path == s.modelPath || (!s.modelHash.isEmpty() && current.weightHash == s.modelHash)))
+        return;
+    if (!s.modelPath.isEmpty() && QFileInfo::exists(s.modelPath) && QFileInfo(s.modelPath).isAbsolute()) {
+        openModel(s.modelPath);
+        return;
+    }
+    if (has && QFileInfo(s.modelPath).fileName() == current.fileName)
+        return; // A1111-style text names only the file: the loaded one has that name
+    statusBar()->showMessage(tr("The model %1 was not found; keeping %2")
+                                 .arg(QDir::toNativeSeparators(s.modelPath), has ? current.fileName : tr("none")),
+                             kStatusTimeoutMs * 2);
+}
+
+bool MainWindow::openImageFile(const QString &path)
+{
+    const auto text = ditstudio::readPngText(path.toStdString());
+    if (!text.ok()) {
+        showError(tr("Could not read the image"), QString::fromStdString(text.error().message));
+        return false;
+    }
+    QString error;
+    const auto settings = settingsFromPngText(text.value(), &error);
+    if (!settings) {
+        showError(tr("No settings in this image"), QStringLiteral("%1: %2").arg(QDir::toNativeSeparators(path), error));
+        return false;
+    }
+    applySettings(*settings);
+    QImage image(path);
+    if (!image.isNull())
+        m_preview->showStill(image, tr("%1 (opened)").arg(QFileInfo(path).fileName()));
+    statusBar()->showMessage(tr("Settings restored from %1").arg(QFileInfo(path).fileName()), kStatusTimeoutMs);
+    return true;
+}
+
+void MainWindow::openImageDialog()
+{
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open image and restore its settings"),
+        QSettings().value(kKeySaveDir, QDir(HistoryStore::dataDirectory()).filePath(QStringLiteral("outputs"))).toString(),
+        tr("PNG images (*.png)"));
+    if (!path.isEmpty())
+        openImageFile(path);
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent *event)
+{
+    const auto urls = event->mimeData()->urls();
+    if (!urls.isEmpty() && urls.front().isLocalFile())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent *event)
+{
+    const auto urls = event->mimeData()->urls();
+    if (urls.isEmpty() || !urls.front().isLocalFile())
+        return;
+    const QFileInfo info(urls.front().toLocalFile());
+    if (info.suffix().compare(QLatin1String("png"), Qt::CaseInsensitive) == 0)
+        openImageFile(info.absoluteFilePath());
+    else if (isModelPath(info) && !m_controller->isBusy())
+        openModel(info.absoluteFilePath());
+    else
+        statusBar()->showMessage(tr("Drop a PNG made by DiT Studio (restores its settings) or a checkpoint"),
+                                 kStatusTimeoutMs);
+    event->acceptProposedAction();
+}
+
 // ---- files and dialogs ----
 
 void MainWindow::saveImage()
@@ -484,10 +1116,7 @@ void MainWindow::saveImage()
     QString dir = settings.value(kKeySaveDir).toString();
     if (dir.isEmpty() || !QFileInfo(dir).isDir())
         dir = QStandardPaths::writableLocation(QStandardPaths::PicturesLocation);
-    QString stem = m_resultName;
-    stem.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9._+-]+")), QStringLiteral("_"));
-    if (stem.isEmpty())
-        stem = QStringLiteral("ditstudio");
+    const QString stem = safeFileStem(QStringLiteral("%1-%2").arg(m_resultConditioning).arg(m_resultSettings.seed));
 
     // QFileDialog asks before replacing an existing file (also after it appended ".png").
     QFileDialog dialog(this, tr("Save image"), QDir(dir).filePath(stem + QStringLiteral(".png")),
@@ -505,14 +1134,16 @@ bool MainWindow::saveImageTo(const QString &path, bool overwrite)
 {
     if (m_result.isNull())
         return false;
-    std::vector<std::pair<std::string, std::string>> chunks;
-    chunks.emplace_back("parameters", m_resultParameters.toStdString());
-    chunks.emplace_back("Software", "DiT Studio " + ditstudio::runtimeInfo().appVersion);
+    const auto chunks = pngTextChunks(m_resultSettings, m_resultConditioning, m_result.size());
     const auto written = ditstudio::writePng(path.toStdString(), toDitImage(m_result), chunks, overwrite);
     if (!written.ok()) {
         showError(tr("Could not save the image"), QString::fromStdString(written.error().message));
         return false;
     }
+    // Without an auto-saved copy, the history entry points at the file the user chose.
+    if (m_resultHistoryId != 0)
+        if (auto e = m_history->entry(m_resultHistoryId); e && (e->imagePath.isEmpty() || !QFileInfo::exists(e->imagePath)))
+            m_history->setImagePath(m_resultHistoryId, QFileInfo(path).absoluteFilePath());
     statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), kStatusTimeoutMs);
     return true;
 }
@@ -520,7 +1151,8 @@ bool MainWindow::saveImageTo(const QString &path, bool overwrite)
 void MainWindow::showAbout()
 {
     const std::string info = ditstudio::runtimeInfoText(
-        {std::string("Qt: ") + qVersion() + " (built with " QT_VERSION_STR ")"});
+        {std::string("Qt: ") + qVersion() + " (built with " QT_VERSION_STR ")",
+         "History: " + m_history->databasePath().toStdString()});
     QMessageBox::about(this, tr("About DiT Studio"),
                        tr("<h3>DiT Studio</h3><p>A desktop studio for Diffusion Transformers "
                           "(Peebles &amp; Xie 2023).</p><pre>%1</pre>")
@@ -529,6 +1161,7 @@ void MainWindow::showAbout()
 
 void MainWindow::showError(const QString &title, const QString &message)
 {
+    ditstudio::logError((title + QStringLiteral(": ") + message).toStdString());
     // Window-modal but not blocking: no nested event loop while worker signals keep arriving.
     // The title is repeated in the text: some window managers (and none at all) show no title.
     // One rich-text label (not informativeText, which wraps into a narrow column) keeps the box wide

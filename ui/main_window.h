@@ -1,21 +1,26 @@
 #pragma once
 /// \file main_window.h
-/// The main window: prompt and sampling parameters, live x_t / predicted-x0 previews, progress,
-/// model status, File (open model, save image) and Help menus. All engine work goes through the
+/// The main window: the Generate panel (model, prompt, sampling parameters, seeds, batch), the
+/// preview with its timeline scrubber and noise chart, progress, the history gallery and the log
+/// as docks, and the File / Generation / View / Help menus. All engine work goes through the
 /// GenerationController, so the GUI thread never blocks on the model.
 
+#include "generation_controller.h"
+#include "generation_settings.h"
 #include "generation_types.h"
 
+#include <QElapsedTimer>
 #include <QImage>
 #include <QMainWindow>
 #include <QString>
 
 #include <memory>
+#include <optional>
 
 class QAction;
-class QCheckBox;
 class QComboBox;
 class QCompleter;
+class QDockWidget;
 class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
@@ -23,85 +28,158 @@ class QProgressBar;
 class QPushButton;
 class QSpinBox;
 class QStringListModel;
-class GenerationController;
-class ImageView;
+class QTimer;
+class QToolButton;
+class HistoryPanel;
+class HistoryStore;
+class LogPanel;
+class PreviewPanel;
+struct HistoryEntry;
 
 class MainWindow : public QMainWindow
 {
     Q_OBJECT
 
 public:
-    explicit MainWindow(QWidget *parent = nullptr);
+    /// historyDatabase empty: HistoryStore::defaultDatabasePath() (honors $DITSTUDIO_DATA_DIR).
+    explicit MainWindow(QWidget *parent = nullptr, const QString &historyDatabase = {});
     ~MainWindow() override;
 
     /// Start-up: load the model used last time, else the embedded default model; with neither the
     /// window says "No model loaded — open a checkpoint" and Generate stays disabled.
     void loadInitialModel();
-    /// Load a checkpoint file or diffusers folder (what File → Open does after its dialog).
+    /// Load a checkpoint file or diffusers folder (what File → Open does after its dialog) with the
+    /// panel's VAE, device and precision.
     void openModel(const QString &path);
+    /// Load the embedded default model with the panel's device and precision.
+    void openDefaultModel();
     /// What the Generate button does. Returns false when nothing was started (no model, busy,
-    /// empty prompt).
+    /// empty or invalid prompt: the reason is shown inline).
     bool startGeneration();
-    /// Cancel the running generation, if any.
-    void cancelGeneration();
-    /// Write the last result as PNG with a "parameters" text chunk (what File → Save does after its
-    /// dialog). Without overwrite an existing file is refused. Errors are shown; returns success.
+    /// Cancel the running generation, if any (Esc: now; Shift+Esc: after the current image).
+    void cancelGeneration(GenerationController::CancelMode mode = GenerationController::CancelMode::Now);
+    /// Write the last result as PNG with its settings embedded (an A1111 "parameters" chunk and a
+    /// "ditstudio" JSON chunk). Without overwrite an existing file is refused. Errors are shown.
     bool saveImageTo(const QString &path, bool overwrite = false);
+    /// Read a PNG made by DiT Studio (or A1111-style parameters) and put its settings into the
+    /// panel (loading its model when that is another one and exists). Errors are shown.
+    bool openImageFile(const QString &path);
+    /// Put settings into the Generate panel (history "Reuse settings", opened PNGs).
+    void applySettings(const GenerationSettings &settings);
+    /// The Generate panel's current values (with the loaded model's identity).
+    GenerationSettings currentSettings() const;
 
     GenerationController *controller() const { return m_controller.get(); }
-    /// The last completed image (null before the first one).
+    HistoryStore *history() const { return m_history.get(); }
+    HistoryPanel *historyPanel() const { return m_historyPanel; }
+    PreviewPanel *previewPanel() const { return m_preview; }
+    LogPanel *logPanel() const { return m_logPanel; }
+    /// The last completed image (null before the first one) and what made it.
     QImage resultImage() const { return m_result; }
+    GenerationSettings resultSettings() const { return m_resultSettings; }
+    /// History id of the last completed image (0 when none or not recorded).
+    qint64 resultHistoryId() const { return m_resultHistoryId; }
+
+signals:
+    /// The first model after start-up loaded (or failed): the window is ready for a prompt.
+    void ready();
 
 protected:
     void closeEvent(QCloseEvent *event) override;
+    void dragEnterEvent(QDragEnterEvent *event) override;
+    void dropEvent(QDropEvent *event) override;
 
 private:
     void buildUi();
+    QWidget *buildGeneratePanel();
+    void buildDocks();
     void buildMenus();
     void readSettings();
     void writeSettings() const;
     void updateActions();
+    void updateModelCombo();
+    void rememberRecentModel(const QString &path);
+    ModelLoadSpec loadSpec(const QString &path) const;
+    void reloadWithPanelOptions();
 
     void onModelLoaded(const ModelSummary &model);
     void onLoadFailed(const QString &message);
-    void onStepFinished(int step, int total, double timestep, double elapsedSeconds);
+    void onItemStarted(int index, int count, quint64 seed);
+    void onStepFinished(int step, int total, double timestep, double sigma, double elapsedSeconds);
     void onPreviewReady(const QImage &xt, const QImage &x0, int step);
     void onFinished(const GenerationOutcome &outcome);
+    void onPromptChecked(const PromptCheck &check);
+    void schedulePromptCheck();
+    void setPromptStatus(const QString &text, const QString &color);
+    qint64 recordResult(const QImage &image, quint64 seed, double seconds, int steps, const QString &conditioning);
+    QString autoSave(const QImage &image, const GenerationSettings &settings, const QString &conditioning);
+    void showHistoryEntry(const HistoryEntry &entry);
 
+    void onModelComboActivated(int index);
     void openModelDialog();
     void openDiffusersDialog();
+    void openImageDialog();
+    void chooseVae();
     void saveImage();
     void showAbout();
     void showError(const QString &title, const QString &message);
     QString modelDialogDir() const;
 
     std::unique_ptr<GenerationController> m_controller; // destroyed (thread joined) before the widgets
+    std::unique_ptr<HistoryStore> m_history;
 
+    // Generate panel.
+    QComboBox *m_modelCombo = nullptr;
+    QLineEdit *m_vaePath = nullptr;
+    QComboBox *m_device = nullptr;
+    QComboBox *m_precision = nullptr;
     QLineEdit *m_prompt = nullptr;
+    QLabel *m_promptStatus = nullptr;
     QCompleter *m_completer = nullptr;
     QStringListModel *m_completionModel = nullptr;
     QDoubleSpinBox *m_guidance = nullptr;
+    QComboBox *m_guidedChannels = nullptr;
     QSpinBox *m_steps = nullptr;
     QComboBox *m_sampler = nullptr;
+    QDoubleSpinBox *m_eta = nullptr;
     QSpinBox *m_seed = nullptr;
-    QCheckBox *m_randomSeed = nullptr;
+    QComboBox *m_seedMode = nullptr;
+    QSpinBox *m_batchCount = nullptr;
     QPushButton *m_generateButton = nullptr;
-    QPushButton *m_cancelButton = nullptr;
-    ImageView *m_xtView = nullptr;
-    ImageView *m_x0View = nullptr;
-    QLabel *m_xtCaption = nullptr;
-    QLabel *m_x0Caption = nullptr;
+    QToolButton *m_cancelButton = nullptr;
+    QTimer *m_promptTimer = nullptr;
+
+    PreviewPanel *m_preview = nullptr;
     QProgressBar *m_progress = nullptr;
     QLabel *m_modelLabel = nullptr;
+    QDockWidget *m_historyDock = nullptr;
+    HistoryPanel *m_historyPanel = nullptr;
+    QDockWidget *m_logDock = nullptr;
+    LogPanel *m_logPanel = nullptr;
 
     QAction *m_openModelAction = nullptr;
     QAction *m_openFolderAction = nullptr;
+    QAction *m_openImageAction = nullptr;
     QAction *m_saveAction = nullptr;
+    QAction *m_autoSaveAction = nullptr;
     QAction *m_generateAction = nullptr;
     QAction *m_cancelAction = nullptr;
+    QAction *m_cancelAfterAction = nullptr;
 
+    // The running job.
+    GenerationSettings m_jobSettings;
+    int m_jobItem = 0;
+    int m_jobItems = 0;
+    QElapsedTimer m_jobTimer;
+
+    // The last result.
     QImage m_result;
-    QString m_resultParameters;
-    QString m_resultName;         ///< suggested file name stem for Save
+    GenerationSettings m_resultSettings;
+    QString m_resultConditioning;
+    qint64 m_resultHistoryId = 0;
+
+    std::optional<PromptCheck> m_promptCheck; ///< the worker's verdict on the current prompt text
     bool m_fallBackToDefault = false; ///< the start-up load of the last model: try the default if it fails
+    bool m_startupPending = false;    ///< ready() not emitted yet
+    bool m_applyingSettings = false;
 };

@@ -1,0 +1,56 @@
+#pragma once
+/// \file history_panel.h
+/// The gallery: thumbnails of every stored result (newest first), a search box that filters by
+/// class, and Reuse settings / Open file location / Delete. It reads and deletes through the
+/// HistoryStore it is given (not owned); the main window adds entries and calls refresh().
+
+#include "history_store.h"
+
+#include <QWidget>
+
+class QLabel;
+class QLineEdit;
+class QListWidget;
+class QListWidgetItem;
+class QPushButton;
+
+class HistoryPanel : public QWidget
+{
+    Q_OBJECT
+
+public:
+    explicit HistoryPanel(HistoryStore *store, QWidget *parent = nullptr);
+
+    /// Reload the list from the store (keeps the filter; selects selectId when given).
+    void refresh(qint64 selectId = 0);
+    void setFilter(const QString &text);
+    /// Id of the selected entry, 0 when none.
+    qint64 selectedId() const;
+    void select(qint64 id);
+    int visibleCount() const;
+
+    /// Actions on the selection (what the buttons do).
+    void reuseSelected();
+    void openSelectedLocation();
+    /// Deletes the selected entry from the history (the image file stays on disk).
+    void deleteSelected();
+
+signals:
+    void reuseRequested(const HistoryEntry &entry);
+    /// Double-click: show the entry's image.
+    void showRequested(const HistoryEntry &entry);
+    /// An operation failed (message names the file).
+    void errorOccurred(const QString &message);
+
+private:
+    void updateButtons();
+    void showContextMenu(const QPoint &pos);
+
+    HistoryStore *m_store;
+    QLineEdit *m_search = nullptr;
+    QListWidget *m_list = nullptr;
+    QLabel *m_summary = nullptr;
+    QPushButton *m_reuse = nullptr;
+    QPushButton *m_open = nullptr;
+    QPushButton *m_delete = nullptr;
+};
