@@ -122,6 +122,8 @@ struct GenerateResult {
     int stepsDone = 0;
 };
 
+struct EngineInternals; // backend-internal view of the loaded model (editing, video)
+
 class Engine {
 public:
     Engine();
@@ -160,6 +162,7 @@ public:
                                     const CancelToken &cancel = {});
 
 private:
+    friend struct EngineInternals;
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };

@@ -276,4 +276,45 @@ SampleOutcome ddimInvert(int steps, const ModelFn &model, const torch::Tensor &x
     return out;
 }
 
+SampleOutcome ddimInvertForSampler(int steps, const ModelFn &model, const torch::Tensor &x0, const StepFn &onStep,
+                                   VarianceType varianceType, int fixedPointIters)
+{
+    if (steps < 1 || steps > 1000)
+        fail(ErrorCode::InvalidArgument, "inversion steps must be between 1 and 1000, got " + std::to_string(steps));
+    if (fixedPointIters < 0 || fixedPointIters > 100)
+        fail(ErrorCode::InvalidArgument, "fixed-point iterations must be in [0, 100]");
+    const auto diffusion = GaussianDiffusion::respaced(std::to_string(steps), varianceType);
+    const int n = diffusion.numSteps();
+    const auto &map = diffusion.timestepMap();
+    const auto &ac = diffusion.alphasCumprod();
+    const int c = static_cast<int>(x0.size(1));
+    SampleOutcome out;
+    torch::Tensor x = x0;
+    for (int j = 0; j < n; ++j) {
+        // The sampling step at index j maps level abar[j] to abar[j - 1] (1 for j = 0) with
+        // eps(x_j, t_j); invert it: x_j = sqrt(abar[j]) x0_hat + sqrt(1 - abar[j]) eps.
+        const double aPrev = j > 0 ? ac[j - 1] : 1.0, a = ac[j];
+        const auto t = stepTensor(x, map[j]);
+        auto advance = [&](const torch::Tensor &eps) {
+            const auto x0Hat = (x - std::sqrt(1 - aPrev) * eps) / std::sqrt(aPrev);
+            return std::make_pair(std::sqrt(a) * x0Hat + std::sqrt(1 - a) * eps, x0Hat);
+        };
+        torch::Tensor eps = model(x, t).narrow(1, 0, c);
+        auto [next, x0Hat] = advance(eps);
+        for (int k = 0; k < fixedPointIters; ++k) {
+            eps = model(next, t).narrow(1, 0, c);
+            std::tie(next, x0Hat) = advance(eps);
+        }
+        x = next;
+        out.stepsDone = j + 1;
+        SamplerStep info{j, n, static_cast<double>(map[j]), std::sqrt((1 - a) / a), x, x0Hat};
+        if (onStep && !onStep(info)) {
+            out.cancelled = j + 1 < n;
+            break;
+        }
+    }
+    out.x = x;
+    return out;
+}
+
 } // namespace ditstudio

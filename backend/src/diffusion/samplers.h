@@ -81,4 +81,13 @@ double sigmaToTimestep(double sigma);
 SampleOutcome ddimInvert(int steps, const ModelFn &model, const torch::Tensor &x0, const StepFn &onStep,
                          VarianceType varianceType = VarianceType::LearnedRange);
 
+/// DDIM inversion aligned with runSampler's DDIM (eta 0): n transitions from the clean x0 through
+/// the respaced levels abar[0] .. abar[n-1], each the exact inverse in noise level of one sampling
+/// step, so runSampler(Ddim, steps) started from the result walks back along the same states.
+/// The eps of the unknown next state is approximated by fixed-point iteration (fixedPointIters
+/// extra model calls per step; 0 = the usual eps(x_t) approximation). Refs: Song et al. 2021,
+/// sec. 4.3; Pan et al. 2023 (AIDI, fixed-point inversion); Garibi et al. 2024 (ReNoise).
+SampleOutcome ddimInvertForSampler(int steps, const ModelFn &model, const torch::Tensor &x0, const StepFn &onStep,
+                                   VarianceType varianceType, int fixedPointIters = 0);
+
 } // namespace ditstudio

@@ -9,6 +9,7 @@
 #include "diffusion/preview_projection.h"
 #include "diffusion/samplers.h"
 #include "pipeline/class_names.h"
+#include "pipeline/engine_internals.h"
 #include "pipeline/model_loader.h"
 #include "io/vae_keys.h"
 #include "model/vae.h"
@@ -414,6 +415,27 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
                      samplerName(request.sampler), outcome.cancelled ? " - cancelled" : "");
         return result;
     });
+}
+
+EngineInternals EngineInternals::of(Engine &engine)
+{
+    if (!engine.hasModel())
+        fail(ErrorCode::InvalidArgument, "no model loaded");
+    auto &impl = *engine.m_impl;
+    EngineInternals v{*impl.model, impl.info, impl.device, impl.dtype};
+    if (impl.vae) {
+        AutoencoderKL vae = *impl.vae;
+        const auto dtype = impl.dtype;
+        // Posterior mean: editing must be deterministic (strength 0 and inversion reproduce the input).
+        v.encode = [vae, dtype](const torch::Tensor &x) mutable {
+            return vae->encodeLatents(x.to(dtype), false).to(torch::kFloat32);
+        };
+        v.decode = [vae, dtype](const torch::Tensor &z) mutable {
+            return vae->decodeLatents(z.to(dtype)).to(torch::kFloat32);
+        };
+        v.downsample = vae->config().downsampleFactor();
+    }
+    return v;
 }
 
 } // namespace ditstudio
