@@ -42,6 +42,7 @@ commands:
   classes [--model PATH] [QUERY] list the model's classes (or the closest matches to QUERY)
   train [options]                train a class-conditional DiT (resumable; see below)
   vae encode|decode [options]    images <-> SD VAE latents in safetensors files (vae --help)
+  edit img2img|inpaint|invert|video [options]   edit an image or video (see "edit options")
 
 generate options:
   --model PATH          checkpoint (.safetensors, .pt, diffusers folder); default: the embedded model
@@ -482,7 +483,7 @@ int run(const std::vector<std::string> &argvIn)
     const std::vector<std::string> &argv = argvIn; // without the program name
     try {
         if (argv.empty() || argv[0] == "--help" || argv[0] == "-h" || argv[0] == "help") {
-            std::cout << kUsage;
+            std::cout << kUsage << usageEdit();
             return argv.empty() ? 2 : 0;
         }
         // Logging and threads first (Debian's LibTorch starts with one thread). Only these two
@@ -502,6 +503,8 @@ int run(const std::vector<std::string> &argvIn)
         const std::string cmd = argv[0];
         // Command families in their own files (cli_commands.h).
         // (dispatch lines for families go here)
+        if (cmd == "edit")
+            return cmdEdit(argv);
         if (cmd == "vae")
             return cmdVae(argv);
         if (cmd == "bench" && std::find(argv.begin(), argv.end(), "--preview") != argv.end())
@@ -512,7 +515,7 @@ int run(const std::vector<std::string> &argvIn)
             return 0;
         }
         if (a.flags.count("--help")) {
-            std::cout << kUsage;
+            std::cout << kUsage << usageEdit();
             return 0;
         }
         if (cmd == "inspect")

@@ -16,4 +16,8 @@ int cmdVae(const std::vector<std::string> &argv);
 std::string usageVae();
 int cmdBenchPreview(const std::vector<std::string> &argv);
 
+// cli_edit.cpp: img2img, inpainting/outpainting, DDIM inversion, video-to-video.
+int cmdEdit(const std::vector<std::string> &argv);
+std::string usageEdit();
+
 } // namespace ditstudio::cli
