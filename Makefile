@@ -34,7 +34,8 @@ test: build
 demo: build
 	@mkdir -p out
 	$(CLI) generate --prompt "sneaker" --steps 50 --seed 7 --batch 4 --out out/ --overwrite
-	@echo "demo images written under out/"
+	$(CLI) video film --prompt "sneaker" --steps 50 --seed 7 --video out/sneaker-film.mp4 --overwrite --quiet
+	@echo "demo images and the denoising film (out/sneaker-film.mp4) written under out/"
 
 headless:
 	@$(MAKE) build PRESET=headless

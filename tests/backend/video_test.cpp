@@ -3,6 +3,7 @@
 #include "ditstudio/video.h"
 #include "io/video_reader.h"
 #include "io/video_writer.h"
+#include "pipeline/cli.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -570,6 +571,54 @@ TEST_F(VideoEngineTest, LatentWalkBetweenSeedsAndClasses)
     }
     // In between, the frames move away from the start.
     EXPECT_LT(framePsnr(frames[0].image, frames[3].image), framePsnr(frames[0].image, frames[1].image));
+}
+
+TEST_F(VideoEngineTest, CliFilmWalkAndInfo)
+{
+    std::string lastStdout;
+    auto run = [&](const std::vector<std::string> &args, std::string *out = nullptr) {
+        ::testing::internal::CaptureStdout();
+        ::testing::internal::CaptureStderr();
+        const int code = cli::run(args);
+        const std::string o = ::testing::internal::GetCapturedStdout();
+        const std::string e = ::testing::internal::GetCapturedStderr();
+        if (out)
+            *out = o + e;
+        lastStdout = o;
+        return code;
+    };
+    std::string out;
+    ASSERT_EQ(run({"video", "film", "--class", "7", "--steps", "3", "--hold", "0.2", "--frames", "x0", "--video",
+                   path("f.gif"), "--quiet", "--json"},
+                  &out),
+              0)
+        << out;
+    const auto j = nlohmann::json::parse(lastStdout, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << out;
+    EXPECT_EQ(j["codec"], "gif");
+    EXPECT_EQ(j["frames"], 5); // 3 steps + 0.2 s at 10 fps
+    EXPECT_EQ(j["width"], 280);
+    ASSERT_EQ(run({"video", "info", path("f.gif"), "--json"}, &out), 0) << out;
+    EXPECT_NE(out.find("denoising-film"), std::string::npos);
+    // Existing output, unknown codec, bad --frames: clear errors, nothing new written.
+    EXPECT_EQ(run({"video", "film", "--class", "7", "--steps", "2", "--video", path("f.gif"), "--quiet"}, &out), 1);
+    EXPECT_NE(out.find("file exists"), std::string::npos) << out;
+    EXPECT_EQ(run({"video", "film", "--class", "7", "--video", path("f.mkv"), "--codec", "h265"}, &out), 2);
+    EXPECT_NE(out.find("unknown video codec 'h265'"), std::string::npos) << out;
+    EXPECT_EQ(run({"video", "film", "--class", "7", "--video", path("f.mp4"), "--frames", "noise"}, &out), 2);
+    ASSERT_EQ(run({"video", "walk", "--from-class", "1", "--to-class", "8", "--frames", "3", "--steps", "2",
+                   "--scale", "2", "--video", path("w.mp4"), "--quiet"},
+                  &out),
+              0)
+        << out;
+    VideoInfo info;
+    EXPECT_EQ(readClip(path("w.mp4"), &info).size(), 3u);
+    EXPECT_NE(info.comment.find("latent-walk"), std::string::npos);
+    ASSERT_EQ(run({"video", "frames", path("w.mp4"), "--out", path("frames"), "--start", "1", "--quiet"}, &out), 0)
+        << out;
+    EXPECT_TRUE(fs::exists(m_dir / "frames" / "frame_000001.png"));
+    EXPECT_TRUE(fs::exists(m_dir / "frames" / "frame_000002.png"));
+    EXPECT_FALSE(fs::exists(m_dir / "frames" / "frame_000000.png"));
 }
 
 } // namespace

@@ -43,6 +43,7 @@ commands:
   train [options]                train a class-conditional DiT (resumable; see below)
   vae encode|decode [options]    images <-> SD VAE latents in safetensors files (vae --help)
   edit img2img|inpaint|invert|video [options]   edit an image or video (see "edit options")
+  video film|walk|info|frames   denoising film, latent walk, read videos (see "video commands")
 
 generate options:
   --model PATH          checkpoint (.safetensors, .pt, diffusers folder); default: the embedded model
@@ -483,7 +484,7 @@ int run(const std::vector<std::string> &argvIn)
     const std::vector<std::string> &argv = argvIn; // without the program name
     try {
         if (argv.empty() || argv[0] == "--help" || argv[0] == "-h" || argv[0] == "help") {
-            std::cout << kUsage << usageEdit();
+            std::cout << kUsage << usageEdit() << usageVideo();
             return argv.empty() ? 2 : 0;
         }
         // Logging and threads first (Debian's LibTorch starts with one thread). Only these two
@@ -503,6 +504,8 @@ int run(const std::vector<std::string> &argvIn)
         const std::string cmd = argv[0];
         // Command families in their own files (cli_commands.h).
         // (dispatch lines for families go here)
+        if (cmd == "video")
+            return cmdVideo(argv);
         if (cmd == "edit")
             return cmdEdit(argv);
         if (cmd == "vae")
@@ -515,7 +518,7 @@ int run(const std::vector<std::string> &argvIn)
             return 0;
         }
         if (a.flags.count("--help")) {
-            std::cout << kUsage << usageEdit();
+            std::cout << kUsage << usageEdit() << usageVideo();
             return 0;
         }
         if (cmd == "inspect")

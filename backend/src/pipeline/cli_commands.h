@@ -20,4 +20,8 @@ int cmdBenchPreview(const std::vector<std::string> &argv);
 int cmdEdit(const std::vector<std::string> &argv);
 std::string usageEdit();
 
+// cli_video.cpp: the denoising film, latent walks, video info and frame extraction.
+int cmdVideo(const std::vector<std::string> &argv);
+std::string usageVideo();
+
 } // namespace ditstudio::cli
