@@ -1,5 +1,6 @@
 #include "main_window.h"
 
+#include "film_export_dialog.h"
 #include "history_panel.h"
 #include "history_store.h"
 #include "image_conversion.h"
@@ -420,6 +421,11 @@ void MainWindow::buildMenus()
     m_autoSaveAction->setToolTip(tr("Write every generated image (with its settings) to %1")
                                      .arg(QDir::toNativeSeparators(
                                          QDir(HistoryStore::dataDirectory()).filePath(QStringLiteral("outputs")))));
+    QAction *exportFilm = file->addAction(tr("E&xport film…"), this, [this] {
+        FilmExportDialog dialog(currentSettings(), this); // the denoising film / latent walk of these settings
+        dialog.exec();
+    });
+    exportFilm->setObjectName(QStringLiteral("exportFilmAction"));
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));

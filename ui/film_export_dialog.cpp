@@ -1,0 +1,356 @@
+#include "film_export_dialog.h"
+
+#include "ditstudio/engine.h"
+#include "ditstudio/video.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPointer>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QToolButton>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include <algorithm>
+#include <limits>
+
+namespace {
+
+/// What the worker thread needs; plain copies, so nothing is shared with the GUI thread.
+struct ExportJob {
+    GenerationSettings settings;
+    QString path;
+    int mode = 0; // 0 film, 1 walk
+    ditstudio::FilmOptions film;
+    ditstudio::WalkOptions walk;
+    QString toPrompt;
+};
+
+FilmExportOutcome runExport(const ExportJob &job, const ditstudio::CancelToken &cancel,
+                            const ditstudio::VideoProgress &progress)
+{
+    using namespace ditstudio;
+    FilmExportOutcome out;
+    const quint64 seed = job.settings.jobSeeds().value(0, job.settings.seed);
+    QString error;
+    auto request = job.settings.toRequest(seed, &error);
+    if (!request) {
+        out.text = error;
+        return out;
+    }
+    request->batch = 1;
+    Engine engine;
+    LoadOptions lo;
+    lo.device = job.settings.device.toStdString();
+    lo.vaePath = job.settings.vaePath.toStdString();
+    if (!parseDType(job.settings.precision.toStdString(), lo.dtype))
+        lo.dtype = DType::Float32;
+    if (progress)
+        progress(0, 1, "loading the model");
+    auto loaded = job.settings.embeddedDefault ? engine.loadDefaultModel(lo)
+                                               : engine.loadModel(job.settings.modelPath.toStdString(), lo);
+    if (!loaded.ok()) {
+        out.text = QString::fromStdString(loaded.error().toString());
+        return out;
+    }
+    VideoInfo video;
+    JobStatus status = JobStatus::Completed;
+    double encodeSeconds = 0;
+    int frames = 0;
+    if (job.mode == 0) {
+        auto r = renderDenoisingFilm(engine, *request, job.film, job.path.toStdString(), progress, cancel);
+        if (!r.ok()) {
+            out.text = QString::fromStdString(r.error().toString());
+            return out;
+        }
+        status = r->status;
+        video = r->video;
+        encodeSeconds = r->encodeSeconds;
+        frames = r->framesWritten;
+    } else {
+        WalkOptions wo = job.walk;
+        wo.fromSeed = seed;
+        if (!job.toPrompt.trimmed().isEmpty()) {
+            auto m = engine.parsePrompt(job.toPrompt.trimmed().toStdString());
+            if (!m.ok()) {
+                out.text = QObject::tr("Walk target: %1").arg(QString::fromStdString(m.error().message));
+                return out;
+            }
+            wo.toConditioning = m->conditioning;
+        }
+        auto r = renderLatentWalk(engine, *request, wo, job.path.toStdString(), progress, cancel);
+        if (!r.ok()) {
+            out.text = QString::fromStdString(r.error().toString());
+            return out;
+        }
+        status = r->status;
+        video = r->video;
+        encodeSeconds = r->encodeSeconds;
+        frames = r->framesWritten;
+    }
+    if (status == JobStatus::Cancelled) {
+        out.cancelled = true;
+        out.text = QObject::tr("Cancelled; nothing was written.");
+        return out;
+    }
+    out.ok = true;
+    out.text = QObject::tr("Wrote %1 (%2, %3×%4, %5 frames, %6 KiB; encoding %7 frames/s)")
+                   .arg(QString::fromStdString(video.path), QString::fromStdString(video.codec))
+                   .arg(video.width)
+                   .arg(video.height)
+                   .arg(frames)
+                   .arg(video.fileBytes / 1024)
+                   .arg(encodeSeconds > 0 ? frames / encodeSeconds : 0.0, 0, 'f', 0);
+    return out;
+}
+
+} // namespace
+
+FilmExportDialog::FilmExportDialog(const GenerationSettings &settings, QWidget *parent)
+    : QDialog(parent), m_settings(settings)
+{
+    setWindowTitle(tr("Export film"));
+    setObjectName(QStringLiteral("filmExportDialog"));
+
+    m_mode = new QComboBox(this);
+    m_mode->addItem(tr("Denoising film (one frame per step)"));
+    m_mode->addItem(tr("Latent walk (between two seeds / classes)"));
+    m_mode->setObjectName(QStringLiteral("filmMode"));
+
+    m_path = new QLineEdit(this);
+    m_path->setObjectName(QStringLiteral("filmPath"));
+    const QString movies = QStandardPaths::writableLocation(QStandardPaths::MoviesLocation);
+    m_path->setText(QDir(movies.isEmpty() ? QDir::homePath() : movies).filePath(QStringLiteral("ditstudio-film.mp4")));
+    auto *browseButton = new QToolButton(this);
+    browseButton->setText(QStringLiteral("…"));
+    connect(browseButton, &QToolButton::clicked, this, &FilmExportDialog::browse);
+    auto *pathRow = new QHBoxLayout;
+    pathRow->addWidget(m_path);
+    pathRow->addWidget(browseButton);
+
+    m_frames = new QComboBox(this);
+    m_frames->addItem(tr("x_t and predicted x0 side by side"), QStringLiteral("both"));
+    m_frames->addItem(tr("Noisy sample x_t"), QStringLiteral("xt"));
+    m_frames->addItem(tr("Predicted clean image x0"), QStringLiteral("x0"));
+    m_fps = new QSpinBox(this);
+    m_fps->setRange(1, 60);
+    m_fps->setValue(10);
+    m_hold = new QDoubleSpinBox(this);
+    m_hold->setRange(0, 60);
+    m_hold->setValue(1.0);
+    m_hold->setSuffix(tr(" s"));
+    m_scale = new QSpinBox(this);
+    m_scale->setRange(0, 64);
+    m_scale->setSpecialValueText(tr("auto (short side ≥ 256 px)"));
+    m_filter = new QComboBox(this);
+    for (const char *name : {"nearest", "bilinear", "bicubic", "lanczos"})
+        m_filter->addItem(QString::fromLatin1(name), QString::fromLatin1(name));
+    m_caption = new QCheckBox(tr("Caption (step, timestep, noise level)"), this);
+    m_caption->setChecked(true);
+    m_overwrite = new QCheckBox(tr("Replace an existing file"), this);
+    m_walkFrames = new QSpinBox(this);
+    m_walkFrames->setRange(2, 1000);
+    m_walkFrames->setValue(24);
+    m_toSeed = new QSpinBox(this);
+    m_toSeed->setRange(0, std::numeric_limits<int>::max());
+    m_toSeed->setValue(static_cast<int>(std::min<quint64>(settings.seed + 1, std::numeric_limits<int>::max())));
+    m_toPrompt = new QLineEdit(this);
+    m_toPrompt->setPlaceholderText(tr("same class as the prompt"));
+
+    auto *form = new QFormLayout;
+    form->addRow(tr("Export"), m_mode);
+    form->addRow(tr("File (.mp4, .webm, .gif)"), pathRow);
+    form->addRow(tr("Frames"), m_frames);
+    form->addRow(tr("Hold on the result"), m_hold);
+    form->addRow(tr("Walk frames"), m_walkFrames);
+    form->addRow(tr("Walk to seed"), m_toSeed);
+    form->addRow(tr("Walk to class"), m_toPrompt);
+    form->addRow(tr("Frames per second"), m_fps);
+    form->addRow(tr("Upscale"), m_scale);
+    form->addRow(tr("Filter"), m_filter);
+    form->addRow(QString(), m_caption);
+    form->addRow(QString(), m_overwrite);
+
+    m_status = new QLabel(tr("Settings: %1, %2 steps, %3").arg(settings.prompt).arg(settings.steps).arg(settings.sampler), this);
+    m_status->setWordWrap(true);
+    m_status->setObjectName(QStringLiteral("filmStatus"));
+    m_progress = new QProgressBar(this);
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
+
+    m_buttons = new QDialogButtonBox(this);
+    m_startButton = m_buttons->addButton(tr("Export"), QDialogButtonBox::AcceptRole);
+    m_cancelButton = m_buttons->addButton(tr("Cancel export"), QDialogButtonBox::ActionRole);
+    m_cancelButton->setEnabled(false);
+    m_buttons->addButton(QDialogButtonBox::Close);
+    connect(m_startButton, &QPushButton::clicked, this, &FilmExportDialog::start);
+    connect(m_cancelButton, &QPushButton::clicked, this, &FilmExportDialog::cancel);
+    connect(m_buttons, &QDialogButtonBox::rejected, this, &FilmExportDialog::reject);
+    connect(m_mode, &QComboBox::currentIndexChanged, this, &FilmExportDialog::updateMode);
+    connect(&m_watcher, &QFutureWatcher<FilmExportOutcome>::finished, this, &FilmExportDialog::onFinished);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addWidget(m_progress);
+    layout->addWidget(m_status);
+    layout->addWidget(m_buttons);
+    updateMode();
+}
+
+FilmExportDialog::~FilmExportDialog()
+{
+    // The job reports progress to this dialog: it must end before the dialog does.
+    m_cancel.cancel();
+    m_watcher.waitForFinished();
+}
+
+bool FilmExportDialog::isRunning() const
+{
+    return m_watcher.isRunning();
+}
+
+QString FilmExportDialog::outputPath() const
+{
+    return m_path->text().trimmed();
+}
+
+void FilmExportDialog::setOutputPath(const QString &path)
+{
+    m_path->setText(path);
+}
+
+void FilmExportDialog::setMode(int mode)
+{
+    m_mode->setCurrentIndex(mode);
+}
+
+void FilmExportDialog::setWalkFrames(int frames)
+{
+    m_walkFrames->setValue(frames);
+}
+
+void FilmExportDialog::browse()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export film"), outputPath(),
+                                                      tr("Videos (*.mp4 *.webm *.gif)"));
+    if (!path.isEmpty())
+        m_path->setText(path);
+}
+
+void FilmExportDialog::updateMode()
+{
+    const bool film = m_mode->currentIndex() == 0;
+    for (QWidget *w : {static_cast<QWidget *>(m_frames), static_cast<QWidget *>(m_hold)})
+        w->setEnabled(film);
+    for (QWidget *w : {static_cast<QWidget *>(m_walkFrames), static_cast<QWidget *>(m_toSeed),
+                       static_cast<QWidget *>(m_toPrompt)})
+        w->setEnabled(!film);
+}
+
+void FilmExportDialog::start()
+{
+    if (isRunning())
+        return;
+    ExportJob job;
+    job.settings = m_settings;
+    job.path = outputPath();
+    job.mode = m_mode->currentIndex();
+    auto codec = ditstudio::videoCodecForPath(job.path.toStdString());
+    if (!codec.ok()) {
+        m_status->setText(QString::fromStdString(codec.error().message));
+        return;
+    }
+    ditstudio::VideoWriterOptions vo;
+    vo.codec = codec.value();
+    vo.fps = m_fps->value();
+    vo.overwrite = m_overwrite->isChecked();
+    const auto filter = ditstudio::parseScaleFilter(m_filter->currentData().toString().toStdString());
+    job.film.video = vo;
+    job.film.frames = ditstudio::parseFilmFrames(m_frames->currentData().toString().toStdString()).value();
+    job.film.holdSeconds = m_hold->value();
+    job.film.scale = m_scale->value();
+    job.film.filter = filter.value();
+    job.film.caption = m_caption->isChecked();
+    job.walk.video = vo;
+    job.walk.frames = m_walkFrames->value();
+    job.walk.toSeed = static_cast<std::uint64_t>(m_toSeed->value());
+    job.walk.scale = m_scale->value();
+    job.walk.filter = filter.value();
+    job.walk.caption = m_caption->isChecked();
+    job.toPrompt = m_toPrompt->text();
+
+    m_cancel.reset();
+    m_ok = false;
+    m_resultText.clear();
+    m_startButton->setEnabled(false);
+    m_cancelButton->setEnabled(true);
+    m_progress->setRange(0, 0); // busy until the first frame
+    m_status->setText(tr("Loading the model…"));
+    QPointer<FilmExportDialog> self(this);
+    const ditstudio::CancelToken cancelToken = m_cancel;
+    auto progress = [self](int done, int total, const std::string &stage) {
+        const QString s = QString::fromStdString(stage);
+        QMetaObject::invokeMethod(
+            self.data(), [self, done, total, s] {
+                if (self)
+                    self->onProgress(done, total, s);
+            },
+            Qt::QueuedConnection);
+    };
+    m_watcher.setFuture(QtConcurrent::run([job, cancelToken, progress] { return runExport(job, cancelToken, progress); }));
+}
+
+void FilmExportDialog::cancel()
+{
+    if (!isRunning())
+        return;
+    m_cancel.cancel();
+    m_status->setText(tr("Cancelling…"));
+    m_cancelButton->setEnabled(false);
+}
+
+void FilmExportDialog::reject()
+{
+    if (isRunning()) {
+        // Closing while exporting cancels first; the partial file is removed by the writer.
+        cancel();
+        m_watcher.waitForFinished();
+    }
+    QDialog::reject();
+}
+
+void FilmExportDialog::onProgress(int done, int total, const QString &stage)
+{
+    if (total <= 1 && done == 0) {
+        m_status->setText(tr("Loading the model…"));
+        return;
+    }
+    m_progress->setRange(0, total);
+    m_progress->setValue(done);
+    m_status->setText(tr("%1: frame %2 of %3").arg(stage).arg(done).arg(total));
+}
+
+void FilmExportDialog::onFinished()
+{
+    const FilmExportOutcome outcome = m_watcher.result();
+    m_ok = outcome.ok;
+    m_resultText = outcome.text;
+    m_status->setText(outcome.text);
+    m_progress->setRange(0, 1);
+    m_progress->setValue(outcome.ok ? 1 : 0);
+    m_startButton->setEnabled(true);
+    m_cancelButton->setEnabled(false);
+    emit finishedExport(outcome.ok, outcome.text);
+}

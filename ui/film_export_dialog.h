@@ -1,0 +1,84 @@
+#pragma once
+/// \file film_export_dialog.h
+/// "Export film…": renders the denoising film (one frame per step) or a latent walk of the given
+/// generation settings to MP4/WebM/GIF, with progress and cancel. The job runs off the GUI thread
+/// (QtConcurrent) on its own Engine, so the generation worker keeps its model and stays responsive.
+
+#include "generation_settings.h"
+
+#include "ditstudio/cancel_token.h"
+
+#include <QDialog>
+#include <QFutureWatcher>
+
+class QCheckBox;
+class QComboBox;
+class QDialogButtonBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+
+/// The end of one export, handed from the worker thread to the dialog.
+struct FilmExportOutcome {
+    bool ok = false;
+    bool cancelled = false;
+    QString text;
+};
+
+class FilmExportDialog : public QDialog {
+    Q_OBJECT
+public:
+    explicit FilmExportDialog(const GenerationSettings &settings, QWidget *parent = nullptr);
+    ~FilmExportDialog() override;
+
+    bool isRunning() const;
+    /// What the last export did ("Wrote …", "Cancelled", or the error); for tests and the status bar.
+    QString resultText() const { return m_resultText; }
+    QString outputPath() const;
+    void setOutputPath(const QString &path);
+    /// 0: denoising film, 1: latent walk.
+    void setMode(int mode);
+    void setWalkFrames(int frames);
+
+public slots:
+    void start();
+    void cancel();
+
+signals:
+    void finishedExport(bool ok, const QString &text);
+
+protected:
+    void reject() override;
+
+private:
+    void browse();
+    void updateMode();
+    void onProgress(int done, int total, const QString &stage);
+    void onFinished();
+
+    GenerationSettings m_settings;
+    QComboBox *m_mode = nullptr;
+    QLineEdit *m_path = nullptr;
+    QComboBox *m_frames = nullptr;
+    QSpinBox *m_fps = nullptr;
+    QDoubleSpinBox *m_hold = nullptr;
+    QSpinBox *m_scale = nullptr;
+    QComboBox *m_filter = nullptr;
+    QCheckBox *m_caption = nullptr;
+    QCheckBox *m_overwrite = nullptr;
+    QSpinBox *m_walkFrames = nullptr;
+    QSpinBox *m_toSeed = nullptr;
+    QLineEdit *m_toPrompt = nullptr;
+    QLabel *m_status = nullptr;
+    QProgressBar *m_progress = nullptr;
+    QPushButton *m_startButton = nullptr;
+    QPushButton *m_cancelButton = nullptr;
+    QDialogButtonBox *m_buttons = nullptr;
+    QFutureWatcher<FilmExportOutcome> m_watcher;
+    ditstudio::CancelToken m_cancel;
+    QString m_resultText;
+    bool m_ok = false;
+};
