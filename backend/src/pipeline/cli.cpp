@@ -44,6 +44,8 @@ commands:
   vae encode|decode [options]    images <-> SD VAE latents in safetensors files (vae --help)
   edit img2img|inpaint|invert|video [options]   edit an image or video (see "edit options")
   video film|walk|info|frames   denoising film, latent walk, read videos (see "video commands")
+  evaluate [options]             score a Fashion-MNIST model: share classified as requested, Frechet distance
+  train-classifier [options]     train the evaluation classifier on Fashion-MNIST
 
 generate options:
   --model PATH          checkpoint (.safetensors, .pt, diffusers folder); default: the embedded model
@@ -85,6 +87,11 @@ train options:
   --arch NAME (e.g. DiT-S/4) or --depth N --hidden N --heads N --patch N   --input-size N --channels N
   --batch N (128)  --lr F (1e-4)  --ema F (0.9999)  --ema-warmup N  --grad-clip F  --steps N (total)
   --checkpoint-every N  --log-every N  --seed N  --hflip  --out DIR  --no-resume  --threads N
+  --weighting uniform|min-snr|edm2 (uniform)  --min-snr-gamma F (5)  --bf16 (CPU autocast)
+  --sample-every N (sample grid at checkpoints)
+  data parallel (torchrun-style; env RANK WORLD_SIZE MASTER_ADDR MASTER_PORT, or):
+  --rank N  --world-size N  --master-addr HOST  --master-port N  --dist-timeout SECONDS (300)
+  (--batch is per rank; rank 0 writes the checkpoints)
 
 common: --log-level trace|debug|info|warn|error|off, --version, --help
 )";
@@ -416,7 +423,9 @@ int cmdTrain(const Args &a)
     allowOnly(a, {"--dataset", "--dataset-dir", "--arch", "--depth", "--hidden", "--heads", "--patch", "--input-size",
                   "--channels", "--batch", "--lr", "--ema", "--ema-warmup", "--grad-clip", "--steps",
                   "--checkpoint-every", "--log-every", "--seed", "--hflip", "--out", "--no-resume", "--threads",
-                  "--log-level", "--quiet", "--no-learn-sigma", "--mlp-ratio"},
+                  "--log-level", "--quiet", "--no-learn-sigma", "--mlp-ratio", "--weighting", "--min-snr-gamma",
+                  "--bf16", "--sample-every", "--rank", "--world-size", "--master-addr", "--master-port",
+                  "--dist-timeout"},
               "train");
     TrainOptions o;
     o.dataset = opt(a, "--dataset", "fashion-mnist");
@@ -454,13 +463,32 @@ int cmdTrain(const Args &a)
     o.resume = !a.flags.count("--no-resume");
     if (!o.resume && fs::exists(fs::path(o.outDir) / "state.json"))
         fail(ErrorCode::IoError, o.outDir + " already holds a training run; remove it or resume without --no-resume");
+    if (a.options.count("--weighting") && !parseLossWeighting(opt(a, "--weighting"), o.weighting))
+        throw UsageError("--weighting: expected uniform, min-snr or edm2");
+    o.minSnrGamma = floatOptIn(a, "--min-snr-gamma", 5.0, 1e-6, 1e6);
+    o.bf16Autocast = a.flags.count("--bf16") > 0;
+    o.sampleEvery = intOpt(a, "--sample-every", 0, 0, 1LL << 40);
+    // torchrun-style data parallel: the environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)
+    // gives the defaults, options override.
+    o.distributed = distributedOptionsFromEnvironment();
+    o.distributed.worldSize = static_cast<int>(intOpt(a, "--world-size", o.distributed.worldSize, 1, 65536));
+    o.distributed.rank = static_cast<int>(intOpt(a, "--rank", o.distributed.rank, 0, o.distributed.worldSize - 1));
+    o.distributed.masterAddr = opt(a, "--master-addr", o.distributed.masterAddr);
+    o.distributed.masterPort = static_cast<int>(intOpt(a, "--master-port", o.distributed.masterPort, 1, 65535));
+    o.distributed.timeout = std::chrono::seconds(intOpt(a, "--dist-timeout", 300, 1, 86400));
     const bool quiet = a.flags.count("--quiet") > 0;
-    spdlog::info("training {} ({} parameters) on {} with the official loss (uniform timestep weighting), batch {}",
-                 o.model.name(), o.model.parameterCount(), o.dataset, o.batchSize);
+    const std::string weightingText = o.weighting == LossWeighting::MinSnr
+                                          ? "Min-SNR-gamma weighting, gamma " + std::to_string(o.minSnrGamma)
+                                      : o.weighting == LossWeighting::Edm2Uncertainty
+                                          ? "EDM2 learned uncertainty weighting"
+                                          : "uniform timestep weighting";
+    spdlog::info("training {} ({} parameters) on {} with the official loss ({}), batch {}{}", o.model.name(),
+                 o.model.parameterCount(), o.dataset, weightingText, o.batchSize,
+                 o.distributed.worldSize > 1 ? " per rank, " + std::to_string(o.distributed.worldSize) + " ranks" : "");
     CancelToken cancel;
     std::optional<SigintCancels> sigint(std::in_place, cancel);
     const long long reached = trainDiT(o, [&](const TrainProgress &p) {
-        if (quiet)
+        if (quiet || p.rank != 0)
             return;
         const double eta = p.imagesPerSecond > 0 ? (p.totalSteps - p.step) * o.batchSize / p.imagesPerSecond : 0;
         std::fprintf(stderr, "step %lld/%lld  loss %.4f (mse %.4f, vb %.4f)  %.1f img/s  elapsed %.0fs  ETA %.0fs\n",
@@ -484,7 +512,7 @@ int run(const std::vector<std::string> &argvIn)
     const std::vector<std::string> &argv = argvIn; // without the program name
     try {
         if (argv.empty() || argv[0] == "--help" || argv[0] == "-h" || argv[0] == "help") {
-            std::cout << kUsage << usageEdit() << usageVideo();
+            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo();
             return argv.empty() ? 2 : 0;
         }
         // Logging and threads first (Debian's LibTorch starts with one thread). Only these two
@@ -512,13 +540,17 @@ int run(const std::vector<std::string> &argvIn)
             return cmdVae(argv);
         if (cmd == "bench" && std::find(argv.begin(), argv.end(), "--preview") != argv.end())
             return cmdBenchPreview(argv);
+        if (cmd == "evaluate")
+            return cmdEvaluate(argv);
+        if (cmd == "train-classifier")
+            return cmdTrainClassifier(argv);
         const Args a = parseArgs(argv, 1);
         if (cmd == "--version" || cmd == "version") {
             std::cout << runtimeInfoText();
             return 0;
         }
         if (a.flags.count("--help")) {
-            std::cout << kUsage << usageEdit() << usageVideo();
+            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo();
             return 0;
         }
         if (cmd == "inspect")

@@ -16,6 +16,11 @@ int cmdVae(const std::vector<std::string> &argv);
 std::string usageVae();
 int cmdBenchPreview(const std::vector<std::string> &argv);
 
+// cli_evaluate.cpp: Fashion-MNIST evaluation classifier and sample-quality evaluation.
+int cmdEvaluate(const std::vector<std::string> &argv);
+int cmdTrainClassifier(const std::vector<std::string> &argv);
+std::string usageEvaluate();
+
 // cli_edit.cpp: img2img, inpainting/outpainting, DDIM inversion, video-to-video.
 int cmdEdit(const std::vector<std::string> &argv);
 std::string usageEdit();

@@ -12,7 +12,7 @@ namespace ditstudio::cli {
 namespace {
 
 const std::set<std::string> kCommonFlags = {"--json", "--karras", "--overwrite", "--quiet", "--help", "--version",
-                                            "--hflip", "--no-resume", "--no-learn-sigma"};
+                                            "--hflip", "--no-resume", "--no-learn-sigma", "--bf16"};
 
 std::atomic<CancelToken *> g_cancel{nullptr};
 

@@ -7,12 +7,18 @@
 #include "pipeline/model_loader.h"
 #include "training/datasets.h"
 #include "training/loss.h"
+#include "training/plot.h"
+#include "ditstudio/engine.h"
+
+#include <ATen/autocast_mode.h>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <fstream>
+#include <mutex>
+#include <sstream>
 
 namespace ditstudio {
 
@@ -49,6 +55,137 @@ std::map<std::string, std::string> modelMetadata(const DiTConfig &c, const std::
             {"trainer", "ditstudio-cli train"}};
 }
 
+
+// Keep only the header and rows up to `step` (a resumed run re-logs the steps after its checkpoint).
+void truncateLog(const fs::path &path, long long step)
+{
+    std::ifstream in(path);
+    if (!in)
+        return;
+    std::string line, kept;
+    bool header = true;
+    while (std::getline(in, line)) {
+        if (header || line.empty()) {
+            kept += line + '\n';
+            header = false;
+            continue;
+        }
+        if (std::stoll(line.substr(0, line.find(','))) <= step)
+            kept += line + '\n';
+    }
+    in.close();
+    writeFileAtomically(path, [&](std::ostream &s) { s << kept; });
+}
+
+void writeLossPlot(const fs::path &dir)
+{
+    std::ifstream in(dir / "log.csv");
+    std::string line;
+    std::getline(in, line); // header
+    PlotSeries loss{"loss", {}, {}, {31, 119, 180}}, mse{"eps MSE", {}, {}, {255, 127, 14}},
+        vb{"variational bound", {}, {}, {44, 160, 44}};
+    while (std::getline(in, line)) {
+        std::stringstream ss(line);
+        std::string cell;
+        std::vector<double> v;
+        while (std::getline(ss, cell, ','))
+            v.push_back(std::atof(cell.c_str()));
+        if (v.size() < 4)
+            continue;
+        loss.x.push_back(v[0]);
+        mse.x.push_back(v[0]);
+        vb.x.push_back(v[0]);
+        loss.y.push_back(v[1]);
+        mse.y.push_back(v[2]);
+        vb.y.push_back(v[3]);
+    }
+    loss.y = smoothed(loss.y, 5);
+    mse.y = smoothed(mse.y, 5);
+    vb.y = smoothed(vb.y, 5);
+    PlotOptions po;
+    po.title = "training loss (moving average of 5 log points)";
+    po.xLabel = "step";
+    po.yLabel = "loss";
+    po.logY = true;
+    (void)writePng((dir / "loss.png").string(), renderLinePlot({loss, mse, vb}, po), {}, true);
+}
+
+void writeWeightingPlot(const fs::path &dir, LossWeighting w, const GaussianDiffusion &diffusion, double gamma,
+                        UncertaintyNet *net)
+{
+    torch::NoGradGuard ng;
+    const auto t = torch::arange(1000, torch::kLong);
+    PlotSeries weight{"effective weight of eps MSE", {}, {}, {214, 39, 40}};
+    PlotSeries u{"learned u(sigma)", {}, {}, {148, 103, 189}};
+    torch::Tensor wt;
+    if (w == LossWeighting::MinSnr) {
+        wt = minSnrWeights(diffusion, t, gamma);
+    } else if (w == LossWeighting::Edm2Uncertainty && net) {
+        const auto uu = (*net)->forward(noiseLevel(diffusion, t));
+        wt = (-uu).exp();
+        for (int64_t i = 0; i < 1000; ++i) {
+            u.x.push_back(static_cast<double>(i));
+            u.y.push_back(uu[i].item<double>());
+        }
+    } else {
+        return;
+    }
+    std::ofstream csv;
+    std::string rows = "t,sigma,weight" + std::string(u.y.empty() ? "" : ",u") + "\n";
+    const auto sigma = noiseLevel(diffusion, t);
+    for (int64_t i = 0; i < 1000; ++i) {
+        weight.x.push_back(static_cast<double>(i));
+        weight.y.push_back(wt[i].item<double>());
+        rows += std::to_string(i) + "," + std::to_string(sigma[i].item<double>()) + "," + std::to_string(weight.y.back())
+                + (u.y.empty() ? "" : "," + std::to_string(u.y[i])) + "\n";
+    }
+    writeFileAtomically(dir / "weighting.csv", [&](std::ostream &s) { s << rows; });
+    PlotOptions po;
+    po.title = std::string("loss weighting per timestep: ") + lossWeightingName(w)
+               + (w == LossWeighting::MinSnr ? " (gamma " + std::to_string(gamma).substr(0, 4) + ")" : "");
+    po.xLabel = "timestep t (noise grows to the right)";
+    po.yLabel = "weight";
+    std::vector<PlotSeries> series{weight};
+    if (!u.y.empty())
+        series.push_back(u);
+    (void)writePng((dir / "weighting.png").string(), renderLinePlot(series, po), {}, true);
+}
+
+// A grid of up to 10 classes x 8 samples from the saved EMA weights (DDPM, cfg 4, seed 0).
+void writeSampleGrid(const fs::path &dir, long long step, int numClasses, int steps)
+{
+    Engine engine;
+    auto loaded = engine.loadModel((dir / "model.safetensors").string());
+    if (!loaded.ok()) {
+        spdlog::warn("sample grid skipped: {}", loaded.error().message);
+        return;
+    }
+    std::vector<Image> images;
+    for (int c = 0; c < std::min(numClasses, 10); ++c) {
+        GenerateRequest req;
+        req.conditioning = Conditioning{{{c, 1.0}}};
+        req.batch = 8;
+        req.steps = steps;
+        req.seed = static_cast<std::uint64_t>(c) * 8;
+        req.wantPreviews = false;
+        auto r = engine.generate(req);
+        if (!r.ok()) {
+            spdlog::warn("sample grid skipped: {}", r.error().message);
+            return;
+        }
+        images.insert(images.end(), r->images.begin(), r->images.end());
+    }
+    const int scale = images[0].width < 64 ? 2 : 1;
+    fs::create_directories(dir / "samples");
+    char name[64];
+    std::snprintf(name, sizeof name, "step_%07lld.png", step);
+    const Image grid = makeImageGrid(images, 8, scale, 2);
+    (void)writePng((dir / "samples" / name).string(), grid, {{"ditstudio", "rows: classes; 50 DDPM steps, cfg 4"}}, true);
+    (void)writePng((dir / "samples" / "latest.png").string(), grid, {}, true);
+}
+
+std::mutex g_initMutex; // model construction seeds and uses the global generator
+
 } // namespace
 
 long long trainDiT(const TrainOptions &o, const std::function<void(const TrainProgress &)> &onProgress,
@@ -56,6 +193,14 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
 {
     if (o.batchSize < 1)
         fail(ErrorCode::InvalidArgument, "batch size must be at least 1");
+    if (o.weighting == LossWeighting::MinSnr && !(o.minSnrGamma > 0))
+        fail(ErrorCode::InvalidArgument, "Min-SNR gamma must be positive");
+    std::unique_ptr<ProcessGroupHandle> group;
+    if (o.distributed.worldSize > 1)
+        group = ProcessGroupHandle::connect(o.distributed);
+    const int rank = group ? group->rank() : 0;
+    const int world = group ? group->worldSize() : 1;
+    const bool writer = rank == 0;
     ImageDataset data = o.dataset == "fashion-mnist"
                             ? loadFashionMnist(o.datasetDir.empty() ? defaultFashionMnistDir() : fs::path(o.datasetDir), true)
                             : loadImageFolder(o.dataset, o.model.inputSize, o.model.inChannels);
@@ -65,13 +210,21 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         fail(ErrorCode::InvalidArgument, "the dataset's images are " + std::to_string(data.images.size(1)) + "x"
                                              + std::to_string(data.images.size(2)) + " but the model expects "
                                              + std::to_string(cfg.inChannels) + "x" + std::to_string(cfg.inputSize));
-    fs::create_directories(o.outDir);
+    if (writer)
+        fs::create_directories(o.outDir);
     const fs::path out(o.outDir);
 
-    torch::manual_seed(static_cast<uint64_t>(o.seed));
-    DiT model(cfg);
-    model->initializeWeights();
-    DiT ema(cfg);
+    DiT model(nullptr), ema(nullptr);
+    UncertaintyNet unet(nullptr);
+    {
+        std::lock_guard<std::mutex> lock(g_initMutex);
+        torch::manual_seed(static_cast<uint64_t>(o.seed));
+        model = DiT(cfg);
+        model->initializeWeights();
+        ema = DiT(cfg);
+        if (o.weighting == LossWeighting::Edm2Uncertainty)
+            unet = UncertaintyNet(128, o.seed);
+    }
     {
         torch::NoGradGuard ng;
         auto src = model->parameters();
@@ -83,6 +236,9 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         p.set_requires_grad(false);
     torch::optim::AdamW opt(model->parameters(),
                             torch::optim::AdamWOptions(o.learningRate).weight_decay(o.weightDecay));
+    std::unique_ptr<torch::optim::Adam> unetOpt;
+    if (unet)
+        unetOpt = std::make_unique<torch::optim::Adam>(unet->parameters(), torch::optim::AdamOptions(o.learningRate));
     long long step = 0;
     double priorSeconds = 0;
     if (o.resume && fs::exists(out / "state.json")) {
@@ -90,6 +246,11 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         const auto state = nlohmann::json::parse(in);
         step = state.at("step").get<long long>();
         priorSeconds = state.value("wall_seconds", 0.0);
+        const std::string was = state.value("loss_weighting", std::string("uniform"));
+        if (was != lossWeightingName(o.weighting))
+            fail(ErrorCode::InvalidArgument, o.outDir + " was trained with loss weighting '" + was
+                                                 + "'; resume it with the same weighting (asked: '"
+                                                 + lossWeightingName(o.weighting) + "')");
         StateDict raw = safetensors::load(out / "raw.safetensors");
         raw.source = (out / "raw.safetensors").string();
         loadIntoModule(*model, raw, "raw weights");
@@ -97,7 +258,32 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         emaSd.source = (out / "model.safetensors").string();
         loadIntoModule(*ema, emaSd, "EMA weights");
         torch::load(opt, (out / "optimizer.pt").string());
+        if (unet) {
+            StateDict w = safetensors::load(out / "weighting.safetensors");
+            w.source = (out / "weighting.safetensors").string();
+            loadIntoModule(*unet, w, "loss weighting network");
+            torch::load(*unetOpt, (out / "weighting-optimizer.pt").string());
+        }
         spdlog::info("resuming from step {} in {}", step, o.outDir);
+        if (writer)
+            truncateLog(out / "log.csv", step);
+    }
+    if (group) {
+        // Every rank must start from rank 0's state: same step, same weights.
+        auto s = torch::tensor({static_cast<double>(step)}, torch::kDouble);
+        auto mine = s.clone();
+        group->broadcast({s}, 0);
+        if (s.item<double>() != mine.item<double>())
+            fail(ErrorCode::InvalidArgument, "rank " + std::to_string(rank) + " found step " + std::to_string(step)
+                                                 + " in " + o.outDir + " but rank 0 is at step "
+                                                 + std::to_string(static_cast<long long>(s.item<double>()))
+                                                 + "; every rank must resume from the same checkpoint");
+        torch::NoGradGuard ng;
+        group->broadcast(model->parameters(), 0);
+        group->broadcast(ema->parameters(), 0);
+        if (unet)
+            group->broadcast(unet->parameters(), 0);
+        spdlog::info("data parallel: rank {} of {}, global batch {}", rank, world, o.batchSize * world);
     }
     const GaussianDiffusion diffusion(linearBetas(1000), [] {
         std::vector<int> m(1000);
@@ -107,28 +293,48 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
     }(), cfg.learnSigma ? VarianceType::LearnedRange : VarianceType::FixedLarge);
 
     auto save = [&](long long atStep, double wall) {
+        if (!writer)
+            return;
         safetensors::save(out / "model.safetensors", namedTensors(*ema), modelMetadata(cfg, data.classNames, atStep));
         safetensors::save(out / "raw.safetensors", namedTensors(*model), modelMetadata(cfg, data.classNames, atStep));
         const auto tmp = temporarySibling(out / "optimizer.pt");
         torch::save(opt, tmp.string());
         commitTemporary(tmp, out / "optimizer.pt");
+        if (unet) {
+            safetensors::save(out / "weighting.safetensors", namedTensors(*unet), {{"format", "ditstudio-edm2-uncertainty"}});
+            const auto tmp2 = temporarySibling(out / "weighting-optimizer.pt");
+            torch::save(*unetOpt, tmp2.string());
+            commitTemporary(tmp2, out / "weighting-optimizer.pt");
+        }
         nlohmann::json state = {{"step", atStep},
                                 {"wall_seconds", wall},
                                 {"batch_size", o.batchSize},
+                                {"world_size", world},
                                 {"learning_rate", o.learningRate},
                                 {"ema_decay", o.emaDecay},
                                 {"ema_warmup_steps", o.emaWarmupSteps},
                                 {"seed", o.seed},
+                                {"loss_weighting", lossWeightingName(o.weighting)},
                                 {"architecture", cfg.name()},
                                 {"dataset", o.dataset}};
+        if (o.weighting == LossWeighting::MinSnr)
+            state["min_snr_gamma"] = o.minSnrGamma;
         writeFileAtomically(out / "state.json", [&](std::ostream &s) { s << state.dump(2) << '\n'; });
+        writeLossPlot(out);
+        writeWeightingPlot(out, o.weighting, diffusion, o.minSnrGamma, unet ? &unet : nullptr);
+        if (o.sampleEvery > 0 && atStep % o.sampleEvery == 0)
+            writeSampleGrid(out, atStep, cfg.numClasses, o.sampleSteps);
     };
 
-    const bool newLog = !fs::exists(out / "log.csv");
-    std::ofstream log(out / "log.csv", std::ios::app);
-    if (newLog)
-        log << "step,loss,mse,vb,images_per_second,wall_seconds\n";
+    std::ofstream log;
+    if (writer) {
+        const bool newLog = !fs::exists(out / "log.csv");
+        log.open(out / "log.csv", std::ios::app);
+        if (newLog)
+            log << "step,loss,mse,vb,images_per_second,wall_seconds\n";
+    }
     const int64_t n = data.images.size(0);
+    const int64_t globalBatch = static_cast<int64_t>(o.batchSize) * world;
     const auto start = std::chrono::steady_clock::now();
     auto lastLog = start;
     long long lastLogStep = step;
@@ -136,32 +342,70 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
     int accCount = 0;
     model->train();
     while (step < o.totalSteps && !cancel.isCancelled()) {
-        // All randomness of this step from one generator seeded by (seed, step): resumable.
+        // All randomness of this step from one generator seeded by (seed, step): resumable. The
+        // global batch is drawn and each rank takes its slice (world 1: the whole batch).
         auto gen = at::detail::createCPUGenerator(o.seed * 1000003ULL + static_cast<uint64_t>(step) + 1);
-        const auto idx = at::randint(n, {o.batchSize}, gen, torch::kLong);
+        const auto idxAll = at::randint(n, {globalBatch}, gen, torch::kLong);
+        std::vector<int64_t> xShape{globalBatch, data.images.size(1), data.images.size(2), data.images.size(3)};
+        torch::Tensor flipAll;
+        if (o.hflip)
+            flipAll = at::rand({globalBatch}, gen) < 0.5;
+        const auto tAll = at::randint(1000, {globalBatch}, gen, torch::kLong);
+        const auto noiseAll = at::randn(xShape, gen, torch::kFloat32);
+        const auto dropAll = (at::rand({globalBatch}, gen) < cfg.classDropoutProb).to(torch::kLong);
+        const int64_t b0 = static_cast<int64_t>(rank) * o.batchSize;
+        auto slice = [&](const torch::Tensor &x) { return world == 1 ? x : x.narrow(0, b0, o.batchSize); };
+        const auto idx = slice(idxAll);
         auto x0 = data.images.index_select(0, idx);
         const auto y = data.labels.index_select(0, idx);
         if (o.hflip) {
-            const auto flip = at::rand({o.batchSize}, gen) < 0.5;
+            const auto flip = slice(flipAll);
             x0 = torch::where(flip.view({-1, 1, 1, 1}), x0.flip({3}), x0);
         }
-        const auto t = at::randint(1000, {o.batchSize}, gen, torch::kLong);
-        const auto noise = at::randn(x0.sizes(), gen, torch::kFloat32);
-        const auto drop = (at::rand({o.batchSize}, gen) < cfg.classDropoutProb).to(torch::kLong);
+        const auto t = slice(tAll);
+        const auto noise = slice(noiseAll);
+        const auto drop = slice(dropAll);
         const auto xt = diffusion.qSample(x0, t, noise);
-        auto output = [&] {
+        torch::Tensor output;
+        {
             // Label dropout from this step's generator (LabelEmbedder.token_drop with force_drop_ids).
             DiTImpl &m = *model;
             ClassCondition cc{y, {}, drop};
-            return m.forward(xt, t, cc);
-        }();
+            if (o.bf16Autocast) {
+                at::autocast::set_cpu_enabled(true);
+                at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+                output = m.forward(xt, t, cc).to(torch::kFloat32);
+                at::autocast::set_cpu_enabled(false);
+                at::autocast::clear_cache();
+            } else {
+                output = m.forward(xt, t, cc);
+            }
+        }
         const auto terms = officialLoss(diffusion, output, x0, xt, t, noise);
-        const auto loss = terms.loss.mean();
+        torch::Tensor u;
+        if (unet)
+            u = unet->forward(noiseLevel(diffusion, t));
+        const auto loss = weightedLoss(o.weighting, diffusion, t, terms.mse, terms.vb, o.minSnrGamma, u);
         opt.zero_grad();
+        if (unetOpt)
+            unetOpt->zero_grad();
         loss.backward();
+        if (group) {
+            // Average the gradients over ranks: equal shards make this the gradient of the global mean.
+            std::vector<torch::Tensor> grads;
+            for (auto &p : model->parameters())
+                if (p.grad().defined())
+                    grads.push_back(p.mutable_grad());
+            if (unet)
+                for (auto &p : unet->parameters())
+                    grads.push_back(p.mutable_grad());
+            group->allReduceMean(grads);
+        }
         if (o.gradClip > 0)
             torch::nn::utils::clip_grad_norm_(model->parameters(), o.gradClip);
         opt.step();
+        if (unetOpt)
+            unetOpt->step();
         {
             // Ref: DiT train.py update_ema.
             torch::NoGradGuard ng;
@@ -174,9 +418,14 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
                 dst[i].mul_(decay).add_(src[i].detach(), 1.0 - decay);
         }
         ++step;
-        accLoss += loss.item<double>();
-        accMse += terms.mse.mean().item<double>();
-        accVb += terms.vb.mean().item<double>();
+        {
+            auto stats = torch::stack({loss.detach(), terms.mse.mean().detach(), terms.vb.mean().detach()}).to(torch::kDouble);
+            if (group)
+                group->allReduceMean({stats});
+            accLoss += stats[0].item<double>();
+            accMse += stats[1].item<double>();
+            accVb += stats[2].item<double>();
+        }
         ++accCount;
         const auto now = std::chrono::steady_clock::now();
         const double wall = priorSeconds + std::chrono::duration<double>(now - start).count();
@@ -184,14 +433,17 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
             TrainProgress p;
             p.step = step;
             p.totalSteps = o.totalSteps;
+            p.rank = rank;
             p.loss = accLoss / accCount;
             p.mse = accMse / accCount;
             p.vb = accVb / accCount;
             const double dt = std::chrono::duration<double>(now - lastLog).count();
-            p.imagesPerSecond = dt > 0 ? (step - lastLogStep) * o.batchSize / dt : 0;
+            p.imagesPerSecond = dt > 0 ? (step - lastLogStep) * globalBatch / dt : 0;
             p.elapsedSeconds = wall;
-            log << step << ',' << p.loss << ',' << p.mse << ',' << p.vb << ',' << p.imagesPerSecond << ',' << wall << '\n';
-            log.flush();
+            if (writer) {
+                log << step << ',' << p.loss << ',' << p.mse << ',' << p.vb << ',' << p.imagesPerSecond << ',' << wall << '\n';
+                log.flush();
+            }
             if (onProgress)
                 onProgress(p);
             accLoss = accMse = accVb = 0;
@@ -204,6 +456,8 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
     }
     if (cancel.isCancelled())
         save(step, priorSeconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (group)
+        group->barrier();
     return step;
 }
 

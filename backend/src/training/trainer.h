@@ -5,6 +5,8 @@
 
 #include "ditstudio/cancel_token.h"
 #include "ditstudio/model_info.h"
+#include "training/distributed.h"
+#include "training/weighting.h"
 
 #include <functional>
 #include <string>
@@ -29,18 +31,30 @@ struct TrainOptions {
     bool hflip = false;
     bool resume = true;            ///< continue from outDir's checkpoint when present
     int threads = 0;
+    LossWeighting weighting = LossWeighting::Uniform;
+    double minSnrGamma = 5.0;
+    bool bf16Autocast = false;     ///< CPU autocast to bfloat16 for the forward pass
+    long long sampleEvery = 0;     ///< write samples/step_N.png (10 classes x 8) at checkpoints; 0 = off
+    int sampleSteps = 50;          ///< DDPM steps for the sample grid (cfg 4, seed 0)
+    /// Data parallel (torchrun-style). batchSize is per rank; every step draws the global batch
+    /// (batchSize * worldSize) from the step's generator and each rank takes its slice, so N ranks
+    /// with batch B train exactly like 1 process with batch N*B (up to float summation order).
+    DistributedOptions distributed;
 };
 
 struct TrainProgress {
     long long step = 0, totalSteps = 0;
+    int rank = 0;
     double loss = 0, mse = 0, vb = 0;
     double imagesPerSecond = 0;
     double elapsedSeconds = 0;
 };
 
-/// Train until totalSteps (or cancel). Writes outDir/model.safetensors (EMA weights, loadable by
-/// the engine), raw.safetensors, optimizer.pt, state.json and log.csv atomically at checkpoints
-/// and at the end. Returns the last step reached. Throws DitException on bad input.
+/// Train until totalSteps (or cancel). Rank 0 writes outDir/model.safetensors (EMA weights,
+/// loadable by the engine), raw.safetensors, optimizer.pt, state.json (and weighting.safetensors +
+/// weighting-optimizer.pt for EDM2 weighting) atomically at checkpoints and at the end, plus
+/// log.csv, loss.png, weighting.png and sample grids. Returns the last step reached. Throws
+/// DitException on bad input.
 long long trainDiT(const TrainOptions &options, const std::function<void(const TrainProgress &)> &onProgress,
                    const CancelToken &cancel);
 

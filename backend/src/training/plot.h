@@ -1,0 +1,37 @@
+#pragma once
+// Small raster charts and image grids for training reports (loss curves, the learned loss
+// weighting, sample grids), drawn with OpenCV so they need no plotting library.
+
+#include "ditstudio/types.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ditstudio {
+
+struct PlotSeries {
+    std::string label;
+    std::vector<double> x, y;
+    std::array<std::uint8_t, 3> rgb{31, 119, 180};
+};
+
+struct PlotOptions {
+    std::string title, xLabel, yLabel;
+    bool logY = false;
+    int width = 900, height = 520;
+};
+
+/// A line chart of the series (axes with ticks, legend). Non-finite points (and non-positive ones
+/// with logY) are skipped. Returns an RGB image.
+Image renderLinePlot(const std::vector<PlotSeries> &series, const PlotOptions &options);
+
+/// Tile equally sized images (gray or RGB) into a grid of `cols` columns, each scaled by an integer
+/// factor with nearest-neighbour sampling, separated by `pad` pixels. Returns RGB.
+Image makeImageGrid(const std::vector<Image> &images, int cols, int scale = 1, int pad = 2);
+
+/// Moving average over `window` points (centered on the trailing side), for noisy loss curves.
+std::vector<double> smoothed(const std::vector<double> &values, int window);
+
+} // namespace ditstudio

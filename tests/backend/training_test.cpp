@@ -1,0 +1,300 @@
+// Trainer: loss weighting, bit-for-bit resume, 2-process data parallel equivalence, plots.
+#include "test_util.h"
+
+#include "core/errors.h"
+
+#include "ditstudio/engine.h"
+#include "io/safetensors.h"
+#include "pipeline/cli.h"
+#include "training/distributed.h"
+#include "training/plot.h"
+#include "training/trainer.h"
+#include "training/weighting.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <thread>
+
+namespace fs = std::filesystem;
+using namespace ditstudio;
+using namespace ditstudio::test;
+
+namespace {
+
+class TrainingTest : public TorchTest {
+protected:
+    void SetUp() override
+    {
+        TorchTest::SetUp();
+        static std::atomic<int> counter{0};
+        m_tmp = fs::temp_directory_path()
+                / ("ditstudio_train_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count())
+                   + "_" + std::to_string(counter++));
+        fs::create_directories(m_tmp);
+        // A tiny image-folder dataset: 2 classes x 6 random 8x8 gray images.
+        std::mt19937 rng(7);
+        for (const char *cls : {"a_circles", "b_stripes"})
+            for (int i = 0; i < 6; ++i) {
+                Image im;
+                im.width = im.height = 8;
+                im.channels = 3;
+                im.pixels.resize(8 * 8 * 3);
+                for (auto &p : im.pixels)
+                    p = static_cast<std::uint8_t>(rng() % 256);
+                fs::create_directories(m_tmp / "data" / cls);
+                ASSERT_TRUE(writePng((m_tmp / "data" / cls / (std::to_string(i) + ".png")).string(), im).ok());
+            }
+    }
+    void TearDown() override
+    {
+        std::error_code ec;
+        fs::remove_all(m_tmp, ec);
+    }
+    TrainOptions tiny(const std::string &out, long long steps) const
+    {
+        TrainOptions o;
+        o.dataset = (m_tmp / "data").string();
+        o.model.inputSize = 8;
+        o.model.inChannels = 1;
+        o.model.depth = 2;
+        o.model.hiddenSize = 32;
+        o.model.numHeads = 2;
+        o.model.patchSize = 4;
+        o.batchSize = 4;
+        o.learningRate = 1e-3;
+        o.emaDecay = 0.9;
+        o.gradClip = 1.0;
+        o.hflip = true;
+        o.totalSteps = steps;
+        o.checkpointEvery = 3;
+        o.logEvery = 1;
+        o.seed = 11;
+        o.outDir = (m_tmp / out).string();
+        return o;
+    }
+    static std::map<std::string, torch::Tensor> weights(const fs::path &file)
+    {
+        return safetensors::load(file).tensors;
+    }
+    fs::path m_tmp;
+};
+
+std::vector<std::string> logSteps(const fs::path &csv)
+{
+    std::ifstream in(csv);
+    std::string line;
+    std::getline(in, line);
+    std::vector<std::string> steps;
+    while (std::getline(in, line))
+        if (!line.empty())
+            steps.push_back(line.substr(0, line.find(',')));
+    return steps;
+}
+
+} // namespace
+
+TEST_F(TrainingTest, MinSnrWeightsFollowTheDefinition)
+{
+    const GaussianDiffusion d(linearBetas(1000), [] {
+        std::vector<int> m(1000);
+        for (int i = 0; i < 1000; ++i)
+            m[i] = i;
+        return m;
+    }(), VarianceType::LearnedRange);
+    const auto t = torch::tensor({0, 10, 100, 400, 999}, torch::kLong);
+    const auto w = minSnrWeights(d, t, 5.0);
+    for (int i = 0; i < 5; ++i) {
+        const double abar = d.alphasCumprod()[t[i].item<int64_t>()];
+        const double snr = abar / (1 - abar);
+        EXPECT_NEAR(w[i].item<double>(), std::min(snr, 5.0) / snr, 1e-6) << "t=" << t[i].item<int64_t>();
+    }
+    // Low noise (high SNR) is down-weighted, high noise keeps weight 1.
+    EXPECT_LT(w[0].item<double>(), 0.01);
+    EXPECT_DOUBLE_EQ(w[4].item<double>(), 1.0);
+    // The sigma used by the uncertainty network is sqrt(1/SNR).
+    const auto sigma = noiseLevel(d, t);
+    const double abar = d.alphasCumprod()[400];
+    EXPECT_NEAR(sigma[3].item<double>(), std::sqrt((1 - abar) / abar), 1e-5);
+}
+
+TEST_F(TrainingTest, UncertaintyWeightingLearnsTheLogOfTheExpectedLoss)
+{
+    // Minimising L/exp(u) + u over u gives u* = log E[L]. Feed a known loss per noise level and
+    // check that the network recovers it: L(sigma) = 0.05 at low noise and 0.8 at high noise.
+    const GaussianDiffusion d(linearBetas(1000), [] {
+        std::vector<int> m(1000);
+        for (int i = 0; i < 1000; ++i)
+            m[i] = i;
+        return m;
+    }(), VarianceType::FixedLarge);
+    UncertaintyNet net(128, 0);
+    // Zero-initialised: starts as uniform weighting.
+    const auto t = torch::arange(0, 1000, 5, torch::kLong); // 200 levels
+    const auto target = torch::where(t < 500, torch::full({200}, 0.05), torch::full({200}, 0.8));
+    const auto sigma = noiseLevel(d, t);
+    EXPECT_TRUE(torch::allclose(
+        weightedLoss(LossWeighting::Edm2Uncertainty, d, t, target, torch::zeros({200}), 5, net->forward(sigma)),
+        target.mean()));
+    torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(0.05));
+    for (int i = 0; i < 300; ++i) {
+        const auto loss = weightedLoss(LossWeighting::Edm2Uncertainty, d, t, target, torch::zeros({200}), 5,
+                                       net->forward(sigma));
+        opt.zero_grad();
+        loss.backward();
+        opt.step();
+    }
+    torch::NoGradGuard ng;
+    const auto u = net->forward(sigma);
+    EXPECT_NEAR(u.slice(0, 10, 80).mean().item<double>(), std::log(0.05), 0.15);
+    EXPECT_NEAR(u.slice(0, 120, 190).mean().item<double>(), std::log(0.8), 0.15);
+}
+
+TEST_F(TrainingTest, ResumeContinuesBitForBit)
+{
+    for (LossWeighting w : {LossWeighting::Uniform, LossWeighting::Edm2Uncertainty}) {
+        SCOPED_TRACE(lossWeightingName(w));
+        const std::string tag = lossWeightingName(w);
+        auto straight = tiny("straight_" + tag, 6);
+        straight.weighting = w;
+        EXPECT_EQ(trainDiT(straight, {}, {}), 6);
+        auto first = tiny("resumed_" + tag, 3);
+        first.weighting = w;
+        EXPECT_EQ(trainDiT(first, {}, {}), 3);
+        // A crashed run may have logged past its last checkpoint: the resume must drop those rows.
+        std::ofstream(fs::path(first.outDir) / "log.csv", std::ios::app) << "5,9,9,9,9,9\n";
+        auto second = first;
+        second.totalSteps = 6;
+        EXPECT_EQ(trainDiT(second, {}, {}), 6);
+        for (const char *file : {"raw.safetensors", "model.safetensors"}) {
+            const auto a = weights(fs::path(straight.outDir) / file);
+            const auto b = weights(fs::path(second.outDir) / file);
+            ASSERT_EQ(a.size(), b.size());
+            for (const auto &[k, v] : a)
+                EXPECT_TRUE(torch::equal(v, b.at(k))) << file << ": " << k << " differs after resume";
+        }
+        EXPECT_EQ(logSteps(fs::path(second.outDir) / "log.csv"),
+                  (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
+        EXPECT_TRUE(fs::exists(fs::path(second.outDir) / "loss.png"));
+        if (w == LossWeighting::Edm2Uncertainty) {
+            EXPECT_TRUE(fs::exists(fs::path(second.outDir) / "weighting.png"));
+            EXPECT_TRUE(fs::exists(fs::path(second.outDir) / "weighting.csv"));
+        }
+    }
+}
+
+TEST_F(TrainingTest, ResumeWithAnotherWeightingIsRefused)
+{
+    auto o = tiny("run", 3);
+    trainDiT(o, {}, {});
+    o.totalSteps = 4;
+    o.weighting = LossWeighting::MinSnr;
+    try {
+        trainDiT(o, {}, {});
+        FAIL() << "expected an error";
+    } catch (const DitException &e) {
+        EXPECT_NE(std::string(e.what()).find("uniform"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(TrainingTest, MinSnrAndBf16TrainAndWriteSampleGrids)
+{
+    auto o = tiny("minsnr", 3);
+    o.weighting = LossWeighting::MinSnr;
+    o.bf16Autocast = true;
+    o.sampleEvery = 3;
+    o.sampleSteps = 4;
+    double lastLoss = -1;
+    trainDiT(o, [&](const TrainProgress &p) { lastLoss = p.loss; }, {});
+    EXPECT_TRUE(std::isfinite(lastLoss));
+    EXPECT_GT(lastLoss, 0);
+    const auto grid = readImage((fs::path(o.outDir) / "samples" / "step_0000003.png").string());
+    ASSERT_TRUE(grid.ok()) << grid.error().message;
+    // 2 classes x 8 samples of 8x8 at scale 2 with 2 px gaps.
+    EXPECT_EQ(grid->width, 8 * 16 + 9 * 2);
+    EXPECT_EQ(grid->height, 2 * 16 + 3 * 2);
+    std::ifstream state(fs::path(o.outDir) / "state.json");
+    std::string text((std::istreambuf_iterator<char>(state)), {});
+    EXPECT_NE(text.find("\"min-snr\""), std::string::npos) << text;
+}
+
+TEST_F(TrainingTest, TwoProcessesEqualOneProcessWithTheDoubleBatch)
+{
+    if (!dataParallelAvailable())
+        GTEST_SKIP() << "this build has no c10d Gloo";
+    const std::string cli = DITSTUDIO_CLI_PATH;
+    const std::string common = " train --dataset " + (m_tmp / "data").string()
+                               + " --input-size 8 --channels 1 --depth 2 --hidden 32 --heads 2 --patch 4 --lr 1e-3"
+                                 " --ema 0.9 --grad-clip 1.0 --hflip --steps 4 --checkpoint-every 4 --log-every 1"
+                                 " --seed 5 --quiet --threads 1 --log-level warn --no-resume";
+    ASSERT_EQ(std::system(("\"" + cli + "\"" + common + " --batch 4 --out " + (m_tmp / "single").string()).c_str()), 0);
+    const int port = 20000 + static_cast<int>(std::chrono::steady_clock::now().time_since_epoch().count() % 20000);
+    int rc[2] = {-1, -1};
+    std::vector<std::thread> ranks;
+    for (int r = 0; r < 2; ++r)
+        ranks.emplace_back([&, r] {
+            rc[r] = std::system(("\"" + cli + "\"" + common + " --batch 2 --world-size 2 --rank " + std::to_string(r)
+                                 + " --master-addr 127.0.0.1 --master-port " + std::to_string(port)
+                                 + " --dist-timeout 60 --out " + (m_tmp / "ddp").string())
+                                    .c_str());
+        });
+    for (auto &t : ranks)
+        t.join();
+    ASSERT_EQ(rc[0], 0);
+    ASSERT_EQ(rc[1], 0);
+    const auto a = weights(m_tmp / "single" / "raw.safetensors");
+    const auto b = weights(m_tmp / "ddp" / "raw.safetensors");
+    ASSERT_EQ(a.size(), b.size());
+    double worst = 0;
+    for (const auto &[k, v] : a)
+        worst = std::max(worst, (v - b.at(k)).abs().max().item<double>());
+    std::cout << "[ measured ] 2 ranks x batch 2 vs 1 process x batch 4 after 4 steps: max |weight diff| " << worst
+              << '\n';
+    // Only the float summation order differs (the all-reduce averages two half-batch means).
+    EXPECT_LT(worst, 1e-5);
+    EXPECT_GT(a.size(), 10u);
+}
+
+TEST_F(TrainingTest, BadDistributedSettingsAreClearErrors)
+{
+    DistributedOptions o;
+    o.worldSize = 2;
+    o.rank = 2;
+    try {
+        ProcessGroupHandle::connect(o);
+        FAIL() << "expected an error";
+    } catch (const DitException &e) {
+        EXPECT_NE(std::string(e.what()).find("rank 2"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Plot, LinePlotDrawsTheSeriesAndGridTilesImages)
+{
+    PlotSeries s{"ramp", {0, 1, 2, 3}, {1, 2, 4, 8}, {255, 0, 0}};
+    PlotOptions po;
+    po.logY = true;
+    po.width = 400;
+    po.height = 300;
+    const Image img = renderLinePlot({s}, po);
+    ASSERT_EQ(img.width, 400);
+    ASSERT_EQ(img.height, 300);
+    int red = 0;
+    for (size_t i = 0; i < img.pixels.size(); i += 3)
+        red += img.pixels[i] > 200 && img.pixels[i + 1] < 80 && img.pixels[i + 2] < 80;
+    EXPECT_GT(red, 100) << "the red series should be drawn";
+
+    Image a, b;
+    a.width = b.width = 2;
+    a.height = b.height = 1;
+    a.channels = b.channels = 1;
+    a.pixels = {10, 20};
+    b.pixels = {30, 40};
+    const Image g = makeImageGrid({a, b}, 2, 2, 1);
+    EXPECT_EQ(g.width, 2 * 4 + 3);
+    EXPECT_EQ(g.height, 2 + 2);
+    EXPECT_EQ(g.row(1)[1 * 3], 10); // first image, scaled 2x, after a 1 px gap
+    EXPECT_EQ(g.row(2)[(1 + 4 + 1 + 3) * 3], 40);
+    EXPECT_EQ(g.row(0)[0], 255);   // gap is white
+}
