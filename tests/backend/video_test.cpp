@@ -579,7 +579,9 @@ TEST_F(VideoEngineTest, CliFilmWalkAndInfo)
     auto run = [&](const std::vector<std::string> &args, std::string *out = nullptr) {
         ::testing::internal::CaptureStdout();
         ::testing::internal::CaptureStderr();
-        const int code = cli::run(args);
+        std::vector<std::string> withThreads = args; // one thread: the CLI default (all cores) oversubscribes CI
+        withThreads.insert(withThreads.end(), {"--threads", "1"});
+        const int code = cli::run(withThreads);
         const std::string o = ::testing::internal::GetCapturedStdout();
         const std::string e = ::testing::internal::GetCapturedStderr();
         if (out)

@@ -257,7 +257,7 @@ int cmdWalk(const Args &a)
 
 int cmdInfo(const Args &a)
 {
-    allowOnly(a, {"--json", "--log-level"}, "video info");
+    allowOnly(a, {"--json", "--log-level", "--threads"}, "video info");
     if (a.positional.size() != 2)
         throw UsageError("video info: expected one FILE");
     VideoReader reader;
@@ -279,7 +279,7 @@ int cmdInfo(const Args &a)
 
 int cmdFrames(const Args &a)
 {
-    allowOnly(a, {"--out", "--start", "--count", "--overwrite", "--log-level", "--quiet"}, "video frames");
+    allowOnly(a, {"--out", "--start", "--count", "--overwrite", "--log-level", "--threads", "--quiet"}, "video frames");
     if (a.positional.size() != 2)
         throw UsageError("video frames: expected one FILE");
     const std::string outDir = opt(a, "--out");

@@ -50,8 +50,9 @@ int autoScale(int scale, int w, int h)
     return std::max(1, (256 + side - 1) / side);
 }
 
-/// An 8-bit image (1/3/4 channels) as an RGB cv::Mat, upscaled by `scale`.
-cv::Mat panel(const Image &im, int scale, ScaleFilter filter)
+/// An 8-bit image (1/3/4 channels) as an RGB cv::Mat of size w x h (an upscale by the film's factor;
+/// for latent models the final VAE decode is larger than the step previews and is scaled to match).
+cv::Mat panel(const Image &im, int w, int h, ScaleFilter filter)
 {
     if (im.empty())
         fail(ErrorCode::Internal, "film: a step preview is empty");
@@ -63,11 +64,12 @@ cv::Mat panel(const Image &im, int scale, ScaleFilter filter)
         cv::cvtColor(src, rgb, cv::COLOR_RGBA2RGB);
     else
         rgb = src.clone();
-    if (scale == 1)
+    if (im.width == w && im.height == h)
         return rgb;
-    cv::Mat up;
-    cv::resize(rgb, up, cv::Size(im.width * scale, im.height * scale), 0, 0, cvInterpolation(filter));
-    return up;
+    cv::Mat out;
+    const bool shrink = im.width > w || im.height > h;
+    cv::resize(rgb, out, cv::Size(w, h), 0, 0, shrink ? cv::INTER_AREA : cvInterpolation(filter));
+    return out;
 }
 
 /// Panels side by side (separated by a thin dark gap) with an optional caption strip underneath.
@@ -239,15 +241,18 @@ Result<FilmResult> renderDenoisingFilm(Engine &engine, GenerateRequest request, 
         std::optional<Error> writeError;
         CancelToken inner; // stops sampling on the caller's cancel or on a write error
         double encodeSeconds = 0;
-        int scale = 0;
+        int panelW = 0, panelH = 0; // fixed by the first step preview
         auto makeFrame = [&](const Image &xt, const Image &x0, const std::string &caption) {
-            if (!scale)
-                scale = autoScale(options.scale, x0.width, x0.height);
+            if (!panelW) {
+                const int scale = autoScale(options.scale, x0.width, x0.height);
+                panelW = x0.width * scale;
+                panelH = x0.height * scale;
+            }
             std::vector<cv::Mat> panels;
             if (options.frames != FilmFrames::X0)
-                panels.push_back(panel(xt, scale, options.filter));
+                panels.push_back(panel(xt, panelW, panelH, options.filter));
             if (options.frames != FilmFrames::Xt)
-                panels.push_back(panel(x0, scale, options.filter));
+                panels.push_back(panel(x0, panelW, panelH, options.filter));
             return compose(panels, caption, options.caption);
         };
         const std::string prefix = options.frames == FilmFrames::Both ? "x_t | x0   " : "";
@@ -388,8 +393,9 @@ Result<WalkResult> renderLatentWalk(Engine &engine, GenerateRequest request, con
             if (seedWalk)
                 caption += "  seed " + std::to_string(options.fromSeed) + ">" + std::to_string(options.toSeed);
             caption += "  " + r.conditioning->describe(names);
-            const Image frame = compose({panel(im, autoScale(options.scale, im.width, im.height), options.filter)},
-                                        caption, options.caption);
+            const int scale = autoScale(options.scale, im.width, im.height);
+            const Image frame = compose({panel(im, im.width * scale, im.height * scale, options.filter)}, caption,
+                                        options.caption);
             if (auto w = writer.write(frame); !w.ok())
                 throw DitException(w.error().code, w.error().message);
             encodeSeconds += secondsSince(t0);
