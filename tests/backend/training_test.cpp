@@ -298,3 +298,37 @@ TEST(Plot, LinePlotDrawsTheSeriesAndGridTilesImages)
     EXPECT_EQ(g.row(2)[(1 + 4 + 1 + 3) * 3], 40);
     EXPECT_EQ(g.row(0)[0], 255);   // gap is white
 }
+
+TEST_F(TrainingTest, LatentTrainingEncodesTheDatasetOnceThroughTheVae)
+{
+    const auto vae = dataDir() / "parity" / "vae-tiny" / "vae-diffusers.safetensors";
+    auto o = tiny("latent", 2);
+    o.model.inputSize = 4; // latent 4x4 -> 32x32 images through the 8x VAE
+    o.model.inChannels = 4;
+    o.model.patchSize = 2;
+    o.hflip = false;
+    o.vaePath = vae.string();
+    o.checkpointEvery = 2;
+    EXPECT_EQ(trainDiT(o, {}, {}), 2);
+    const auto cache = fs::path(o.outDir) / "latents.safetensors";
+    ASSERT_TRUE(fs::exists(cache));
+    const auto first = safetensors::load(cache);
+    EXPECT_EQ(first.at("mean").sizes(), torch::IntArrayRef({12, 4, 4, 4}));
+    EXPECT_TRUE((first.at("std") > 0).all().item<bool>());
+    const auto written = fs::last_write_time(cache);
+    // Resuming reuses the cache (same VAE digest and dataset) and continues.
+    o.totalSteps = 3;
+    EXPECT_EQ(trainDiT(o, {}, {}), 3);
+    EXPECT_EQ(fs::last_write_time(cache), written);
+    const auto model = safetensors::load(fs::path(o.outDir) / "model.safetensors");
+    EXPECT_EQ(model.at("x_embedder.proj.weight").size(1), 4);
+
+    auto bad = tiny("latent_bad", 1);
+    bad.vaePath = vae.string(); // model still has 1 channel
+    try {
+        trainDiT(bad, {}, {});
+        FAIL() << "expected an error";
+    } catch (const DitException &e) {
+        EXPECT_NE(std::string(e.what()).find("latent channels"), std::string::npos) << e.what();
+    }
+}

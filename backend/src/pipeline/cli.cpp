@@ -89,6 +89,8 @@ train options:
   --checkpoint-every N  --log-every N  --seed N  --hflip  --out DIR  --no-resume  --threads N
   --weighting uniform|min-snr|edm2 (uniform)  --min-snr-gamma F (5)  --bf16 (CPU autocast)
   --sample-every N (sample grid at checkpoints)
+  --vae PATH            latent training: encode the dataset once (cached in --out), --input-size is the
+                        latent size and --channels the VAE's latent channels
   data parallel (torchrun-style; env RANK WORLD_SIZE MASTER_ADDR MASTER_PORT, or):
   --rank N  --world-size N  --master-addr HOST  --master-port N  --dist-timeout SECONDS (300)
   (--batch is per rank; rank 0 writes the checkpoints)
@@ -425,7 +427,7 @@ int cmdTrain(const Args &a)
                   "--checkpoint-every", "--log-every", "--seed", "--hflip", "--out", "--no-resume", "--threads",
                   "--log-level", "--quiet", "--no-learn-sigma", "--mlp-ratio", "--weighting", "--min-snr-gamma",
                   "--bf16", "--sample-every", "--rank", "--world-size", "--master-addr", "--master-port",
-                  "--dist-timeout"},
+                  "--dist-timeout", "--vae"},
               "train");
     TrainOptions o;
     o.dataset = opt(a, "--dataset", "fashion-mnist");
@@ -468,6 +470,7 @@ int cmdTrain(const Args &a)
     o.minSnrGamma = floatOptIn(a, "--min-snr-gamma", 5.0, 1e-6, 1e6);
     o.bf16Autocast = a.flags.count("--bf16") > 0;
     o.sampleEvery = intOpt(a, "--sample-every", 0, 0, 1LL << 40);
+    o.vaePath = opt(a, "--vae");
     // torchrun-style data parallel: the environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)
     // gives the defaults, options override.
     o.distributed = distributedOptionsFromEnvironment();

@@ -3,6 +3,8 @@
 #include "core/errors.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "io/vae_keys.h"
+#include "diffusion/preview_projection.h"
 #include "model/dit.h"
 #include "pipeline/model_loader.h"
 #include "training/datasets.h"
@@ -152,10 +154,12 @@ void writeWeightingPlot(const fs::path &dir, LossWeighting w, const GaussianDiff
 }
 
 // A grid of up to 10 classes x 8 samples from the saved EMA weights (DDPM, cfg 4, seed 0).
-void writeSampleGrid(const fs::path &dir, long long step, int numClasses, int steps)
+void writeSampleGrid(const fs::path &dir, long long step, int numClasses, int steps, const std::string &vaePath)
 {
     Engine engine;
-    auto loaded = engine.loadModel((dir / "model.safetensors").string());
+    LoadOptions lo;
+    lo.vaePath = vaePath;
+    auto loaded = engine.loadModel((dir / "model.safetensors").string(), lo);
     if (!loaded.ok()) {
         spdlog::warn("sample grid skipped: {}", loaded.error().message);
         return;
@@ -184,6 +188,57 @@ void writeSampleGrid(const fs::path &dir, long long step, int numClasses, int st
     (void)writePng((dir / "samples" / "latest.png").string(), grid, {}, true);
 }
 
+
+struct LatentCache {
+    torch::Tensor mean, std; // [N, C, h, w] posterior moments (unscaled z)
+    double scale = 1, shift = 0;
+};
+
+// Encode the whole dataset once through the VAE (posterior moments), cached in outDir.
+LatentCache encodeDataset(const ImageDataset &data, const std::string &vaePath, const std::string &datasetName,
+                          const fs::path &outDir, bool writer, const CancelToken &cancel)
+{
+    AutoencoderKL vae = loadVae(vaePath);
+    LatentCache c;
+    c.scale = vae->config().scalingFactor;
+    c.shift = vae->config().shiftFactor;
+    const std::string key = moduleWeightDigest(*vae) + "|" + datasetName + "|" + std::to_string(data.images.size(0)) + "x"
+                            + std::to_string(data.images.size(1)) + "x" + std::to_string(data.images.size(2));
+    const fs::path cache = outDir / "latents.safetensors";
+    if (fs::exists(cache)) {
+        StateDict sd = safetensors::load(cache);
+        if (sd.metadata.count("key") && sd.metadata.at("key") == key && sd.contains("mean") && sd.contains("std")) {
+            c.mean = sd.at("mean").clone();
+            c.std = sd.at("std").clone();
+            spdlog::info("latents of {} images read from {}", c.mean.size(0), cache.string());
+            return c;
+        }
+        spdlog::info("{} belongs to another VAE or dataset; encoding again", cache.string());
+    }
+    if (data.images.size(1) != vae->config().inChannels)
+        fail(ErrorCode::InvalidArgument, "the dataset has " + std::to_string(data.images.size(1)) + " channel(s) but the VAE "
+                                             + vaePath + " encodes " + std::to_string(vae->config().inChannels));
+    torch::InferenceMode im;
+    std::vector<torch::Tensor> means, stds;
+    const int64_t n = data.images.size(0);
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < n; i += 16) {
+        if (cancel.isCancelled())
+            fail(ErrorCode::Cancelled, "latent pre-extraction cancelled");
+        const auto m = vae->encode(data.images.slice(0, i, std::min(n, i + 16)));
+        means.push_back(m.mean.clone());
+        stds.push_back((0.5 * m.logvar).exp());
+        if ((i / 16) % 50 == 0)
+            spdlog::info("encoding the dataset through the VAE: {}/{} images ({:.0f} s)", std::min(n, i + 16), n,
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    c.mean = torch::cat(means);
+    c.std = torch::cat(stds);
+    if (writer)
+        safetensors::save(cache, {{"mean", c.mean}, {"std", c.std}}, {{"key", key}, {"vae", vaePath}});
+    return c;
+}
+
 std::mutex g_initMutex; // model construction seeds and uses the global generator
 
 } // namespace
@@ -201,18 +256,32 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
     const int rank = group ? group->rank() : 0;
     const int world = group ? group->worldSize() : 1;
     const bool writer = rank == 0;
+    const bool latent = !o.vaePath.empty();
+    VaeConfig vaeCfg;
+    if (latent) {
+        vaeCfg = readVaeCheckpoint(o.vaePath).info.config;
+        if (o.model.inChannels != vaeCfg.latentChannels)
+            fail(ErrorCode::InvalidArgument, "the VAE " + o.vaePath + " has " + std::to_string(vaeCfg.latentChannels)
+                                                 + " latent channels; set the model's channels to match (got "
+                                                 + std::to_string(o.model.inChannels) + ")");
+    }
+    const int imageSize = latent ? o.model.inputSize * vaeCfg.downsampleFactor() : o.model.inputSize;
+    const int imageChannels = latent ? vaeCfg.inChannels : o.model.inChannels;
     ImageDataset data = o.dataset == "fashion-mnist"
                             ? loadFashionMnist(o.datasetDir.empty() ? defaultFashionMnistDir() : fs::path(o.datasetDir), true)
-                            : loadImageFolder(o.dataset, o.model.inputSize, o.model.inChannels);
+                            : loadImageFolder(o.dataset, imageSize, imageChannels);
     DiTConfig cfg = o.model;
     cfg.numClasses = static_cast<int>(data.classNames.size());
-    if (data.images.size(1) != cfg.inChannels || data.images.size(2) != cfg.inputSize)
+    if (data.images.size(1) != imageChannels || data.images.size(2) != imageSize)
         fail(ErrorCode::InvalidArgument, "the dataset's images are " + std::to_string(data.images.size(1)) + "x"
                                              + std::to_string(data.images.size(2)) + " but the model expects "
-                                             + std::to_string(cfg.inChannels) + "x" + std::to_string(cfg.inputSize));
+                                             + std::to_string(imageChannels) + "x" + std::to_string(imageSize));
     if (writer)
         fs::create_directories(o.outDir);
     const fs::path out(o.outDir);
+    LatentCache latents;
+    if (latent)
+        latents = encodeDataset(data, o.vaePath, o.dataset, out, writer, cancel);
 
     DiT model(nullptr), ema(nullptr);
     UncertaintyNet unet(nullptr);
@@ -323,7 +392,7 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         writeLossPlot(out);
         writeWeightingPlot(out, o.weighting, diffusion, o.minSnrGamma, unet ? &unet : nullptr);
         if (o.sampleEvery > 0 && atStep % o.sampleEvery == 0)
-            writeSampleGrid(out, atStep, cfg.numClasses, o.sampleSteps);
+            writeSampleGrid(out, atStep, cfg.numClasses, o.sampleSteps, o.vaePath);
     };
 
     std::ofstream log;
@@ -346,7 +415,7 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         // global batch is drawn and each rank takes its slice (world 1: the whole batch).
         auto gen = at::detail::createCPUGenerator(o.seed * 1000003ULL + static_cast<uint64_t>(step) + 1);
         const auto idxAll = at::randint(n, {globalBatch}, gen, torch::kLong);
-        std::vector<int64_t> xShape{globalBatch, data.images.size(1), data.images.size(2), data.images.size(3)};
+        const std::vector<int64_t> xShape{globalBatch, cfg.inChannels, cfg.inputSize, cfg.inputSize};
         torch::Tensor flipAll;
         if (o.hflip)
             flipAll = at::rand({globalBatch}, gen) < 0.5;
@@ -356,7 +425,16 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         const int64_t b0 = static_cast<int64_t>(rank) * o.batchSize;
         auto slice = [&](const torch::Tensor &x) { return world == 1 ? x : x.narrow(0, b0, o.batchSize); };
         const auto idx = slice(idxAll);
-        auto x0 = data.images.index_select(0, idx);
+        torch::Tensor x0;
+        if (latent) {
+            // A fresh posterior draw per step (drawn last, so pixel runs keep their random stream).
+            const auto epsAll = at::randn({globalBatch, latents.mean.size(1), latents.mean.size(2), latents.mean.size(3)},
+                                          gen, torch::kFloat32);
+            const auto z = latents.mean.index_select(0, idx) + latents.std.index_select(0, idx) * slice(epsAll);
+            x0 = (z - latents.shift) * latents.scale;
+        } else {
+            x0 = data.images.index_select(0, idx);
+        }
         const auto y = data.labels.index_select(0, idx);
         if (o.hflip) {
             const auto flip = slice(flipAll);

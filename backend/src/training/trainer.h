@@ -36,6 +36,12 @@ struct TrainOptions {
     bool bf16Autocast = false;     ///< CPU autocast to bfloat16 for the forward pass
     long long sampleEvery = 0;     ///< write samples/step_N.png (10 classes x 8) at checkpoints; 0 = off
     int sampleSteps = 50;          ///< DDPM steps for the sample grid (cfg 4, seed 0)
+    /// Latent training: the SD VAE that maps images to latents. The dataset is encoded once (images
+    /// of model.inputSize * the VAE's downsampling factor) and the posterior moments are cached in
+    /// outDir/latents.safetensors, keyed by the VAE weight digest and the dataset; every step draws
+    /// x0 = (mean + std * eps) * scale from the step's generator, as DiT's train.py samples the
+    /// posterior for each batch. model.inChannels must equal the VAE's latent channels.
+    std::string vaePath;
     /// Data parallel (torchrun-style). batchSize is per rank; every step draws the global batch
     /// (batchSize * worldSize) from the step's generator and each rank takes its slice, so N ranks
     /// with batch B train exactly like 1 process with batch N*B (up to float summation order).
