@@ -132,7 +132,8 @@ FilmExportDialog::FilmExportDialog(const GenerationSettings &settings, QWidget *
     m_path = new QLineEdit(this);
     m_path->setObjectName(QStringLiteral("filmPath"));
     const QString movies = QStandardPaths::writableLocation(QStandardPaths::MoviesLocation);
-    m_path->setText(QDir(movies.isEmpty() ? QDir::homePath() : movies).filePath(QStringLiteral("ditstudio-film.mp4")));
+    m_path->setText(
+        QDir(movies.isEmpty() ? QDir::homePath() : movies).filePath(QStringLiteral("ditstudio-film.mp4")));
     auto *browseButton = new QToolButton(this);
     browseButton->setText(QStringLiteral("…"));
     connect(browseButton, &QToolButton::clicked, this, &FilmExportDialog::browse);
@@ -165,7 +166,8 @@ FilmExportDialog::FilmExportDialog(const GenerationSettings &settings, QWidget *
     m_walkFrames->setValue(24);
     m_toSeed = new QSpinBox(this);
     m_toSeed->setRange(0, std::numeric_limits<int>::max());
-    m_toSeed->setValue(static_cast<int>(std::min<quint64>(settings.seed + 1, std::numeric_limits<int>::max())));
+    m_toSeed->setValue(
+        static_cast<int>(std::min<quint64>(settings.seed + 1, std::numeric_limits<int>::max())));
     m_toPrompt = new QLineEdit(this);
     m_toPrompt->setPlaceholderText(tr("same class as the prompt"));
 
@@ -183,7 +185,9 @@ FilmExportDialog::FilmExportDialog(const GenerationSettings &settings, QWidget *
     form->addRow(QString(), m_caption);
     form->addRow(QString(), m_overwrite);
 
-    m_status = new QLabel(tr("Settings: %1, %2 steps, %3").arg(settings.prompt).arg(settings.steps).arg(settings.sampler), this);
+    m_status = new QLabel(
+        tr("Settings: %1, %2 steps, %3").arg(settings.prompt).arg(settings.steps).arg(settings.sampler),
+        this);
     m_status->setWordWrap(true);
     m_status->setObjectName(QStringLiteral("filmStatus"));
     m_progress = new QProgressBar(this);
@@ -303,13 +307,15 @@ void FilmExportDialog::start()
     auto progress = [self](int done, int total, const std::string &stage) {
         const QString s = QString::fromStdString(stage);
         QMetaObject::invokeMethod(
-            self.data(), [self, done, total, s] {
+            self.data(),
+            [self, done, total, s] {
                 if (self)
                     self->onProgress(done, total, s);
             },
             Qt::QueuedConnection);
     };
-    m_watcher.setFuture(QtConcurrent::run([job, cancelToken, progress] { return runExport(job, cancelToken, progress); }));
+    m_watcher.setFuture(
+        QtConcurrent::run([job, cancelToken, progress] { return runExport(job, cancelToken, progress); }));
 }
 
 void FilmExportDialog::cancel()

@@ -27,8 +27,9 @@ protected:
     void SetUp() override
     {
         const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
-        m_dir = fs::temp_directory_path() / ("ditstudio-video-" + std::string(info->name()) + "-"
-                                             + std::to_string(std::random_device{}()));
+        m_dir = fs::temp_directory_path()
+            / ("ditstudio-video-" + std::string(info->name()) + "-"
+               + std::to_string(std::random_device {}()));
         fs::create_directories(m_dir);
     }
     void TearDown() override
@@ -52,7 +53,7 @@ protected:
 /// A smooth colour gradient with a moving soft-edged disc: content a real film resembles.
 Image syntheticFrame(int w, int h, int i, int channels = 3)
 {
-    Image im{w, h, channels, std::vector<std::uint8_t>(static_cast<size_t>(w) * h * channels)};
+    Image im {w, h, channels, std::vector<std::uint8_t>(static_cast<size_t>(w) * h * channels)};
     const double cx = w * (0.2 + 0.6 * ((i % 12) / 11.0)), cy = h * 0.5, radius = std::min(w, h) * 0.25;
     for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x) {
@@ -62,7 +63,8 @@ Image syntheticFrame(int w, int h, int i, int channels = 3)
             const double ink[3] = {250, 220, 40};
             auto *p = im.row(y) + x * channels;
             if (channels == 1) {
-                p[0] = static_cast<std::uint8_t>(std::lround((1 - disc) * (255.0 * (x + y) / (w + h)) + disc * 240));
+                p[0] = static_cast<std::uint8_t>(
+                    std::lround((1 - disc) * (255.0 * (x + y) / (w + h)) + disc * 240));
                 continue;
             }
             for (int c = 0; c < 3; ++c)
@@ -73,7 +75,7 @@ Image syntheticFrame(int w, int h, int i, int channels = 3)
 
 Image crop(const Image &im, int w, int h)
 {
-    Image out{w, h, im.channels, {}};
+    Image out {w, h, im.channels, {}};
     for (int y = 0; y < h; ++y)
         out.pixels.insert(out.pixels.end(), im.row(y), im.row(y) + static_cast<size_t>(w) * im.channels);
     return out;
@@ -90,7 +92,7 @@ VideoInfo writeClip(const std::string &file, VideoWriterOptions o, const std::ve
     }
     auto info = w.finish();
     EXPECT_TRUE(info.ok()) << (info.ok() ? "" : info.error().toString());
-    return info.ok() ? info.value() : VideoInfo{};
+    return info.ok() ? info.value() : VideoInfo {};
 }
 
 std::vector<VideoFrame> readClip(const std::string &file, VideoInfo *info = nullptr)
@@ -104,7 +106,7 @@ std::vector<VideoFrame> readClip(const std::string &file, VideoInfo *info = null
         *info = opened.value();
     auto frames = reader.readAll();
     EXPECT_TRUE(frames.ok()) << (frames.ok() ? "" : frames.error().toString());
-    return frames.ok() ? frames.value() : std::vector<VideoFrame>{};
+    return frames.ok() ? frames.value() : std::vector<VideoFrame> {};
 }
 
 /// ffprobe's JSON for the file's first video stream and format, or null when ffprobe is missing.
@@ -114,7 +116,8 @@ nlohmann::json ffprobe(const std::string &file)
         return nullptr;
     const std::string cmd = "ffprobe -v error -count_frames -select_streams v:0 -show_entries "
                             "stream=codec_name,width,height,r_frame_rate,nb_read_frames:format_tags=comment "
-                            "-of json '" + file + "'";
+                            "-of json '"
+        + file + "'";
     std::unique_ptr<FILE, int (*)(FILE *)> pipe(popen(cmd.c_str(), "r"), pclose);
     if (!pipe)
         return nullptr;
@@ -133,7 +136,7 @@ struct CodecCase {
     int fps; // GIF delays are centiseconds: its fps must divide 100
 };
 
-class VideoCodecTest : public VideoTest, public ::testing::WithParamInterface<CodecCase> {};
+class VideoCodecTest : public VideoTest, public ::testing::WithParamInterface<CodecCase> { };
 
 TEST_P(VideoCodecTest, RoundTripKeepsFramesSizeFpsAndComment)
 {
@@ -147,7 +150,7 @@ TEST_P(VideoCodecTest, RoundTripKeepsFramesSizeFpsAndComment)
     o.comment = R"({"prompt":"sneaker","steps":50,"seed":7})";
     const auto written = writeClip(path(c.file), o, frames);
     EXPECT_EQ(written.frameCount, 12);
-    EXPECT_EQ(entries(), std::vector<std::string>{c.file}) << "no temporary file may remain";
+    EXPECT_EQ(entries(), std::vector<std::string> {c.file}) << "no temporary file may remain";
 
     VideoInfo info;
     const auto decoded = readClip(path(c.file), &info);
@@ -184,10 +187,10 @@ TEST_P(VideoCodecTest, RoundTripKeepsFramesSizeFpsAndComment)
 }
 
 INSTANTIATE_TEST_SUITE_P(Codecs, VideoCodecTest,
-                         ::testing::Values(CodecCase{VideoCodec::H264, "clip.mp4", "h264", 35.0, 12},
-                                           CodecCase{VideoCodec::Vp9, "clip.webm", "vp9", 35.0, 12},
-                                           CodecCase{VideoCodec::Mpeg4, "clip.mp4", "mpeg4", 35.0, 12},
-                                           CodecCase{VideoCodec::Gif, "clip.gif", "gif", 35.0, 10}),
+                         ::testing::Values(CodecCase {VideoCodec::H264, "clip.mp4", "h264", 35.0, 12},
+                                           CodecCase {VideoCodec::Vp9, "clip.webm", "vp9", 35.0, 12},
+                                           CodecCase {VideoCodec::Mpeg4, "clip.mp4", "mpeg4", 35.0, 12},
+                                           CodecCase {VideoCodec::Gif, "clip.gif", "gif", 35.0, 10}),
                          [](const auto &info) { return std::string(videoCodecName(info.param.codec)); });
 
 TEST_F(VideoTest, GrayFramesAreLosslessInGif)
@@ -209,9 +212,9 @@ TEST_F(VideoTest, OddSizesArePaddedForH264AndKeptForVp9AndGif)
     std::vector<Image> frames;
     for (int i = 0; i < 5; ++i)
         frames.push_back(syntheticFrame(33, 17, i));
-    for (auto [codec, file, w, h] : {std::tuple{VideoCodec::H264, "odd.mp4", 34, 18},
-                                     std::tuple{VideoCodec::Vp9, "odd.webm", 33, 17},
-                                     std::tuple{VideoCodec::Gif, "odd.gif", 33, 17}}) {
+    for (auto [codec, file, w, h] :
+         {std::tuple {VideoCodec::H264, "odd.mp4", 34, 18}, std::tuple {VideoCodec::Vp9, "odd.webm", 33, 17},
+          std::tuple {VideoCodec::Gif, "odd.gif", 33, 17}}) {
         VideoWriterOptions o;
         o.codec = codec;
         const auto written = writeClip(path(file), o, frames);
@@ -291,7 +294,8 @@ TEST_F(VideoTest, FallsBackToMpeg4WhenTheEncoderIsMissing)
 {
     VideoWriterOptions o;
     o.encoder = "libx264-not-in-this-build";
-    const auto info = writeClip(path("fallback.mp4"), o, {syntheticFrame(32, 32, 0), syntheticFrame(32, 32, 1)});
+    const auto info
+        = writeClip(path("fallback.mp4"), o, {syntheticFrame(32, 32, 0), syntheticFrame(32, 32, 1)});
     EXPECT_EQ(info.encoder, "mpeg4");
     VideoInfo read;
     EXPECT_EQ(readClip(path("fallback.mp4"), &read).size(), 2u);
@@ -381,7 +385,7 @@ TEST_F(VideoTest, BadTargetsGiveClearErrorsAndLeaveNoFile)
     {
         VideoWriter w;
         ASSERT_TRUE(w.open(path("empty.mp4"), {}).ok());
-        Image broken{10, 10, 3, std::vector<std::uint8_t>(5)};
+        Image broken {10, 10, 3, std::vector<std::uint8_t>(5)};
         EXPECT_FALSE(w.write(broken).ok());
         EXPECT_FALSE(w.finish().ok());
     }
@@ -421,7 +425,7 @@ TEST_F(VideoTest, MedianCutPaletteIsExactForFewColoursAndCloseForMany)
     EXPECT_GE(pal.size(), 200u);
     idx.resize(n);
     video::mapToPalette(big.pixels.data(), n, pal, idx.data());
-    Image back{128, 96, 3, std::vector<std::uint8_t>(n * 3)};
+    Image back {128, 96, 3, std::vector<std::uint8_t>(n * 3)};
     for (size_t i = 0; i < n; ++i)
         for (int c = 0; c < 3; ++c)
             back.pixels[3 * i + c] = static_cast<std::uint8_t>(pal[idx[i]] >> (16 - 8 * c));
@@ -432,7 +436,7 @@ TEST(VideoMath, SlerpKeepsTheNormOfGaussianNoise)
 {
     std::mt19937 rng(1);
     std::normal_distribution<float> nd;
-    HostTensor a{{1, 1, 32, 32}, std::vector<float>(1024)}, b = a;
+    HostTensor a {{1, 1, 32, 32}, std::vector<float>(1024)}, b = a;
     for (auto &v : a.data)
         v = nd(rng);
     for (auto &v : b.data)
@@ -469,7 +473,7 @@ protected:
 TEST_F(VideoEngineTest, DenoisingFilmOfTheDefaultModel)
 {
     GenerateRequest req;
-    req.conditioning = Conditioning{{{7, 1.0}}}; // sneaker
+    req.conditioning = Conditioning {{{7, 1.0}}}; // sneaker
     req.steps = 10;
     req.seed = 3;
     FilmOptions fo;
@@ -499,11 +503,11 @@ TEST_F(VideoEngineTest, DenoisingFilmOfTheDefaultModel)
     EXPECT_EQ(params["seed"], 3);
     // The last frame's right panel is the generated image, upscaled 10x with nearest.
     const Image &final = film->generation.images.at(0);
-    Image expected{280, 280, 1, {}};
+    Image expected {280, 280, 1, {}};
     for (int y = 0; y < 280; ++y)
         for (int x = 0; x < 280; ++x)
             expected.pixels.push_back(final.pixels[(y / 10) * 28 + x / 10]);
-    Image right{280, 280, 3, {}};
+    Image right {280, 280, 3, {}};
     const Image &last = frames.back().image;
     const int x0 = 280 + std::max(2, 280 / 64); // after the left panel and the gap
     for (int y = 0; y < 280; ++y)
@@ -516,17 +520,18 @@ TEST_F(VideoEngineTest, DenoisingFilmOfTheDefaultModel)
 TEST_F(VideoEngineTest, CancelledFilmLeavesNoFile)
 {
     GenerateRequest req;
-    req.conditioning = Conditioning{{{0, 1.0}}};
+    req.conditioning = Conditioning {{{0, 1.0}}};
     req.steps = 10;
     CancelToken cancel;
     FilmOptions fo;
     fo.video.codec = VideoCodec::Vp9;
-    auto film = renderDenoisingFilm(m_engine, req, fo, path("cancel.webm"),
-                                    [&](int done, int, const std::string &) {
-                                        if (done == 3)
-                                            cancel.cancel();
-                                    },
-                                    cancel);
+    auto film = renderDenoisingFilm(
+        m_engine, req, fo, path("cancel.webm"),
+        [&](int done, int, const std::string &) {
+            if (done == 3)
+                cancel.cancel();
+        },
+        cancel);
     ASSERT_TRUE(film.ok()) << film.error().toString();
     EXPECT_EQ(film->status, JobStatus::Cancelled);
     EXPECT_TRUE(entries().empty());
@@ -541,8 +546,8 @@ TEST_F(VideoEngineTest, LatentWalkBetweenSeedsAndClasses)
     wo.frames = 4;
     wo.fromSeed = 1;
     wo.toSeed = 2;
-    wo.fromConditioning = Conditioning{{{0, 1.0}}};
-    wo.toConditioning = Conditioning{{{7, 1.0}}};
+    wo.fromConditioning = Conditioning {{{0, 1.0}}};
+    wo.toConditioning = Conditioning {{{7, 1.0}}};
     wo.scale = 4;
     wo.caption = false;
     wo.video.codec = VideoCodec::Gif;
@@ -556,18 +561,19 @@ TEST_F(VideoEngineTest, LatentWalkBetweenSeedsAndClasses)
     EXPECT_EQ(info.width, 112);
     EXPECT_NE(info.comment.find("latent-walk"), std::string::npos);
     // The endpoints are exactly the plain generations (DDIM, eta 0, same starting noise as the seed).
-    for (auto [frame, seed, cls] : {std::tuple{0, 1, 0}, std::tuple{3, 2, 7}}) {
+    for (auto [frame, seed, cls] : {std::tuple {0, 1, 0}, std::tuple {3, 2, 7}}) {
         GenerateRequest plain = req;
         plain.seed = static_cast<std::uint64_t>(seed);
-        plain.conditioning = Conditioning{{{cls, 1.0}}};
+        plain.conditioning = Conditioning {{{cls, 1.0}}};
         auto g = m_engine.generate(plain);
         ASSERT_TRUE(g.ok());
         const Image &im = g->images[0];
-        Image up{112, 112, 1, {}};
+        Image up {112, 112, 1, {}};
         for (int y = 0; y < 112; ++y)
             for (int x = 0; x < 112; ++x)
                 up.pixels.push_back(im.pixels[(y / 4) * 28 + x / 4]);
-        EXPECT_TRUE(std::isinf(framePsnr(frames[frame].image, up))) << "frame " << frame; // gray GIF: lossless
+        EXPECT_TRUE(std::isinf(framePsnr(frames[frame].image, up)))
+            << "frame " << frame; // gray GIF: lossless
     }
     // In between, the frames move away from the start.
     EXPECT_LT(framePsnr(frames[0].image, frames[3].image), framePsnr(frames[0].image, frames[1].image));
@@ -579,7 +585,8 @@ TEST_F(VideoEngineTest, CliFilmWalkAndInfo)
     auto run = [&](const std::vector<std::string> &args, std::string *out = nullptr) {
         ::testing::internal::CaptureStdout();
         ::testing::internal::CaptureStderr();
-        std::vector<std::string> withThreads = args; // one thread: the CLI default (all cores) oversubscribes CI
+        std::vector<std::string> withThreads
+            = args; // one thread: the CLI default (all cores) oversubscribes CI
         withThreads.insert(withThreads.end(), {"--threads", "1"});
         const int code = cli::run(withThreads);
         const std::string o = ::testing::internal::GetCapturedStdout();
@@ -590,8 +597,8 @@ TEST_F(VideoEngineTest, CliFilmWalkAndInfo)
         return code;
     };
     std::string out;
-    ASSERT_EQ(run({"video", "film", "--class", "7", "--steps", "3", "--hold", "0.2", "--frames", "x0", "--video",
-                   path("f.gif"), "--quiet", "--json"},
+    ASSERT_EQ(run({"video", "film", "--class", "7", "--steps", "3", "--hold", "0.2", "--frames", "x0",
+                   "--video", path("f.gif"), "--quiet", "--json"},
                   &out),
               0)
         << out;
@@ -603,7 +610,8 @@ TEST_F(VideoEngineTest, CliFilmWalkAndInfo)
     ASSERT_EQ(run({"video", "info", path("f.gif"), "--json"}, &out), 0) << out;
     EXPECT_NE(out.find("denoising-film"), std::string::npos);
     // Existing output, unknown codec, bad --frames: clear errors, nothing new written.
-    EXPECT_EQ(run({"video", "film", "--class", "7", "--steps", "2", "--video", path("f.gif"), "--quiet"}, &out), 1);
+    EXPECT_EQ(
+        run({"video", "film", "--class", "7", "--steps", "2", "--video", path("f.gif"), "--quiet"}, &out), 1);
     EXPECT_NE(out.find("file exists"), std::string::npos) << out;
     EXPECT_EQ(run({"video", "film", "--class", "7", "--video", path("f.mkv"), "--codec", "h265"}, &out), 2);
     EXPECT_NE(out.find("unknown video codec 'h265'"), std::string::npos) << out;
@@ -616,7 +624,8 @@ TEST_F(VideoEngineTest, CliFilmWalkAndInfo)
     VideoInfo info;
     EXPECT_EQ(readClip(path("w.mp4"), &info).size(), 3u);
     EXPECT_NE(info.comment.find("latent-walk"), std::string::npos);
-    ASSERT_EQ(run({"video", "frames", path("w.mp4"), "--out", path("frames"), "--start", "1", "--quiet"}, &out), 0)
+    ASSERT_EQ(
+        run({"video", "frames", path("w.mp4"), "--out", path("frames"), "--start", "1", "--quiet"}, &out), 0)
         << out;
     EXPECT_TRUE(fs::exists(m_dir / "frames" / "frame_000001.png"));
     EXPECT_TRUE(fs::exists(m_dir / "frames" / "frame_000002.png"));

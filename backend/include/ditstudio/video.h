@@ -25,9 +25,9 @@ namespace ditstudio {
 /// Video codecs the writer produces. The container follows the file extension (.mp4/.mov/.mkv for
 /// H.264 and MPEG-4 part 2, .webm/.mkv for VP9, .gif for GIF).
 enum class VideoCodec {
-    H264,  ///< libx264, yuv420p (odd sizes padded to even by repeating the last row/column)
-    Vp9,   ///< libvpx-vp9, yuv420p, constant quality
-    Gif,   ///< FFmpeg's GIF encoder, pal8 with a median-cut palette computed per frame
+    H264, ///< libx264, yuv420p (odd sizes padded to even by repeating the last row/column)
+    Vp9, ///< libvpx-vp9, yuv420p, constant quality
+    Gif, ///< FFmpeg's GIF encoder, pal8 with a median-cut palette computed per frame
     Mpeg4, ///< FFmpeg's native MPEG-4 part 2 encoder: the fallback when libx264 is missing
 };
 const char *videoCodecName(VideoCodec codec); ///< "h264", "vp9", "gif", "mpeg4"
@@ -43,35 +43,36 @@ Result<ScaleFilter> parseScaleFilter(const std::string &name);
 
 struct VideoWriterOptions {
     VideoCodec codec = VideoCodec::H264;
-    double fps = 10.0;   ///< frames per second (0.1 .. 1000); GIF stores 1/100 s delays, so 10, 20, 25, 50
+    double fps = 10.0; ///< frames per second (0.1 .. 1000); GIF stores 1/100 s delays, so 10, 20, 25, 50
     /// Quality: the CRF for h264 (0..51, default 18) and vp9 (0..63, default 24), the qscale for mpeg4
     /// (1..31, default 2); ignored for gif. -1 = the default.
     int crf = -1;
-    int width = 0;       ///< output size in pixels; 0 = the size of the first frame
+    int width = 0; ///< output size in pixels; 0 = the size of the first frame
     int height = 0;
     ScaleFilter filter = ScaleFilter::Bicubic; ///< used when a frame differs from the output size
     std::string comment; ///< written to the container's "comment" metadata (e.g. generation parameters)
     std::vector<std::pair<std::string, std::string>> metadata; ///< further container metadata
     int rotationDegrees = 0; ///< display rotation to record (0, 90, 180, 270; clockwise), mp4/mov only
     std::string encoder; ///< force an FFmpeg encoder by name (e.g. "libx264"); empty = the codec's default
-    bool allowFallback = true; ///< when the encoder is missing, fall back to mpeg4 (logged) instead of failing
-    bool overwrite = false;    ///< replace an existing file; otherwise an existing file is an error
+    bool allowFallback
+        = true; ///< when the encoder is missing, fall back to mpeg4 (logged) instead of failing
+    bool overwrite = false; ///< replace an existing file; otherwise an existing file is an error
 };
 
 /// What a reader found, or what a writer produced.
 struct VideoInfo {
     std::string path;
-    std::string container;  ///< e.g. "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "gif"
-    std::string codec;      ///< codec name, e.g. "h264", "vp9", "gif", "mpeg4"
-    std::string encoder;    ///< the encoder used (writer only), e.g. "libx264"
-    int width = 0;          ///< coded size (after even padding)
+    std::string container; ///< e.g. "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "gif"
+    std::string codec; ///< codec name, e.g. "h264", "vp9", "gif", "mpeg4"
+    std::string encoder; ///< the encoder used (writer only), e.g. "libx264"
+    int width = 0; ///< coded size (after even padding)
     int height = 0;
     double fps = 0;
     double durationSeconds = 0;
-    std::int64_t frameCount = 0;  ///< from the container, else estimated from duration x fps
+    std::int64_t frameCount = 0; ///< from the container, else estimated from duration x fps
     bool frameCountExact = false; ///< true when the container states it (or the writer counted)
-    int rotationDegrees = 0;      ///< clockwise rotation to apply for display (0, 90, 180, 270)
-    std::string comment;          ///< the container's "comment" metadata
+    int rotationDegrees = 0; ///< clockwise rotation to apply for display (0, 90, 180, 270)
+    std::string comment; ///< the container's "comment" metadata
     std::vector<std::pair<std::string, std::string>> metadata;
     std::int64_t fileBytes = 0;
 };
@@ -105,8 +106,8 @@ private:
 
 /// One decoded frame.
 struct VideoFrame {
-    Image image;            ///< 8-bit RGB
-    double timestamp = 0;   ///< seconds from the start of the stream
+    Image image; ///< 8-bit RGB
+    double timestamp = 0; ///< seconds from the start of the stream
     std::int64_t index = 0; ///< frame number (from the timestamp and fps)
 };
 
@@ -150,9 +151,9 @@ struct FilmOptions {
     /// at least 256 px, so a 28x28 model becomes 280x280).
     int scale = 0;
     ScaleFilter filter = ScaleFilter::Nearest; ///< nearest keeps small models' pixels crisp
-    bool caption = true;        ///< a strip under the frame: step, timestep, noise level sigma
-    double holdSeconds = 1.0;   ///< how long the final image stays on screen
-    VideoWriterOptions video;   ///< codec, fps, crf, overwrite; comment is filled with the parameters
+    bool caption = true; ///< a strip under the frame: step, timestep, noise level sigma
+    double holdSeconds = 1.0; ///< how long the final image stays on screen
+    VideoWriterOptions video; ///< codec, fps, crf, overwrite; comment is filled with the parameters
 };
 
 struct FilmResult {
@@ -161,7 +162,7 @@ struct FilmResult {
     GenerateResult generation;
     int framesWritten = 0;
     double generateSeconds = 0; ///< sampling time (wall time minus composing and encoding)
-    double encodeSeconds = 0;   ///< time spent composing frames and encoding them
+    double encodeSeconds = 0; ///< time spent composing frames and encoding them
 };
 
 /// Generate one image (request.batch must be 1) and write one frame per sampling step plus a hold on
@@ -172,14 +173,14 @@ Result<FilmResult> renderDenoisingFilm(Engine &engine, GenerateRequest request, 
                                        const CancelToken &cancel = {});
 
 struct WalkOptions {
-    int frames = 24;                 ///< frames in the walk (>= 2)
-    std::uint64_t fromSeed = 0;      ///< starting noise of the first frame
-    std::uint64_t toSeed = 0;        ///< starting noise of the last frame (slerp in between)
+    int frames = 24; ///< frames in the walk (>= 2)
+    std::uint64_t fromSeed = 0; ///< starting noise of the first frame
+    std::uint64_t toSeed = 0; ///< starting noise of the last frame (slerp in between)
     std::optional<Conditioning> fromConditioning; ///< empty: the request's prompt/conditioning
-    std::optional<Conditioning> toConditioning;   ///< empty: same as from (a pure seed walk)
-    int scale = 0;                   ///< as FilmOptions::scale
+    std::optional<Conditioning> toConditioning; ///< empty: same as from (a pure seed walk)
+    int scale = 0; ///< as FilmOptions::scale
     ScaleFilter filter = ScaleFilter::Nearest;
-    bool caption = true;             ///< "seed a -> b  class x -> y  alpha"
+    bool caption = true; ///< "seed a -> b  class x -> y  alpha"
     VideoWriterOptions video;
 };
 

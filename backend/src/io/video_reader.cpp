@@ -62,12 +62,17 @@ namespace {
 int swsColorspace(AVColorSpace cs)
 {
     switch (cs) {
-    case AVCOL_SPC_BT709: return SWS_CS_ITU709;
-    case AVCOL_SPC_FCC: return SWS_CS_FCC;
-    case AVCOL_SPC_SMPTE240M: return SWS_CS_SMPTE240M;
+    case AVCOL_SPC_BT709:
+        return SWS_CS_ITU709;
+    case AVCOL_SPC_FCC:
+        return SWS_CS_FCC;
+    case AVCOL_SPC_SMPTE240M:
+        return SWS_CS_SMPTE240M;
     case AVCOL_SPC_BT2020_NCL:
-    case AVCOL_SPC_BT2020_CL: return SWS_CS_BT2020;
-    default: return SWS_CS_ITU601;
+    case AVCOL_SPC_BT2020_CL:
+        return SWS_CS_BT2020;
+    default:
+        return SWS_CS_ITU601;
     }
 }
 
@@ -85,7 +90,7 @@ struct VideoReader::Impl {
     PacketPtr packet;
     bool draining = false;
     bool finished = false;
-    std::int64_t counter = 0;      // frames returned since the last (re)start
+    std::int64_t counter = 0; // frames returned since the last (re)start
     std::int64_t startPts = 0;
     std::optional<VideoFrame> pending; // a frame decoded by seekFrame, returned by the next read()
 
@@ -102,7 +107,8 @@ struct VideoReader::Impl {
         if (ret < 0)
             fail(ErrorCode::FormatError, path + ": avformat_open_input failed: " + errorText(ret));
         fmt.reset(raw);
-        check(avformat_find_stream_info(fmt.get(), nullptr), path, "avformat_find_stream_info", ErrorCode::FormatError);
+        check(avformat_find_stream_info(fmt.get(), nullptr), path, "avformat_find_stream_info",
+              ErrorCode::FormatError);
         const AVCodec *decoder = nullptr;
         streamIndex = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0);
         if (streamIndex == AVERROR_STREAM_NOT_FOUND)
@@ -114,10 +120,11 @@ struct VideoReader::Impl {
         ctx.reset(avcodec_alloc_context3(decoder));
         if (!ctx)
             fail(ErrorCode::Internal, path + ": avcodec_alloc_context3 failed");
-        check(avcodec_parameters_to_context(ctx.get(), stream->codecpar), path, "avcodec_parameters_to_context",
-              ErrorCode::FormatError);
+        check(avcodec_parameters_to_context(ctx.get(), stream->codecpar), path,
+              "avcodec_parameters_to_context", ErrorCode::FormatError);
         ctx->pkt_timebase = stream->time_base;
-        check(avcodec_open2(ctx.get(), decoder, nullptr), path, "avcodec_open2(decoder)", ErrorCode::Unsupported);
+        check(avcodec_open2(ctx.get(), decoder, nullptr), path, "avcodec_open2(decoder)",
+              ErrorCode::Unsupported);
         frame = allocFrame();
         packet = allocPacket();
         startPts = stream->start_time != AV_NOPTS_VALUE ? stream->start_time : 0;
@@ -191,18 +198,18 @@ struct VideoReader::Impl {
     {
         const auto srcFmt = static_cast<AVPixelFormat>(frame->format);
         const int flags = SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
-        sws.reset(sws_getCachedContext(sws.release(), frame->width, frame->height, srcFmt, frame->width, frame->height,
-                                       AV_PIX_FMT_RGB24, flags, nullptr, nullptr, nullptr));
+        sws.reset(sws_getCachedContext(sws.release(), frame->width, frame->height, srcFmt, frame->width,
+                                       frame->height, AV_PIX_FMT_RGB24, flags, nullptr, nullptr, nullptr));
         if (!sws)
-            fail(ErrorCode::Unsupported, info.path + ": cannot convert pixel format "
-                                             + (av_get_pix_fmt_name(srcFmt) ? av_get_pix_fmt_name(srcFmt) : "?")
-                                             + " to RGB");
+            fail(ErrorCode::Unsupported,
+                 info.path + ": cannot convert pixel format "
+                     + (av_get_pix_fmt_name(srcFmt) ? av_get_pix_fmt_name(srcFmt) : "?") + " to RGB");
         const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(srcFmt);
         if (desc && !(desc->flags & AV_PIX_FMT_FLAG_RGB) && !(desc->flags & AV_PIX_FMT_FLAG_PAL)) {
             const int *coef = sws_getCoefficients(swsColorspace(frame->colorspace));
             const int *rgbCoef = sws_getCoefficients(SWS_CS_DEFAULT);
             const int fullRange = frame->color_range == AVCOL_RANGE_JPEG || srcFmt == AV_PIX_FMT_YUVJ420P
-                                  || srcFmt == AV_PIX_FMT_YUVJ422P || srcFmt == AV_PIX_FMT_YUVJ444P;
+                || srcFmt == AV_PIX_FMT_YUVJ422P || srcFmt == AV_PIX_FMT_YUVJ444P;
             sws_setColorspaceDetails(sws.get(), coef, fullRange, rgbCoef, 1, 0, 1 << 16, 1 << 16);
         }
         VideoFrame out;
@@ -271,7 +278,8 @@ struct VideoReader::Impl {
         if (!fmt)
             fail(ErrorCode::InvalidArgument, "VideoReader: seekFrame() before open()");
         if (index < 0)
-            fail(ErrorCode::InvalidArgument, info.path + ": frame index must be >= 0 (got " + std::to_string(index) + ")");
+            fail(ErrorCode::InvalidArgument,
+                 info.path + ": frame index must be >= 0 (got " + std::to_string(index) + ")");
         pending.reset();
         bool ok = false;
         if (info.fps > 0) {
@@ -287,14 +295,15 @@ struct VideoReader::Impl {
         if (!ok) {
             restart();
             if (!decodeUpTo(index))
-                fail(ErrorCode::NotFound, info.path + ": frame " + std::to_string(index) + " is past the end ("
-                                              + std::to_string(counter) + " frames)");
+                fail(ErrorCode::NotFound,
+                     info.path + ": frame " + std::to_string(index) + " is past the end ("
+                         + std::to_string(counter) + " frames)");
         }
         counter = index;
     }
 };
 
-VideoReader::VideoReader() : m_impl(std::make_unique<Impl>()) {}
+VideoReader::VideoReader() : m_impl(std::make_unique<Impl>()) { }
 VideoReader::~VideoReader() = default;
 
 Result<VideoInfo> VideoReader::open(const std::string &path, const VideoReaderOptions &options)

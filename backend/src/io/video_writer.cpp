@@ -36,10 +36,14 @@ using namespace ffmpeg;
 const char *videoCodecName(VideoCodec codec)
 {
     switch (codec) {
-    case VideoCodec::H264: return "h264";
-    case VideoCodec::Vp9: return "vp9";
-    case VideoCodec::Gif: return "gif";
-    case VideoCodec::Mpeg4: return "mpeg4";
+    case VideoCodec::H264:
+        return "h264";
+    case VideoCodec::Vp9:
+        return "vp9";
+    case VideoCodec::Gif:
+        return "gif";
+    case VideoCodec::Mpeg4:
+        return "mpeg4";
     }
     return "?";
 }
@@ -60,7 +64,8 @@ Result<VideoCodec> parseVideoCodec(const std::string &name)
 Result<VideoCodec> videoCodecForPath(const std::string &path)
 {
     std::string ext = fs::path(path).extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
     if (ext == ".mp4" || ext == ".mov" || ext == ".m4v" || ext == ".mkv")
         return VideoCodec::H264;
     if (ext == ".webm")
@@ -75,10 +80,14 @@ Result<VideoCodec> videoCodecForPath(const std::string &path)
 const char *scaleFilterName(ScaleFilter filter)
 {
     switch (filter) {
-    case ScaleFilter::Nearest: return "nearest";
-    case ScaleFilter::Bilinear: return "bilinear";
-    case ScaleFilter::Bicubic: return "bicubic";
-    case ScaleFilter::Lanczos: return "lanczos";
+    case ScaleFilter::Nearest:
+        return "nearest";
+    case ScaleFilter::Bilinear:
+        return "bilinear";
+    case ScaleFilter::Bicubic:
+        return "bicubic";
+    case ScaleFilter::Lanczos:
+        return "lanczos";
     }
     return "?";
 }
@@ -123,18 +132,21 @@ struct ColorCount {
     std::uint32_t count;
 };
 
-inline int channel(std::uint32_t rgb, int c) { return (rgb >> (16 - 8 * c)) & 0xFF; }
+inline int channel(std::uint32_t rgb, int c)
+{
+    return (rgb >> (16 - 8 * c)) & 0xFF;
+}
 
 struct Box {
     size_t begin = 0, end = 0; // range in the sorted colour list
-    double sse = 0;            // population-weighted squared error around the mean
-    int axis = 0;              // channel with the largest variance
+    double sse = 0; // population-weighted squared error around the mean
+    int axis = 0; // channel with the largest variance
     std::uint32_t mean = 0;
 };
 
 Box makeBox(const std::vector<ColorCount> &colors, size_t begin, size_t end)
 {
-    Box box{begin, end};
+    Box box {begin, end};
     double n = 0, s[3] = {0, 0, 0}, s2[3] = {0, 0, 0};
     for (size_t i = begin; i < end; ++i) {
         const double w = colors[i].count;
@@ -188,15 +200,18 @@ std::vector<std::uint32_t> medianCutPalette(const std::uint8_t *rgb, std::size_t
             exact.push_back(c.rgb);
         return exact;
     }
-    std::vector<Box> boxes{makeBox(colors, 0, colors.size())};
+    std::vector<Box> boxes {makeBox(colors, 0, colors.size())};
     while (boxes.size() < static_cast<size_t>(maxColors)) {
-        auto it = std::max_element(boxes.begin(), boxes.end(), [](const Box &a, const Box &b) { return a.sse < b.sse; });
+        auto it = std::max_element(boxes.begin(), boxes.end(),
+                                   [](const Box &a, const Box &b) { return a.sse < b.sse; });
         if (it->sse <= 0)
             break;
         const Box box = *it;
         const int axis = box.axis;
         std::sort(colors.begin() + box.begin, colors.begin() + box.end,
-                  [axis](const ColorCount &a, const ColorCount &b) { return channel(a.rgb, axis) < channel(b.rgb, axis); });
+                  [axis](const ColorCount &a, const ColorCount &b) {
+                      return channel(a.rgb, axis) < channel(b.rgb, axis);
+                  });
         // Weighted median, kept strictly inside the range so both halves are non-empty.
         std::uint64_t total = 0;
         for (size_t i = box.begin; i < box.end; ++i)
@@ -276,7 +291,7 @@ void insertGifComment(std::vector<std::uint8_t> &gif, const std::string &comment
         offset += 3u * (1u << ((packed & 7) + 1));
     if (offset > gif.size())
         fail(ErrorCode::FormatError, "GIF global colour table is truncated");
-    std::vector<std::uint8_t> block{0x21, 0xFE};
+    std::vector<std::uint8_t> block {0x21, 0xFE};
     for (size_t pos = 0; pos < comment.size(); pos += 255) {
         const size_t len = std::min<size_t>(255, comment.size() - pos);
         block.push_back(static_cast<std::uint8_t>(len));
@@ -296,10 +311,14 @@ namespace {
 int swsFlags(ScaleFilter f)
 {
     switch (f) {
-    case ScaleFilter::Nearest: return SWS_POINT;
-    case ScaleFilter::Bilinear: return SWS_BILINEAR;
-    case ScaleFilter::Bicubic: return SWS_BICUBIC;
-    case ScaleFilter::Lanczos: return SWS_LANCZOS;
+    case ScaleFilter::Nearest:
+        return SWS_POINT;
+    case ScaleFilter::Bilinear:
+        return SWS_BILINEAR;
+    case ScaleFilter::Bicubic:
+        return SWS_BICUBIC;
+    case ScaleFilter::Lanczos:
+        return SWS_LANCZOS;
     }
     return SWS_BICUBIC;
 }
@@ -307,10 +326,14 @@ int swsFlags(ScaleFilter f)
 const char *defaultEncoder(VideoCodec c)
 {
     switch (c) {
-    case VideoCodec::H264: return "libx264";
-    case VideoCodec::Vp9: return "libvpx-vp9";
-    case VideoCodec::Gif: return "gif";
-    case VideoCodec::Mpeg4: return "mpeg4";
+    case VideoCodec::H264:
+        return "libx264";
+    case VideoCodec::Vp9:
+        return "libvpx-vp9";
+    case VideoCodec::Gif:
+        return "gif";
+    case VideoCodec::Mpeg4:
+        return "mpeg4";
     }
     return "";
 }
@@ -341,7 +364,7 @@ struct VideoWriter::Impl {
     CodecContextPtr ctx;
     AVStream *stream = nullptr;
     SwsPtr resize; // RGB24 source size -> RGB24 content size
-    SwsPtr toYuv;  // RGB24 coded size -> encoder pixel format
+    SwsPtr toYuv; // RGB24 coded size -> encoder pixel format
     FramePtr frame;
     PacketPtr packet;
     int contentW = 0, contentH = 0, codedW = 0, codedH = 0;
@@ -374,32 +397,39 @@ struct VideoWriter::Impl {
         options = o;
         frames = 0;
         if (!(o.fps >= 0.1 && o.fps <= 1000))
-            fail(ErrorCode::InvalidArgument, target + ": fps must be in 0.1..1000 (got " + std::to_string(o.fps) + ")");
-        if (o.width < 0 || o.height < 0 || o.width > 16384 || o.height > 16384 || ((o.width == 0) != (o.height == 0)))
-            fail(ErrorCode::InvalidArgument, target + ": width/height must both be 0 (frame size) or both in 1..16384");
+            fail(ErrorCode::InvalidArgument,
+                 target + ": fps must be in 0.1..1000 (got " + std::to_string(o.fps) + ")");
+        if (o.width < 0 || o.height < 0 || o.width > 16384 || o.height > 16384
+            || ((o.width == 0) != (o.height == 0)))
+            fail(ErrorCode::InvalidArgument,
+                 target + ": width/height must both be 0 (frame size) or both in 1..16384");
         if (o.rotationDegrees % 90 != 0)
             fail(ErrorCode::InvalidArgument, target + ": rotation must be a multiple of 90 degrees");
         const int crfMax = o.codec == VideoCodec::H264 ? 51 : o.codec == VideoCodec::Vp9 ? 63 : 31;
         if (o.crf != -1 && (o.crf < (o.codec == VideoCodec::Mpeg4 ? 1 : 0) || o.crf > crfMax))
-            fail(ErrorCode::InvalidArgument, target + ": crf for " + videoCodecName(o.codec) + " must be in "
-                                                 + (o.codec == VideoCodec::Mpeg4 ? "1" : "0") + ".."
-                                                 + std::to_string(crfMax) + " (got " + std::to_string(o.crf) + ")");
+            fail(ErrorCode::InvalidArgument,
+                 target + ": crf for " + videoCodecName(o.codec) + " must be in "
+                     + (o.codec == VideoCodec::Mpeg4 ? "1" : "0") + ".." + std::to_string(crfMax) + " (got "
+                     + std::to_string(o.crf) + ")");
 
         if (o.codec == VideoCodec::Gif && std::abs(100.0 / o.fps - std::round(100.0 / o.fps)) > 1e-6)
-            spdlog::warn("{}: GIF frame delays are whole 1/100 s; {} fps will play at {:.3g} fps", target, o.fps,
-                         100.0 / std::max(1.0, std::round(100.0 / o.fps)));
+            spdlog::warn("{}: GIF frame delays are whole 1/100 s; {} fps will play at {:.3g} fps", target,
+                         o.fps, 100.0 / std::max(1.0, std::round(100.0 / o.fps)));
         std::error_code ec;
         if (fs::exists(target, ec) && !o.overwrite)
-            fail(ErrorCode::IoError, target + ": file exists (refusing to overwrite; use overwrite/--overwrite)");
+            fail(ErrorCode::IoError,
+                 target + ": file exists (refusing to overwrite; use overwrite/--overwrite)");
         if (fs::is_directory(target, ec))
             fail(ErrorCode::IoError, target + ": is a directory");
-        const fs::path dir = fs::path(target).parent_path().empty() ? fs::path(".") : fs::path(target).parent_path();
+        const fs::path dir
+            = fs::path(target).parent_path().empty() ? fs::path(".") : fs::path(target).parent_path();
         if (!fs::is_directory(dir, ec))
             fail(ErrorCode::IoError, target + ": directory '" + dir.string() + "' does not exist");
 
         ofmt = av_guess_format(nullptr, target.c_str(), nullptr);
         if (!ofmt)
-            fail(ErrorCode::InvalidArgument, target + ": no FFmpeg container for this extension (use .mp4, .mov, .mkv, .webm or .gif)");
+            fail(ErrorCode::InvalidArgument,
+                 target + ": no FFmpeg container for this extension (use .mp4, .mov, .mkv, .webm or .gif)");
 
         // Encoder: the forced or default one; when it is missing fall back to MPEG-4 part 2 (FFmpeg's
         // own, always built) if the caller allows it and the container can hold it.
@@ -408,17 +438,19 @@ struct VideoWriter::Impl {
         fellBack = false;
         if (!codec) {
             if (!o.allowFallback || o.codec == VideoCodec::Gif)
-                fail(ErrorCode::Unsupported, target + ": this FFmpeg has no encoder '" + wanted + "' for "
-                                                 + videoCodecName(o.codec));
+                fail(ErrorCode::Unsupported,
+                     target + ": this FFmpeg has no encoder '" + wanted + "' for " + videoCodecName(o.codec));
             codec = avcodec_find_encoder_by_name("mpeg4");
             if (!codec)
-                fail(ErrorCode::Unsupported, target + ": neither '" + wanted + "' nor the mpeg4 fallback encoder is available");
+                fail(ErrorCode::Unsupported,
+                     target + ": neither '" + wanted + "' nor the mpeg4 fallback encoder is available");
             spdlog::warn("{}: encoder '{}' is missing; falling back to mpeg4", target, wanted);
             fellBack = true;
         }
         if (avformat_query_codec(ofmt, codec->id, FF_COMPLIANCE_NORMAL) != 1)
-            fail(ErrorCode::InvalidArgument, target + ": the " + ofmt->name + " container cannot hold " + codec->name
-                                                 + " video (use .mp4 for h264/mpeg4, .webm for vp9, .gif for gif)");
+            fail(ErrorCode::InvalidArgument,
+                 target + ": the " + ofmt->name + " container cannot hold " + codec->name
+                     + " video (use .mp4 for h264/mpeg4, .webm for vp9, .gif for gif)");
 
         // Write into a temporary sibling; the muxer is told the format explicitly because the
         // temporary name's extension means nothing to it.
@@ -431,8 +463,8 @@ struct VideoWriter::Impl {
             const int ret = avio_open(&fmt->pb, tmp.string().c_str(), AVIO_FLAG_WRITE);
             if (ret < 0) {
                 tmp.clear(); // nothing was created
-                fail(ErrorCode::IoError, target + ": cannot create the output file in '" + dir.string()
-                                             + "': " + errorText(ret));
+                fail(ErrorCode::IoError,
+                     target + ": cannot create the output file in '" + dir.string() + "': " + errorText(ret));
             }
         }
         packet = allocPacket();
@@ -495,7 +527,8 @@ struct VideoWriter::Impl {
             fail(ErrorCode::Internal, path + ": avformat_new_stream failed");
         stream->time_base = ctx->time_base;
         stream->avg_frame_rate = rate;
-        check(avcodec_parameters_from_context(stream->codecpar, ctx.get()), path, "avcodec_parameters_from_context");
+        check(avcodec_parameters_from_context(stream->codecpar, ctx.get()), path,
+              "avcodec_parameters_from_context");
         if (options.rotationDegrees % 360 != 0) {
             auto *matrix = reinterpret_cast<int32_t *>(
                 av_stream_new_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, sizeof(int32_t) * 9));
@@ -526,7 +559,8 @@ struct VideoWriter::Impl {
         check(av_frame_get_buffer(frame.get(), 0), path, "av_frame_get_buffer", ErrorCode::Internal);
         if (!gif) {
             toYuv.reset(sws_getContext(codedW, codedH, AV_PIX_FMT_RGB24, codedW, codedH, AV_PIX_FMT_YUV420P,
-                                       SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, nullptr, nullptr, nullptr));
+                                       SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, nullptr, nullptr,
+                                       nullptr));
             if (!toYuv)
                 fail(ErrorCode::Internal, path + ": sws_getContext(rgb24 -> yuv420p) failed");
             const int *coef = sws_getCoefficients(SWS_CS_ITU601);
@@ -552,10 +586,11 @@ struct VideoWriter::Impl {
     {
         if (!isOpen)
             fail(ErrorCode::InvalidArgument, "VideoWriter: write() before open() or after finish()");
-        if (image.width <= 0 || image.height <= 0 || (image.channels != 1 && image.channels != 3 && image.channels != 4)
+        if (image.width <= 0 || image.height <= 0
+            || (image.channels != 1 && image.channels != 3 && image.channels != 4)
             || image.pixels.size() != static_cast<size_t>(image.width) * image.height * image.channels)
-            fail(ErrorCode::InvalidArgument, path + ": frame " + std::to_string(frames)
-                                                 + " is not a valid 1/3/4-channel 8-bit image");
+            fail(ErrorCode::InvalidArgument,
+                 path + ": frame " + std::to_string(frames) + " is not a valid 1/3/4-channel 8-bit image");
         if (!ctx)
             openEncoder(image.width, image.height);
 
@@ -563,9 +598,9 @@ struct VideoWriter::Impl {
         toRgb24(image, src);
         const std::uint8_t *contentData = src.data();
         if (image.width != contentW || image.height != contentH) {
-            resize.reset(sws_getCachedContext(resize.release(), image.width, image.height, AV_PIX_FMT_RGB24, contentW,
-                                              contentH, AV_PIX_FMT_RGB24, swsFlags(options.filter) | SWS_ACCURATE_RND,
-                                              nullptr, nullptr, nullptr));
+            resize.reset(sws_getCachedContext(
+                resize.release(), image.width, image.height, AV_PIX_FMT_RGB24, contentW, contentH,
+                AV_PIX_FMT_RGB24, swsFlags(options.filter) | SWS_ACCURATE_RND, nullptr, nullptr, nullptr));
             if (!resize)
                 fail(ErrorCode::Internal, path + ": sws_getCachedContext(resize) failed");
             content.resize(static_cast<size_t>(contentW) * contentH * 3);
@@ -581,7 +616,8 @@ struct VideoWriter::Impl {
         if (codedW != contentW || codedH != contentH) {
             coded.resize(static_cast<size_t>(codedW) * codedH * 3);
             for (int y = 0; y < codedH; ++y) {
-                const std::uint8_t *row = contentData + static_cast<size_t>(std::min(y, contentH - 1)) * contentW * 3;
+                const std::uint8_t *row
+                    = contentData + static_cast<size_t>(std::min(y, contentH - 1)) * contentW * 3;
                 std::uint8_t *out = coded.data() + static_cast<size_t>(y) * codedW * 3;
                 std::memcpy(out, row, static_cast<size_t>(contentW) * 3);
                 for (int x = contentW; x < codedW; ++x)
@@ -639,11 +675,13 @@ struct VideoWriter::Impl {
         fmt.reset(); // closes the file
         if (gif && !options.comment.empty()) {
             std::ifstream in(tmp, std::ios::binary);
-            std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                            std::istreambuf_iterator<char>());
             in.close();
             video::insertGifComment(bytes, options.comment);
             std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-            out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+            out.write(reinterpret_cast<const char *>(bytes.data()),
+                      static_cast<std::streamsize>(bytes.size()));
             out.close();
             if (!out)
                 fail(ErrorCode::IoError, path + ": writing the GIF comment failed (disk full?)");
@@ -656,7 +694,8 @@ struct VideoWriter::Impl {
             if (!ec) {
                 fs::remove(tmp, ec);
             } else if (fs::exists(path)) {
-                fail(ErrorCode::IoError, path + ": file exists (created while encoding; refusing to overwrite)");
+                fail(ErrorCode::IoError,
+                     path + ": file exists (created while encoding; refusing to overwrite)");
             } else {
                 commitTemporary(tmp, path);
             }
@@ -670,7 +709,7 @@ struct VideoWriter::Impl {
     }
 };
 
-VideoWriter::VideoWriter() : m_impl(std::make_unique<Impl>()) {}
+VideoWriter::VideoWriter() : m_impl(std::make_unique<Impl>()) { }
 
 VideoWriter::~VideoWriter()
 {

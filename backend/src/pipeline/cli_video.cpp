@@ -41,15 +41,14 @@ namespace {
 
 const std::set<std::string> kVideoFlags = {"--caption", "--no-caption"};
 
-const std::set<std::string> kGenerationKeys = {"--model", "--vae", "--labels", "--prompt", "--class", "--steps",
-                                               "--sampler", "--eta", "--cfg", "--cfg-channels", "--cfg-interval",
-                                               "--karras", "--seed", "--device", "--dtype", "--threads",
-                                               "--log-level", "--quiet", "--json"};
-const std::set<std::string> kOutputKeys = {"--video", "--codec", "--fps", "--crf", "--scale", "--filter",
-                                           "--overwrite"};
+const std::set<std::string> kGenerationKeys
+    = {"--model", "--vae",     "--labels",       "--prompt",       "--class",  "--steps", "--sampler",
+       "--eta",   "--cfg",     "--cfg-channels", "--cfg-interval", "--karras", "--seed",  "--device",
+       "--dtype", "--threads", "--log-level",    "--quiet",        "--json"};
+const std::set<std::string> kOutputKeys
+    = {"--video", "--codec", "--fps", "--crf", "--scale", "--filter", "--overwrite"};
 
-template<typename T>
-T valueOr(Result<T> r, const std::string &flag)
+template<typename T> T valueOr(Result<T> r, const std::string &flag)
 {
     if (!r.ok())
         throw UsageError(flag + ": " + r.error().message);
@@ -57,7 +56,8 @@ T valueOr(Result<T> r, const std::string &flag)
 }
 
 /// Load the model and fill the sampler settings, as `generate` reads them.
-GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind defaultSampler, bool needCondition)
+GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind defaultSampler,
+                                    bool needCondition)
 {
     LoadOptions lo;
     lo.device = opt(a, "--device", "auto");
@@ -94,7 +94,7 @@ GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind d
         fail(loaded.error().code, loaded.error().message);
     if (a.options.count("--class")) {
         const int cls = static_cast<int>(intOpt(a, "--class", 0, 0, loaded->config.numClasses - 1));
-        req.conditioning = Conditioning{{{cls, 1.0}}};
+        req.conditioning = Conditioning {{{cls, 1.0}}};
     } else if (a.options.count("--prompt")) {
         req.prompt = opt(a, "--prompt");
     }
@@ -124,10 +124,18 @@ std::string requireVideo(const Args &a)
 
 nlohmann::json videoJson(const VideoInfo &v)
 {
-    return {{"path", v.path},         {"container", v.container},   {"codec", v.codec},
-            {"encoder", v.encoder},   {"width", v.width},           {"height", v.height},
-            {"fps", v.fps},           {"duration", v.durationSeconds}, {"frames", v.frameCount},
-            {"frames_exact", v.frameCountExact}, {"rotation", v.rotationDegrees}, {"comment", v.comment},
+    return {{"path", v.path},
+            {"container", v.container},
+            {"codec", v.codec},
+            {"encoder", v.encoder},
+            {"width", v.width},
+            {"height", v.height},
+            {"fps", v.fps},
+            {"duration", v.durationSeconds},
+            {"frames", v.frameCount},
+            {"frames_exact", v.frameCountExact},
+            {"rotation", v.rotationDegrees},
+            {"comment", v.comment},
             {"bytes", v.fileBytes}};
 }
 
@@ -141,8 +149,9 @@ void report(const Args &a, const VideoInfo &v, int frames, double generateSecond
         j["encode_fps"] = fps;
         std::cout << j.dump(2) << '\n';
     } else {
-        std::fprintf(stderr, "wrote %s: %s (%s) %dx%d, %d frames at %g fps, %.1f KiB; sampling %.2f s, "
-                             "composing+encoding %.2f s (%.0f frames/s)\n",
+        std::fprintf(stderr,
+                     "wrote %s: %s (%s) %dx%d, %d frames at %g fps, %.1f KiB; sampling %.2f s, "
+                     "composing+encoding %.2f s (%.0f frames/s)\n",
                      v.path.c_str(), v.codec.c_str(), v.encoder.c_str(), v.width, v.height, frames, v.fps,
                      v.fileBytes / 1024.0, generateSeconds, encodeSeconds, fps);
     }
@@ -171,11 +180,9 @@ int cmdFilm(const Args &a)
     ProgressBar bar(!has(a, "--quiet"));
     CancelToken cancel;
     SigintCancels sigint(cancel);
-    auto film = renderDenoisingFilm(engine, req, fo, out,
-                                    [&](int done, int total, const std::string &stage) {
-                                        bar.update(done, total, 0, stage);
-                                    },
-                                    cancel);
+    auto film = renderDenoisingFilm(
+        engine, req, fo, out,
+        [&](int done, int total, const std::string &stage) { bar.update(done, total, 0, stage); }, cancel);
     if (!film.ok())
         fail(film.error().code, film.error().message);
     if (film->status == JobStatus::Cancelled) {
@@ -194,7 +201,7 @@ Conditioning endpoint(const Args &a, Engine &engine, const std::string &side, co
         throw UsageError("give " + classKey + " or " + promptKey + ", not both");
     if (a.options.count(classKey)) {
         const int cls = static_cast<int>(intOpt(a, classKey, 0, 0, engine.modelInfo().config.numClasses - 1));
-        return Conditioning{{{cls, 1.0}}};
+        return Conditioning {{{cls, 1.0}}};
     }
     if (a.options.count(promptKey)) {
         auto m = engine.parsePrompt(opt(a, promptKey));
@@ -233,17 +240,19 @@ int cmdWalk(const Args &a)
     wo.caption = !has(a, "--no-caption");
     Engine engine;
     GenerateRequest req = generationFromFlags(a, engine, SamplerKind::Ddim, false);
-    wo.fromSeed = static_cast<std::uint64_t>(intOpt(a, "--from-seed", static_cast<long long>(req.seed), 0, 1LL << 62));
-    wo.toSeed = static_cast<std::uint64_t>(intOpt(a, "--to-seed", static_cast<long long>(wo.fromSeed + 1), 0, 1LL << 62));
+    wo.fromSeed = static_cast<std::uint64_t>(
+        intOpt(a, "--from-seed", static_cast<long long>(req.seed), 0, 1LL << 62));
+    wo.toSeed = static_cast<std::uint64_t>(
+        intOpt(a, "--to-seed", static_cast<long long>(wo.fromSeed + 1), 0, 1LL << 62));
     wo.fromConditioning = endpoint(a, engine, "from", req);
     const bool toGiven = a.options.count("--to-class") || a.options.count("--to-prompt");
     wo.toConditioning = toGiven ? endpoint(a, engine, "to", req) : *wo.fromConditioning;
     ProgressBar bar(!has(a, "--quiet"));
     CancelToken cancel;
     SigintCancels sigint(cancel);
-    auto walk = renderLatentWalk(engine, req, wo, out,
-                                 [&](int done, int total, const std::string &stage) { bar.update(done, total, 0, stage); },
-                                 cancel);
+    auto walk = renderLatentWalk(
+        engine, req, wo, out,
+        [&](int done, int total, const std::string &stage) { bar.update(done, total, 0, stage); }, cancel);
     if (!walk.ok())
         fail(walk.error().code, walk.error().message);
     if (walk->status == JobStatus::Cancelled) {
@@ -269,17 +278,19 @@ int cmdInfo(const Args &a)
         std::cout << videoJson(v).dump(2) << '\n';
         return 0;
     }
-    std::printf("path:      %s\ncontainer: %s\ncodec:     %s\nsize:      %dx%d\nfps:       %g\nduration:  %.3f s\n"
-                "frames:    %lld%s\nrotation:  %d\ncomment:   %s\n",
-                v.path.c_str(), v.container.c_str(), v.codec.c_str(), v.width, v.height, v.fps, v.durationSeconds,
-                static_cast<long long>(v.frameCount), v.frameCountExact ? "" : " (estimated)", v.rotationDegrees,
-                v.comment.c_str());
+    std::printf(
+        "path:      %s\ncontainer: %s\ncodec:     %s\nsize:      %dx%d\nfps:       %g\nduration:  %.3f s\n"
+        "frames:    %lld%s\nrotation:  %d\ncomment:   %s\n",
+        v.path.c_str(), v.container.c_str(), v.codec.c_str(), v.width, v.height, v.fps, v.durationSeconds,
+        static_cast<long long>(v.frameCount), v.frameCountExact ? "" : " (estimated)", v.rotationDegrees,
+        v.comment.c_str());
     return 0;
 }
 
 int cmdFrames(const Args &a)
 {
-    allowOnly(a, {"--out", "--start", "--count", "--overwrite", "--log-level", "--threads", "--quiet"}, "video frames");
+    allowOnly(a, {"--out", "--start", "--count", "--overwrite", "--log-level", "--threads", "--quiet"},
+              "video frames");
     if (a.positional.size() != 2)
         throw UsageError("video frames: expected one FILE");
     const std::string outDir = opt(a, "--out");

@@ -33,10 +33,14 @@ double secondsSince(Clock::time_point t)
 int cvInterpolation(ScaleFilter f)
 {
     switch (f) {
-    case ScaleFilter::Nearest: return cv::INTER_NEAREST;
-    case ScaleFilter::Bilinear: return cv::INTER_LINEAR;
-    case ScaleFilter::Bicubic: return cv::INTER_CUBIC;
-    case ScaleFilter::Lanczos: return cv::INTER_LANCZOS4;
+    case ScaleFilter::Nearest:
+        return cv::INTER_NEAREST;
+    case ScaleFilter::Bilinear:
+        return cv::INTER_LINEAR;
+    case ScaleFilter::Bicubic:
+        return cv::INTER_CUBIC;
+    case ScaleFilter::Lanczos:
+        return cv::INTER_LANCZOS4;
     }
     return cv::INTER_NEAREST;
 }
@@ -98,7 +102,8 @@ Image compose(const std::vector<cv::Mat> &panels, const std::string &caption, bo
             size = cv::getTextSize(caption, font, fontScale, thickness, &baseline);
         }
         const cv::Point origin((width - size.width) / 2, imageH + (stripH + size.height) / 2);
-        cv::putText(frame, caption, origin, font, fontScale, cv::Scalar(235, 235, 235), thickness, cv::LINE_AA);
+        cv::putText(frame, caption, origin, font, fontScale, cv::Scalar(235, 235, 235), thickness,
+                    cv::LINE_AA);
     }
     Image out;
     out.width = frame.cols;
@@ -170,9 +175,12 @@ Conditioning mixConditioning(const Conditioning &a, const Conditioning &b, doubl
 const char *filmFramesName(FilmFrames frames)
 {
     switch (frames) {
-    case FilmFrames::Xt: return "xt";
-    case FilmFrames::X0: return "x0";
-    case FilmFrames::Both: return "both";
+    case FilmFrames::Xt:
+        return "xt";
+    case FilmFrames::X0:
+        return "x0";
+    case FilmFrames::Both:
+        return "both";
     }
     return "?";
 }
@@ -182,7 +190,8 @@ Result<FilmFrames> parseFilmFrames(const std::string &name)
     for (auto f : {FilmFrames::Xt, FilmFrames::X0, FilmFrames::Both})
         if (name == filmFramesName(f))
             return f;
-    return makeError(ErrorCode::InvalidArgument, "unknown film frames '" + name + "' (expected xt, x0 or both)");
+    return makeError(ErrorCode::InvalidArgument,
+                     "unknown film frames '" + name + "' (expected xt, x0 or both)");
 }
 
 HostTensor slerp(const HostTensor &a, const HostTensor &b, double t)
@@ -195,7 +204,7 @@ HostTensor slerp(const HostTensor &a, const HostTensor &b, double t)
         na += double(a.data[i]) * a.data[i];
         nb += double(b.data[i]) * b.data[i];
     }
-    HostTensor out{a.shape, std::vector<float>(a.data.size())};
+    HostTensor out {a.shape, std::vector<float>(a.data.size())};
     const double cosTheta = (na > 0 && nb > 0) ? std::clamp(dot / std::sqrt(na * nb), -1.0, 1.0) : 1.0;
     const double theta = std::acos(cosTheta);
     double wa = 1.0 - t, wb = t; // nearly parallel: linear is exact enough and avoids 0/0
@@ -216,7 +225,8 @@ Result<FilmResult> renderDenoisingFilm(Engine &engine, GenerateRequest request, 
         if (!engine.hasModel())
             fail(ErrorCode::InvalidArgument, "film: no model is loaded");
         if (request.batch != 1)
-            fail(ErrorCode::InvalidArgument, "film: batch must be 1 (got " + std::to_string(request.batch) + ")");
+            fail(ErrorCode::InvalidArgument,
+                 "film: batch must be 1 (got " + std::to_string(request.batch) + ")");
         if (!(options.holdSeconds >= 0 && options.holdSeconds <= 60))
             fail(ErrorCode::InvalidArgument, "film: hold must be 0..60 seconds");
         if (options.scale < 0 || options.scale > 64)
@@ -269,8 +279,8 @@ Result<FilmResult> renderDenoisingFilm(Engine &engine, GenerateRequest request, 
                 return;
             }
             const std::string caption = prefix + "step " + std::to_string(u.step + 1) + "/"
-                                        + std::to_string(u.totalSteps) + "  t=" + formatNumber("%.0f", u.timestep)
-                                        + "  sigma=" + formatNumber("%.3g", u.sigma);
+                + std::to_string(u.totalSteps) + "  t=" + formatNumber("%.0f", u.timestep)
+                + "  sigma=" + formatNumber("%.3g", u.sigma);
             if (auto r = writer.write(makeFrame(u.previewXt[0], u.previewX0[0], caption)); !r.ok()) {
                 writeError = r.error();
                 inner.cancel();
@@ -296,8 +306,9 @@ Result<FilmResult> renderDenoisingFilm(Engine &engine, GenerateRequest request, 
         // Hold on the final image (the finished sample in every panel).
         const auto t0 = Clock::now();
         const Image &final = out.generation.images.at(0);
-        const Image held = makeFrame(final, final, prefix + "final  (" + std::to_string(request.steps) + " steps, "
-                                                       + samplerName(request.sampler) + ")");
+        const Image held = makeFrame(final, final,
+                                     prefix + "final  (" + std::to_string(request.steps) + " steps, "
+                                         + samplerName(request.sampler) + ")");
         for (int i = 0; i < holdFrames; ++i) {
             if (cancel.isCancelled()) {
                 writer.abort();
@@ -324,18 +335,21 @@ Result<FilmResult> renderDenoisingFilm(Engine &engine, GenerateRequest request, 
 }
 
 Result<WalkResult> renderLatentWalk(Engine &engine, GenerateRequest request, const WalkOptions &options,
-                                    const std::string &path, const VideoProgress &progress, const CancelToken &cancel)
+                                    const std::string &path, const VideoProgress &progress,
+                                    const CancelToken &cancel)
 {
     return guarded(std::string(), [&]() -> WalkResult {
         if (!engine.hasModel())
             fail(ErrorCode::InvalidArgument, "walk: no model is loaded");
         if (options.frames < 2 || options.frames > 10000)
-            fail(ErrorCode::InvalidArgument, "walk: frames must be in 2..10000 (got " + std::to_string(options.frames) + ")");
+            fail(ErrorCode::InvalidArgument,
+                 "walk: frames must be in 2..10000 (got " + std::to_string(options.frames) + ")");
         if (options.scale < 0 || options.scale > 64)
             fail(ErrorCode::InvalidArgument, "walk: scale must be 0 (auto) or 1..64");
         const auto &cfg = engine.modelInfo().config;
         const auto names = engine.classNames();
-        const Conditioning from = options.fromConditioning ? *options.fromConditioning : resolveConditioning(engine, request);
+        const Conditioning from
+            = options.fromConditioning ? *options.fromConditioning : resolveConditioning(engine, request);
         const Conditioning to = options.toConditioning ? *options.toConditioning : from;
         for (const auto *c : {&from, &to})
             if (c->classes.empty())
@@ -391,11 +405,12 @@ Result<WalkResult> renderLatentWalk(Engine &engine, GenerateRequest request, con
             const Image &im = gen->images.at(0);
             std::string caption = "alpha " + formatNumber("%.2f", t);
             if (seedWalk)
-                caption += "  seed " + std::to_string(options.fromSeed) + ">" + std::to_string(options.toSeed);
+                caption
+                    += "  seed " + std::to_string(options.fromSeed) + ">" + std::to_string(options.toSeed);
             caption += "  " + r.conditioning->describe(names);
             const int scale = autoScale(options.scale, im.width, im.height);
-            const Image frame = compose({panel(im, im.width * scale, im.height * scale, options.filter)}, caption,
-                                        options.caption);
+            const Image frame = compose({panel(im, im.width * scale, im.height * scale, options.filter)},
+                                        caption, options.caption);
             if (auto w = writer.write(frame); !w.ok())
                 throw DitException(w.error().code, w.error().message);
             encodeSeconds += secondsSince(t0);
