@@ -32,7 +32,13 @@ Error currentExceptionToError(const std::string &context)
     try {
         throw;
     } catch (const DitException &e) {
-        return Error{e.code(), prefix + e.what()};
+        // "loading X" + "X: no such file" reads better as "loading X: no such file".
+        const std::string message = e.what();
+        const auto space = context.rfind(' ');
+        const std::string subject = space == std::string::npos ? context : context.substr(space + 1);
+        if (!subject.empty() && message.rfind(subject + ": ", 0) == 0)
+            return Error{e.code(), prefix + message.substr(subject.size() + 2)};
+        return Error{e.code(), prefix + message};
     } catch (const c10::Error &e) {
         // what_without_backtrace keeps the message readable for users.
         return Error{ErrorCode::Internal, prefix + "LibTorch: " + e.what_without_backtrace()};
