@@ -6,12 +6,16 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QStandardPaths>
+#include <QTimer>
 
 #include <cstdio>
 
 int main(int argc, char **argv)
 {
+    QElapsedTimer launch; // launch time: process start (near enough) to a model ready for a prompt
+    launch.start();
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("ditstudio"));
     QApplication::setApplicationName(QStringLiteral("ditstudio"));
@@ -27,6 +31,11 @@ int main(int argc, char **argv)
                                                      "(default: $DITSTUDIO_LOG or info)."),
                                       QStringLiteral("level"));
     parser.addOption(logLevel);
+    // For measuring start-up (scripts, CI): quit as soon as the window is ready for a prompt.
+    QCommandLineOption exitWhenReady(QStringLiteral("exit-when-ready"),
+                                     QStringLiteral("Quit once the start-up model has loaded (prints the launch time)."));
+    exitWhenReady.setFlags(QCommandLineOption::HiddenFromHelp);
+    parser.addOption(exitWhenReady);
     parser.addPositionalArgument(QStringLiteral("model"),
                                  QStringLiteral("Checkpoint file or diffusers folder to open (default: the last "
                                                 "one used, else the embedded default model)."),
@@ -43,9 +52,17 @@ int main(int argc, char **argv)
     ditstudio::setComputeThreads(0); // all cores: Debian's LibTorch starts with one
 
     MainWindow window;
+    QObject::connect(&window, &MainWindow::ready, &window, [&] {
+        const std::string text = "ready for a prompt " + std::to_string(launch.elapsed()) + " ms after launch";
+        ditstudio::logInfo(text);
+        if (parser.isSet(exitWhenReady)) {
+            std::printf("%s\n", text.c_str());
+            QTimer::singleShot(0, &window, &QWidget::close);
+        }
+    });
     window.show();
     if (const QStringList args = parser.positionalArguments(); !args.isEmpty())
-        window.openModel(args.constFirst());
+        window.loadInitialModel(args.constFirst());
     else
         window.loadInitialModel();
     return QApplication::exec();

@@ -64,7 +64,7 @@ public:
 signals:
     void modelLoaded(const ModelSummary &model);
     void loadFailed(const QString &message);
-    void itemStarted(int index, int count, quint64 seed);
+    void itemStarted(int index, int count, quint64 seed, const QString &conditioning);
     void stepFinished(int step, int total, double timestep, double sigma, double elapsedSeconds);
     void previewReady(const QImage &xt, const QImage &x0, int step);
     /// Exactly once per job id returned by generate().

@@ -59,6 +59,13 @@ bool takeBool(const QJsonObject &json, const char *key, bool &out, QString *erro
     return true;
 }
 
+// runtimeInfo() also probes BLAS and CUDA (tens of ms); the version never changes, so ask once.
+const std::string &appVersion()
+{
+    static const std::string version = ditstudio::runtimeInfo().appVersion;
+    return version;
+}
+
 QString num(double value)
 {
     return QString::number(value, 'g', 10);
@@ -330,13 +337,11 @@ std::vector<std::pair<std::string, std::string>> pngTextChunks(const GenerationS
     json.insert(QStringLiteral("conditioning"), conditioning);
     json.insert(QStringLiteral("width"), imageSize.width());
     json.insert(QStringLiteral("height"), imageSize.height());
-    json.insert(QStringLiteral("app"),
-                QStringLiteral("DiT Studio %1").arg(QString::fromStdString(ditstudio::runtimeInfo().appVersion)));
+    json.insert(QStringLiteral("app"), QStringLiteral("DiT Studio %1").arg(QString::fromStdString(appVersion())));
     std::vector<std::pair<std::string, std::string>> chunks;
     chunks.emplace_back("parameters", settings.parametersText(conditioning, imageSize).toStdString());
     chunks.emplace_back(kPngJsonKey, QJsonDocument(json).toJson(QJsonDocument::Compact).toStdString());
-    chunks.emplace_back("Software",
-                        "DiT Studio " + ditstudio::runtimeInfo().appVersion);
+    chunks.emplace_back("Software", "DiT Studio " + appVersion());
     return chunks;
 }
 

@@ -139,7 +139,7 @@ void GenerationWorker::generate(quint64 jobId, const ditstudio::GenerateRequest 
                 return;
             }
             request.seed = seeds[i];
-            emit itemStarted(i, static_cast<int>(seeds.size()), seeds[i]);
+            emit itemStarted(i, static_cast<int>(seeds.size()), seeds[i], outcome.conditioning);
             auto result = m_engine.generate(request, observer, cancel);
             if (!result.ok()) {
                 outcome.message = fromStd(result.error().message);

@@ -37,7 +37,7 @@ public:
 signals:
     void modelLoaded(const ModelSummary &model);
     void loadFailed(const QString &message);
-    void itemStarted(int index, int count, quint64 seed);
+    void itemStarted(int index, int count, quint64 seed, const QString &conditioning);
     /// step counts finished steps from 1 to total; timestep is the model's (1000-step) timestep,
     /// sigma the noise level sqrt((1 - abar) / abar) at it.
     void stepFinished(int step, int total, double timestep, double sigma, double elapsedSeconds);

@@ -99,23 +99,46 @@ void HistoryPanel::refresh(qint64 selectId)
 {
     m_list->clear();
     const QList<HistoryEntry> entries = m_store->list(m_search->text());
-    for (const HistoryEntry &e : entries) {
-        QPixmap thumb;
-        thumb.loadFromData(e.thumbnailPng, "PNG");
-        if (!thumb.isNull() && thumb.width() < kIconSide)
-            thumb = thumb.scaled(kIconSide, kIconSide, Qt::KeepAspectRatio, Qt::SmoothTransformation);
-        auto *item = new QListWidgetItem(QIcon(thumb), QStringLiteral("%1\n#%2").arg(e.conditioning).arg(e.settings.seed));
-        item->setData(kIdRole, e.id);
-        item->setToolTip(tooltipFor(e));
-        item->setTextAlignment(Qt::AlignHCenter | Qt::AlignTop);
-        m_list->addItem(item);
-    }
+    for (const HistoryEntry &e : entries)
+        m_list->addItem(makeItem(e));
+    updateSummary(static_cast<int>(entries.size()));
+    if (selectId != 0)
+        select(selectId);
+    updateButtons();
+}
+
+QListWidgetItem *HistoryPanel::makeItem(const HistoryEntry &e) const
+{
+    QPixmap thumb;
+    thumb.loadFromData(e.thumbnailPng, "PNG");
+    if (!thumb.isNull() && thumb.width() < kIconSide)
+        thumb = thumb.scaled(kIconSide, kIconSide, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+    auto *item = new QListWidgetItem(QIcon(thumb), tr("%1\nseed %2").arg(e.conditioning).arg(e.settings.seed));
+    item->setData(kIdRole, e.id);
+    item->setToolTip(tooltipFor(e));
+    item->setTextAlignment(Qt::AlignHCenter | Qt::AlignTop);
+    return item;
+}
+
+void HistoryPanel::updateSummary(int shown)
+{
     const int total = m_store->count();
     m_summary->setText(m_search->text().trimmed().isEmpty()
                            ? tr("%n image(s)", nullptr, total)
-                           : tr("%1 of %n image(s) match", nullptr, total).arg(entries.size()));
-    if (selectId != 0)
-        select(selectId);
+                           : tr("%1 of %n image(s) match", nullptr, total).arg(shown));
+}
+
+void HistoryPanel::addEntry(const HistoryEntry &entry)
+{
+    const QString filter = m_search->text().trimmed();
+    if (!filter.isEmpty() && !entry.conditioning.contains(filter, Qt::CaseInsensitive)
+        && !entry.settings.prompt.contains(filter, Qt::CaseInsensitive)) {
+        updateSummary(m_list->count());
+        return;
+    }
+    m_list->insertItem(0, makeItem(entry));
+    updateSummary(m_list->count());
+    select(entry.id);
     updateButtons();
 }
 

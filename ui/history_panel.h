@@ -23,6 +23,8 @@ public:
 
     /// Reload the list from the store (keeps the filter; selects selectId when given).
     void refresh(qint64 selectId = 0);
+    /// Show a just-stored entry first and select it (cheaper than refresh(): no reload).
+    void addEntry(const HistoryEntry &entry);
     void setFilter(const QString &text);
     /// Id of the selected entry, 0 when none.
     qint64 selectedId() const;
@@ -43,6 +45,8 @@ signals:
     void errorOccurred(const QString &message);
 
 private:
+    QListWidgetItem *makeItem(const HistoryEntry &entry) const;
+    void updateSummary(int shown);
     void updateButtons();
     void showContextMenu(const QPoint &pos);
 

@@ -75,6 +75,10 @@ HistoryStore::HistoryStore(const QString &databasePath)
         m_error = QStringLiteral("history database %1: %2").arg(databasePath, db.lastError().text());
         return;
     }
+    // WAL with synchronous=NORMAL: an insert appends to the log without the fsync per commit that
+    // the default journal mode does, so recording a result never stalls the GUI thread on the disk.
+    exec(QStringLiteral("PRAGMA journal_mode=WAL"));
+    exec(QStringLiteral("PRAGMA synchronous=NORMAL"));
     m_open = exec(QString::fromLatin1(kSchema))
              && exec(QStringLiteral("CREATE INDEX IF NOT EXISTS generations_created ON generations(created_at)"));
 }

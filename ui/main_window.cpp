@@ -98,6 +98,14 @@ QString safeFileStem(QString text)
     return text.isEmpty() ? QStringLiteral("ditstudio") : text.left(80);
 }
 
+// QFormLayout::addRow(text, layout) makes a label without a buddy, which would show the '&'.
+QLabel *buddyLabel(const QString &text, QWidget *buddy, QWidget *parent)
+{
+    auto *label = new QLabel(text, parent);
+    label->setBuddy(buddy);
+    return label;
+}
+
 bool isModelPath(const QFileInfo &info)
 {
     static const QStringList suffixes{QStringLiteral("safetensors"), QStringLiteral("pt"), QStringLiteral("pth"),
@@ -218,7 +226,7 @@ QWidget *MainWindow::buildGeneratePanel()
     vaeBrowse->setToolTip(tr("Choose a VAE checkpoint"));
     vaeRow->addWidget(m_vaePath, 1);
     vaeRow->addWidget(vaeBrowse);
-    model->addRow(tr("&VAE"), vaeRow);
+    model->addRow(buddyLabel(tr("&VAE"), m_vaePath, panel), vaeRow);
     auto *deviceRow = new QHBoxLayout;
     deviceRow->setSpacing(4);
     m_device = new QComboBox(panel);
@@ -240,7 +248,7 @@ QWidget *MainWindow::buildGeneratePanel()
     m_precision->setToolTip(tr("Weights and compute precision (fp16 needs CUDA)"));
     deviceRow->addWidget(m_device, 1);
     deviceRow->addWidget(m_precision, 1);
-    model->addRow(tr("&Device"), deviceRow);
+    model->addRow(buddyLabel(tr("&Device"), m_device, panel), deviceRow);
 
     // --- Prompt ---
     QFormLayout *prompt = section(tr("Prompt"));
@@ -327,7 +335,7 @@ QWidget *MainWindow::buildGeneratePanel()
     m_seedMode->setToolTip(tr("random: a new seed per image · fixed: the same seed · increment: seed, seed+1, …"));
     seedRow->addWidget(m_seed, 3);
     seedRow->addWidget(m_seedMode, 2);
-    seeds->addRow(tr("S&eed"), seedRow);
+    seeds->addRow(buddyLabel(tr("S&eed"), m_seed, panel), seedRow);
     connect(m_seedMode, &QComboBox::currentIndexChanged, this, [this] {
         m_seed->setEnabled(static_cast<SeedMode>(m_seedMode->currentData().toInt()) != SeedMode::Random);
     });
@@ -566,9 +574,13 @@ ModelLoadSpec MainWindow::loadSpec(const QString &path) const
     return spec;
 }
 
-void MainWindow::loadInitialModel()
+void MainWindow::loadInitialModel(const QString &path)
 {
     m_startupPending = true;
+    if (!path.isEmpty()) {
+        openModel(path);
+        return;
+    }
     QSettings s;
     const QString last = s.value(kKeyModelPath).toString();
     if (s.value(kKeyModelIsDefault, false).toBool() || last.isEmpty()) {
@@ -672,7 +684,7 @@ void MainWindow::updateModelCombo()
     m_modelCombo->clear();
     const bool has = m_controller->hasModel();
     const ModelSummary &current = m_controller->model();
-    m_modelCombo->addItem(tr("Embedded default (Fashion-MNIST)"));
+    m_modelCombo->addItem(tr("Embedded default"));
     m_modelCombo->setItemData(0, static_cast<int>(ModelItem::Default), kModelKindRole);
     m_modelCombo->setItemData(0, tr("The DiT shipped with DiT Studio: 28×28 grayscale, 10 clothing classes"),
                               Qt::ToolTipRole);
@@ -870,10 +882,10 @@ void MainWindow::cancelGeneration(GenerationController::CancelMode mode)
         statusBar()->showMessage(tr("Stopping after the current image…"));
 }
 
-void MainWindow::onItemStarted(int index, int count, quint64 seed)
+void MainWindow::onItemStarted(int index, int count, quint64 seed, const QString &conditioning)
 {
     m_jobItem = index;
-    const QString what = m_promptCheck && m_promptCheck->ok ? m_promptCheck->conditioning : m_jobSettings.prompt;
+    const QString what = conditioning.isEmpty() ? m_jobSettings.prompt : conditioning;
     m_preview->beginRun(m_jobSettings.steps, count > 1 ? tr("%1 — image %2 of %3 · seed %4")
                                                              .arg(what)
                                                              .arg(index + 1)
@@ -923,10 +935,8 @@ void MainWindow::onFinished(const GenerationOutcome &outcome)
         m_resultHistoryId = recordResult(image, seed, outcome.itemSeconds.value(i), m_jobSettings.steps,
                                          outcome.conditioning);
     }
-    if (!outcome.images.isEmpty()) {
+    if (!outcome.images.isEmpty())
         m_preview->finishRun(outcome.images.back());
-        m_historyPanel->refresh(m_resultHistoryId);
-    }
     switch (outcome.status) {
     case Status::Completed: {
         m_progress->setValue(m_progress->maximum());
@@ -999,10 +1009,12 @@ qint64 MainWindow::recordResult(const QImage &image, quint64 seed, double second
     entry.thumbnailPng = HistoryStore::makeThumbnail(image);
     if (m_autoSaveAction->isChecked())
         entry.imagePath = autoSave(image, entry.settings, conditioning);
-    const qint64 id = m_history->add(entry);
-    if (id == 0)
+    entry.id = m_history->add(entry);
+    if (entry.id == 0)
         ditstudio::logWarn(m_history->errorString().toStdString());
-    return id;
+    else
+        m_historyPanel->addEntry(entry);
+    return entry.id;
 }
 
 void MainWindow::showHistoryEntry(const HistoryEntry &entry)
@@ -1179,5 +1191,6 @@ void MainWindow::showError(const QString &title, const QString &message)
     box->setTextFormat(Qt::RichText);
     box->setAttribute(Qt::WA_DeleteOnClose);
     box->setObjectName(QStringLiteral("errorBox"));
+    box->setStyleSheet(QStringLiteral("QLabel { min-width: 560px; }")); // room for a path per line
     box->open();
 }

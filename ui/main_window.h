@@ -45,9 +45,10 @@ public:
     explicit MainWindow(QWidget *parent = nullptr, const QString &historyDatabase = {});
     ~MainWindow() override;
 
-    /// Start-up: load the model used last time, else the embedded default model; with neither the
-    /// window says "No model loaded — open a checkpoint" and Generate stays disabled.
-    void loadInitialModel();
+    /// Start-up: load path (the command line's model) or else the model used last time, else the
+    /// embedded default model; with neither the window says "No model loaded — open a checkpoint"
+    /// and Generate stays disabled. Emits ready() once that load finished either way.
+    void loadInitialModel(const QString &path = {});
     /// Load a checkpoint file or diffusers folder (what File → Open does after its dialog) with the
     /// panel's VAE, device and precision.
     void openModel(const QString &path);
@@ -104,7 +105,7 @@ private:
 
     void onModelLoaded(const ModelSummary &model);
     void onLoadFailed(const QString &message);
-    void onItemStarted(int index, int count, quint64 seed);
+    void onItemStarted(int index, int count, quint64 seed, const QString &conditioning);
     void onStepFinished(int step, int total, double timestep, double sigma, double elapsedSeconds);
     void onPreviewReady(const QImage &xt, const QImage &x0, int step);
     void onFinished(const GenerationOutcome &outcome);

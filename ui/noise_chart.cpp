@@ -1,5 +1,6 @@
 #include "noise_chart.h"
 
+#include <QFontMetricsF>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
@@ -124,7 +125,9 @@ void NoiseChart::paintEvent(QPaintEvent *)
 
     // Decade grid with labels 10^k.
     const int decades = static_cast<int>(hi - lo);
-    const int labelEvery = qMax(1, decades / 3);
+    // Label every decade that leaves room for the text (about 1.3 lines apart).
+    const double decadePx = plot.height() / qMax(1, decades);
+    const int labelEvery = qMax(1, static_cast<int>(std::ceil(QFontMetricsF(small).height() * 1.3 / decadePx)));
     for (int k = static_cast<int>(lo); k <= static_cast<int>(hi); ++k) {
         const double y = plot.bottom() - (k - lo) / (hi - lo) * plot.height();
         p.setPen(kGrid);

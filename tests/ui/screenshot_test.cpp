@@ -110,7 +110,7 @@ private slots:
         QVERIFY(prompt && steps && seed && seedMode && batch && sampler && status);
 
         // 1. Idle: a prompt typed, the validator's verdict below it.
-        prompt->setText(defaultModel ? QStringLiteral("sneaker") : QStringLiteral("#3"));
+        prompt->setText(defaultModel ? QStringLiteral("ankle boot") : QStringLiteral("#3"));
         sampler->setCurrentText(QStringLiteral("ddim"));
         steps->setValue(30);
         seedMode->setCurrentIndex(seedMode->findText(QStringLiteral("increment")));
@@ -130,8 +130,8 @@ private slots:
         QVERIFY(finished.wait(kTimeoutMs));
 
         // 3. Finished with history: a batch of three more, different classes for the gallery.
-        const QStringList more = defaultModel ? QStringList{QStringLiteral("ankle boot"), QStringLiteral("dress"),
-                                                            QStringLiteral("bag")}
+        const QStringList more = defaultModel ? QStringList{QStringLiteral("trouser"), QStringLiteral("bag"),
+                                                            QStringLiteral("pullover")}
                                               : QStringList{QStringLiteral("#1"), QStringLiteral("#2")};
         steps->setValue(20);
         for (const QString &p : more) {
@@ -140,7 +140,7 @@ private slots:
             QVERIFY(window.startGeneration());
             QVERIFY(finished.wait(kTimeoutMs));
         }
-        prompt->setText(defaultModel ? QStringLiteral("sneaker") : QStringLiteral("#3"));
+        prompt->setText(defaultModel ? QStringLiteral("ankle boot") : QStringLiteral("#3"));
         batch->setValue(2);
         finished.clear();
         QVERIFY(window.startGeneration());
