@@ -57,6 +57,7 @@ int main(int argc, char **argv)
         ditstudio::logInfo(text);
         if (parser.isSet(exitWhenReady)) {
             std::printf("%s\n", text.c_str());
+            std::fflush(stdout);
             QTimer::singleShot(0, &window, &QWidget::close);
         }
     });

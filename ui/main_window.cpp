@@ -1191,6 +1191,7 @@ void MainWindow::showError(const QString &title, const QString &message)
     box->setTextFormat(Qt::RichText);
     box->setAttribute(Qt::WA_DeleteOnClose);
     box->setObjectName(QStringLiteral("errorBox"));
-    box->setStyleSheet(QStringLiteral("QLabel { min-width: 560px; }")); // room for a path per line
+    // Room for a path per line; only the text label (Qt names it qt_msgbox_label), not the icon.
+    box->setStyleSheet(QStringLiteral("QLabel#qt_msgbox_label { min-width: 520px; }"));
     box->open();
 }
