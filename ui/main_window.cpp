@@ -1046,6 +1046,9 @@ void MainWindow::applySettings(const GenerationSettings &s)
     const int precision = m_precision->findData(s.precision);
     if (precision >= 0)
         m_precision->setCurrentIndex(precision);
+    const int device = m_device->findData(s.device); // a device this machine lacks keeps the current one
+    if (device >= 0)
+        m_device->setCurrentIndex(device);
     m_applyingSettings = false;
 
     // The model: load it when it is another one and can be found.
