@@ -35,6 +35,8 @@ public:
     ~FilmExportDialog() override;
 
     bool isRunning() const;
+    /// The generation settings this dialog films.
+    const GenerationSettings &settings() const { return m_settings; }
     /// What the last export did ("Wrote …", "Cancelled", or the error); for tests and the status bar.
     QString resultText() const { return m_resultText; }
     QString outputPath() const;

@@ -182,6 +182,12 @@ void HistoryPanel::reuseSelected()
         emit reuseRequested(*e);
 }
 
+void HistoryPanel::exportFilmOfSelected()
+{
+    if (auto e = m_store->entry(selectedId()))
+        emit filmRequested(*e);
+}
+
 void HistoryPanel::openSelectedLocation()
 {
     const auto e = m_store->entry(selectedId());
@@ -224,6 +230,7 @@ void HistoryPanel::showContextMenu(const QPoint &pos)
         if (auto e = m_store->entry(selectedId()))
             emit showRequested(*e);
     });
+    menu.addAction(tr("Export film of this run…"), this, &HistoryPanel::exportFilmOfSelected);
     menu.addAction(tr("Open file location"), this, &HistoryPanel::openSelectedLocation);
     menu.addSeparator();
     menu.addAction(tr("Delete from history"), this, &HistoryPanel::deleteSelected);

@@ -33,12 +33,15 @@ public:
 
     /// Actions on the selection (what the buttons do).
     void reuseSelected();
+    /// Ask for the denoising film of the selected run (its own settings and seed).
+    void exportFilmOfSelected();
     void openSelectedLocation();
     /// Deletes the selected entry from the history (the image file stays on disk).
     void deleteSelected();
 
 signals:
     void reuseRequested(const HistoryEntry &entry);
+    void filmRequested(const HistoryEntry &entry);
     /// Double-click: show the entry's image.
     void showRequested(const HistoryEntry &entry);
     /// An operation failed (message names the file).

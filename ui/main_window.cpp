@@ -393,6 +393,8 @@ void MainWindow::buildDocks()
         statusBar()->showMessage(tr("Settings of “%1” (seed %2) restored").arg(e.conditioning).arg(e.settings.seed),
                                  kStatusTimeoutMs);
     });
+    connect(m_historyPanel, &HistoryPanel::filmRequested, this,
+            [this](const HistoryEntry &e) { exportFilm(e.settings); });
     connect(m_historyPanel, &HistoryPanel::showRequested, this, &MainWindow::showHistoryEntry);
     connect(m_historyPanel, &HistoryPanel::errorOccurred, this,
             [this](const QString &message) { showError(tr("History"), message); });
@@ -405,6 +407,12 @@ void MainWindow::buildDocks()
     addDockWidget(Qt::BottomDockWidgetArea, m_logDock);
     resizeDocks({m_historyDock}, {290}, Qt::Horizontal);
     resizeDocks({m_logDock}, {110}, Qt::Vertical);
+}
+
+void MainWindow::exportFilm(const GenerationSettings &settings)
+{
+    FilmExportDialog dialog(settings, this);
+    dialog.exec();
 }
 
 void MainWindow::buildMenus()
@@ -429,10 +437,8 @@ void MainWindow::buildMenus()
     m_autoSaveAction->setToolTip(tr("Write every generated image (with its settings) to %1")
                                      .arg(QDir::toNativeSeparators(
                                          QDir(HistoryStore::dataDirectory()).filePath(QStringLiteral("outputs")))));
-    QAction *exportFilm = file->addAction(tr("E&xport film…"), this, [this] {
-        FilmExportDialog dialog(currentSettings(), this); // the denoising film / latent walk of these settings
-        dialog.exec();
-    });
+    // The denoising film / latent walk of the current settings (History: of any earlier run).
+    QAction *exportFilm = file->addAction(tr("E&xport film…"), this, [this] { this->exportFilm(currentSettings()); });
     exportFilm->setObjectName(QStringLiteral("exportFilmAction"));
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);

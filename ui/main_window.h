@@ -67,6 +67,9 @@ public:
     bool openImageFile(const QString &path);
     /// Put settings into the Generate panel (history "Reuse settings", opened PNGs).
     void applySettings(const GenerationSettings &settings);
+    /// Open the modal "Export film" dialog for these settings (File menu: the current ones;
+    /// History: those of an earlier run, which regenerates it step by step with its seed).
+    void exportFilm(const GenerationSettings &settings);
     /// The Generate panel's current values (with the loaded model's identity).
     GenerationSettings currentSettings() const;
 

@@ -8,6 +8,7 @@
 #include "image_conversion.h"
 #include "image_view.h"
 #include "log_panel.h"
+#include "film_export_dialog.h"
 #include "main_window.h"
 #include "model_identity.h"
 #include "noise_chart.h"
@@ -134,6 +135,7 @@ private slots:
     void closingWindowDuringRunExitsCleanly();
     void historyStoreRoundTrip();
     void windowHistoryRoundTripAndReuse();
+    void historyExportsTheFilmOfAnEarlierRun();
     void pngMetadataRoundTripRestoresSettings();
     void badCheckpointFileShowsErrorAndAppKeepsWorking();
     void promptValidationShowsSuggestionsInline();
@@ -921,6 +923,40 @@ void MainWindowTest::windowHistoryRoundTripAndReuse()
     panel->deleteSelected();
     QCOMPARE(window.history()->count(), 2);
     QCOMPARE(panel->visibleCount(), 2);
+}
+
+void MainWindowTest::historyExportsTheFilmOfAnEarlierRun()
+{
+    QTemporaryDir tmp;
+    MainWindow window(nullptr, tmp.filePath(QStringLiteral("history.sqlite")));
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(loadWindowModel(window, kFixture));
+    child<QLineEdit>(window, "prompt")->setText(QStringLiteral("#3"));
+    child<QSpinBox>(window, "steps")->setValue(3);
+    setFixedSeedMode(window);
+    child<QSpinBox>(window, "seed")->setValue(321);
+    QVERIFY(runWindowGeneration(window));
+    const qint64 id = window.resultHistoryId();
+    // The panel now says something else; the film must still be of the stored run.
+    child<QSpinBox>(window, "seed")->setValue(5);
+    child<QLineEdit>(window, "prompt")->setText(QStringLiteral("#1"));
+    window.historyPanel()->select(id);
+    GenerationSettings filmed;
+    bool seen = false;
+    QTimer::singleShot(0, &window, [&] {
+        auto *dialog = qobject_cast<FilmExportDialog *>(QApplication::activeModalWidget());
+        if (dialog) {
+            seen = true;
+            filmed = dialog->settings();
+            static_cast<QDialog *>(dialog)->reject();
+        }
+    });
+    window.historyPanel()->exportFilmOfSelected();
+    QVERIFY(seen);
+    QCOMPARE(filmed.seed, quint64(321));
+    QCOMPARE(filmed.steps, 3);
+    QCOMPARE(filmed.prompt, QStringLiteral("#3"));
 }
 
 void MainWindowTest::pngMetadataRoundTripRestoresSettings()
