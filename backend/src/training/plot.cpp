@@ -74,7 +74,7 @@ Image renderLinePlot(const std::vector<PlotSeries> &series, const PlotOptions &o
     if (o.width < 200 || o.height < 150)
         fail(ErrorCode::InvalidArgument, "plot size must be at least 200x150");
     cv::Mat img(o.height, o.width, CV_8UC3, cv::Scalar(255, 255, 255));
-    const int left = 80, right = 20, top = 40, bottom = 60;
+    const int left = 80, right = 20, top = 56, bottom = 60;
     const cv::Rect area(left, top, o.width - left - right, o.height - top - bottom);
     auto fy = [&](double v) { return o.logY ? std::log10(v) : v; };
     double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
@@ -147,16 +147,30 @@ Image renderLinePlot(const std::vector<PlotSeries> &series, const PlotOptions &o
         flush();
     }
     // Legend, title, axis labels.
-    int ly = area.y + 18;
-    for (const auto &s : series) {
-        if (s.label.empty())
-            continue;
-        const cv::Scalar color(s.rgb[0], s.rgb[1], s.rgb[2]);
-        cv::line(img, {area.x + area.width - 190, ly - 5}, {area.x + area.width - 165, ly - 5}, color, 3, cv::LINE_AA);
-        cv::putText(img, s.label, {area.x + area.width - 158, ly}, font, 0.45, ink, 1, cv::LINE_AA);
-        ly += 20;
+    // Legend in the top right corner, sized to its longest label, on a white box.
+    int labelWidth = 0, labels = 0;
+    for (const auto &s : series)
+        if (!s.label.empty()) {
+            int baseline = 0;
+            labelWidth = std::max(labelWidth, cv::getTextSize(s.label, font, 0.45, 1, &baseline).width);
+            ++labels;
+        }
+    if (labels > 0) {
+        const int boxW = labelWidth + 44, boxH = labels * 20 + 8;
+        const cv::Rect box(area.x + area.width - boxW - 6, area.y + 6, boxW, boxH);
+        cv::rectangle(img, box, cv::Scalar(255, 255, 255), cv::FILLED);
+        cv::rectangle(img, box, grid, 1);
+        int ly = box.y + 19;
+        for (const auto &s : series) {
+            if (s.label.empty())
+                continue;
+            const cv::Scalar color(s.rgb[0], s.rgb[1], s.rgb[2]);
+            cv::line(img, {box.x + 8, ly - 5}, {box.x + 32, ly - 5}, color, 3, cv::LINE_AA);
+            cv::putText(img, s.label, {box.x + 38, ly}, font, 0.45, ink, 1, cv::LINE_AA);
+            ly += 20;
+        }
     }
-    cv::putText(img, o.title, {area.x, 26}, font, 0.65, ink, 1, cv::LINE_AA);
+    cv::putText(img, o.title, {area.x, 24}, font, 0.65, ink, 1, cv::LINE_AA);
     cv::putText(img, o.xLabel, {area.x + area.width / 2 - 4 * static_cast<int>(o.xLabel.size()), o.height - 14}, font, 0.5,
                 ink, 1, cv::LINE_AA);
     if (!o.yLabel.empty())

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <mutex>
@@ -106,10 +107,16 @@ void writeLossPlot(const fs::path &dir)
     vb.y = smoothed(vb.y, 5);
     PlotOptions po;
     po.title = "training loss (moving average of 5 log points)";
+    std::vector<PlotSeries> series{loss, mse, vb};
+    if (std::any_of(loss.y.begin(), loss.y.end(), [](double v) { return v <= 0; })) {
+        // The EDM2 objective (loss / exp(u) + u) goes negative: a log axis cannot show it.
+        series.erase(series.begin());
+        po.title = "eps MSE and vb, moving average of 5 (EDM2 objective < 0: omitted)";
+    }
     po.xLabel = "step";
     po.yLabel = "loss";
     po.logY = true;
-    (void)writePng((dir / "loss.png").string(), renderLinePlot({loss, mse, vb}, po), {}, true);
+    (void)writePng((dir / "loss.png").string(), renderLinePlot(series, po), {}, true);
 }
 
 void writeWeightingPlot(const fs::path &dir, LossWeighting w, const GaussianDiffusion &diffusion, double gamma,
