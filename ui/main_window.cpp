@@ -1,5 +1,6 @@
 #include "main_window.h"
 
+#include "edit_panel.h"
 #include "film_export_dialog.h"
 #include "history_panel.h"
 #include "history_store.h"
@@ -444,6 +445,14 @@ void MainWindow::buildMenus()
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
     quit->setMenuRole(QAction::QuitRole);
+
+    // Editing (issue 7): img2img, inpainting and inversion with the current model and settings.
+    QMenu *edit = menuBar()->addMenu(tr("&Edit"));
+    QAction *editImage = edit->addAction(tr("Edit &image…"), this, [this] {
+        EditDialog dialog(currentSettings(), this);
+        dialog.exec();
+    });
+    editImage->setObjectName(QStringLiteral("editImageAction"));
 
     QMenu *generation = menuBar()->addMenu(tr("&Generation"));
     m_generateAction = generation->addAction(tr("&Generate"), this, [this] { startGeneration(); });
