@@ -1,6 +1,7 @@
 #include "main_window.h"
 
 #include "edit_panel.h"
+#include "video_edit_dialog.h"
 #include "film_export_dialog.h"
 #include "history_panel.h"
 #include "history_store.h"
@@ -453,6 +454,12 @@ void MainWindow::buildMenus()
         dialog.exec();
     });
     editImage->setObjectName(QStringLiteral("editImageAction"));
+    // Video-to-video: img2img on every frame of a clip, one shared noise (ui/video_edit_dialog.h).
+    QAction *editVideo = edit->addAction(tr("Edit &video…"), this, [this] {
+        VideoEditDialog dialog(currentSettings(), this);
+        dialog.exec();
+    });
+    editVideo->setObjectName(QStringLiteral("editVideoAction"));
 
     QMenu *generation = menuBar()->addMenu(tr("&Generation"));
     m_generateAction = generation->addAction(tr("&Generate"), this, [this] { startGeneration(); });
