@@ -1,4 +1,5 @@
 // ditstudio-cli contract: inspect on every container, generate outputs and JSON, bench, usage errors.
+#include "cli_runner.h"
 #include "test_util.h"
 
 #include "io/safetensors.h"
@@ -11,28 +12,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-    int code = 0;
-    std::string out, err;
-};
-
-CliRun runCli(const std::vector<std::string> &args)
-{
-    CliRun r;
-    ::testing::internal::CaptureStdout();
-    ::testing::internal::CaptureStderr();
-    r.code = cli::run(args);
-    r.out = ::testing::internal::GetCapturedStdout();
-    r.err = ::testing::internal::GetCapturedStderr();
-    return r;
-}
-
 class CliTest : public TorchTest {
 protected:
     void SetUp() override
     {
         TorchTest::SetUp();
-        m_tmp = fs::temp_directory_path() / ("ditstudio_cli_" + std::to_string(::getpid()));
+        m_tmp = fs::temp_directory_path() / ("ditstudio_cli_" + processTag());
         fs::create_directories(m_tmp);
     }
     void TearDown() override { fs::remove_all(m_tmp); }

@@ -24,7 +24,7 @@ protected:
         TorchTest::SetUp();
         auto r = m_engine.loadModel(tinyModel().string(), LoadOptions{"cpu"});
         ASSERT_TRUE(r.ok()) << r.error().message;
-        m_tmp = fs::temp_directory_path() / ("ditstudio_engine_" + std::to_string(::getpid()));
+        m_tmp = fs::temp_directory_path() / ("ditstudio_engine_" + processTag());
         fs::create_directories(m_tmp);
     }
     void TearDown() override { fs::remove_all(m_tmp); }

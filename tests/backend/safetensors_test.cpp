@@ -16,7 +16,7 @@ protected:
     void SetUp() override
     {
         TorchTest::SetUp();
-        m_dir = fs::temp_directory_path() / ("ditstudio_st_" + std::to_string(::getpid()));
+        m_dir = fs::temp_directory_path() / ("ditstudio_st_" + processTag());
         fs::create_directories(m_dir);
     }
     void TearDown() override { fs::remove_all(m_dir); }

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <random>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -17,6 +19,18 @@ namespace ditstudio::test {
 inline std::filesystem::path dataDir()
 {
     return std::filesystem::path(DITSTUDIO_TEST_DATA_DIR);
+}
+
+/// A tag unique to this test process (portable stand-in for the pid in temporary folder names, so
+/// parallel ctest processes never share a folder).
+inline const std::string &processTag()
+{
+    static const std::string tag = [] {
+        std::random_device rd;
+        return std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000007) + "_"
+               + std::to_string(rd());
+    }();
+    return tag;
 }
 
 /// Candidate fixture folders: every folder under tests/data/parity plus every folder listed in

@@ -20,7 +20,6 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -186,7 +185,7 @@ protected:
         for (char &c : name)
             if (c == '/')
                 c = '_';
-        m_dir = fs::temp_directory_path() / ("ditstudio-ckpt-" + name + "-" + std::to_string(::getpid()));
+        m_dir = fs::temp_directory_path() / ("ditstudio-ckpt-" + name + "-" + test::processTag());
         fs::remove_all(m_dir);
         fs::create_directories(m_dir);
     }

@@ -17,7 +17,6 @@
 #include <set>
 #include <sstream>
 
-#include <unistd.h>
 
 namespace ditstudio::test {
 namespace {
@@ -84,7 +83,7 @@ fs::path tinyFolder()
 // A fresh temporary folder for files the test writes.
 fs::path tempFolder(const std::string &name)
 {
-    const auto dir = fs::temp_directory_path() / ("ditstudio_vae_test_" + std::to_string(::getpid()) + "_" + name);
+    const auto dir = fs::temp_directory_path() / ("ditstudio_vae_test_" + processTag() + "_" + name);
     fs::remove_all(dir);
     fs::create_directories(dir);
     return dir;

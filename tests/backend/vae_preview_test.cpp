@@ -3,6 +3,7 @@
 // through a VAE, the CLI (generate --vae, --preview-dir, vae encode|decode) and clear errors for
 // malformed / mismatched VAEs. Fixtures: tests/data/parity/dit-tiny (latent, 4 channels, 8x8) and
 // tests/data/parity/vae-tiny (4 latent channels, factor 8).
+#include "cli_runner.h"
 #include "test_util.h"
 
 #include "core/errors.h"
@@ -19,7 +20,6 @@
 #include <cstdlib>
 #include <fstream>
 
-#include <unistd.h>
 
 namespace ditstudio::test {
 namespace {
@@ -28,22 +28,6 @@ namespace fs = std::filesystem;
 
 const fs::path kVaeDir = dataDir() / "parity" / "vae-tiny";
 const fs::path kDiT = dataDir() / "parity" / "dit-tiny" / "weights.safetensors";
-
-struct CliRun {
-    int code = 0;
-    std::string out, err;
-};
-
-CliRun runCli(const std::vector<std::string> &args)
-{
-    CliRun r;
-    ::testing::internal::CaptureStdout();
-    ::testing::internal::CaptureStderr();
-    r.code = cli::run(args);
-    r.out = ::testing::internal::GetCapturedStdout();
-    r.err = ::testing::internal::GetCapturedStderr();
-    return r;
-}
 
 /// Width, height and colour type (2 = RGB, 0 = gray) from a PNG's IHDR chunk.
 struct PngHeader {
@@ -68,14 +52,14 @@ protected:
     /// One projection cache for the suite: the engine and CLI tests fit the tiny VAE's projection once.
     static fs::path sharedCache()
     {
-        return fs::temp_directory_path() / ("ditstudio_vaepreview_cache_" + std::to_string(::getpid()));
+        return fs::temp_directory_path() / ("ditstudio_vaepreview_cache_" + processTag());
     }
     static void TearDownTestSuite() { fs::remove_all(sharedCache()); }
 
     void SetUp() override
     {
         TorchTest::SetUp();
-        m_tmp = fs::temp_directory_path() / ("ditstudio_vaepreview_" + std::to_string(::getpid()));
+        m_tmp = fs::temp_directory_path() / ("ditstudio_vaepreview_" + processTag());
         fs::create_directories(m_tmp);
     }
     void TearDown() override { fs::remove_all(m_tmp); }
