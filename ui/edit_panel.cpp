@@ -274,7 +274,7 @@ EditOutcome runEdit(const EditJob &job, const ditstudio::CancelToken &cancel, co
 // EditDialog
 
 EditDialog::EditDialog(const GenerationSettings &settings, QWidget *parent)
-    : QDialog(parent), m_settings(settings)
+    : JobDialog(parent), m_settings(settings)
 {
     setWindowTitle(tr("Edit image"));
     setObjectName(QStringLiteral("editDialog"));
@@ -383,6 +383,7 @@ EditDialog::EditDialog(const GenerationSettings &settings, QWidget *parent)
     m_runButton = buttons->addButton(tr("Run edit"), QDialogButtonBox::AcceptRole);
     m_runButton->setObjectName(QStringLiteral("editRun"));
     m_cancelButton = buttons->addButton(tr("Cancel edit"), QDialogButtonBox::ActionRole);
+    setJobWidgets(&m_watcher, m_status, m_cancelButton);
     m_cancelButton->setEnabled(false);
     m_saveButton = buttons->addButton(tr("Save result…"), QDialogButtonBox::ActionRole);
     m_saveButton->setEnabled(false);
@@ -423,11 +424,6 @@ EditDialog::~EditDialog()
     // The job reports to this dialog: it must end before the dialog does.
     m_cancel.cancel();
     m_watcher.waitForFinished();
-}
-
-bool EditDialog::isRunning() const
-{
-    return m_watcher.isRunning();
 }
 
 void EditDialog::setImage(const QImage &image)
@@ -570,24 +566,6 @@ void EditDialog::start()
             Qt::QueuedConnection);
     };
     m_watcher.setFuture(QtConcurrent::run([job, cancelToken, sink] { return runEdit(job, cancelToken, sink); }));
-}
-
-void EditDialog::cancel()
-{
-    if (!isRunning())
-        return;
-    m_cancel.cancel();
-    m_status->setText(tr("Cancelling…"));
-    m_cancelButton->setEnabled(false);
-}
-
-void EditDialog::reject()
-{
-    if (isRunning()) {
-        cancel();
-        m_watcher.waitForFinished();
-    }
-    QDialog::reject();
 }
 
 void EditDialog::onStep(int done, int total, const QImage &preview)

@@ -6,6 +6,7 @@
 /// and cancel; the result is shown next to the (preprocessed) input and can be saved as PNG.
 
 #include "generation_settings.h"
+#include "job_dialog.h"
 
 #include "ditstudio/cancel_token.h"
 
@@ -81,7 +82,7 @@ struct EditOutcome {
     QString conditioning;
 };
 
-class EditDialog : public QDialog {
+class EditDialog : public JobDialog {
     Q_OBJECT
 public:
     enum Mode { Img2Img = 0, Inpaint = 1, Invert = 2 };
@@ -89,7 +90,6 @@ public:
     explicit EditDialog(const GenerationSettings &settings, QWidget *parent = nullptr);
     ~EditDialog() override;
 
-    bool isRunning() const;
     const GenerationSettings &settings() const { return m_settings; }
     MaskCanvas *canvas() const { return m_canvas; }
     void setImage(const QImage &image);
@@ -111,14 +111,12 @@ public:
 
 public slots:
     void start();
-    void cancel();
 
 signals:
     /// Exactly once per start(): ok, or not ok with the error / "Cancelled…" text.
     void finishedEdit(bool ok, const QString &text);
 
 protected:
-    void reject() override;
 
 private:
     void browseImage();
@@ -152,7 +150,6 @@ private:
     QPushButton *m_cancelButton = nullptr;
     QPushButton *m_saveButton = nullptr;
     QFutureWatcher<EditOutcome> m_watcher;
-    ditstudio::CancelToken m_cancel;
     QImage m_before;
     QImage m_after;
     QString m_conditioning;

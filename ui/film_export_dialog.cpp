@@ -119,7 +119,7 @@ FilmExportOutcome runExport(const ExportJob &job, const ditstudio::CancelToken &
 } // namespace
 
 FilmExportDialog::FilmExportDialog(const GenerationSettings &settings, QWidget *parent)
-    : QDialog(parent), m_settings(settings)
+    : JobDialog(parent), m_settings(settings)
 {
     setWindowTitle(tr("Export film"));
     setObjectName(QStringLiteral("filmExportDialog"));
@@ -197,6 +197,7 @@ FilmExportDialog::FilmExportDialog(const GenerationSettings &settings, QWidget *
     m_buttons = new QDialogButtonBox(this);
     m_startButton = m_buttons->addButton(tr("Export"), QDialogButtonBox::AcceptRole);
     m_cancelButton = m_buttons->addButton(tr("Cancel export"), QDialogButtonBox::ActionRole);
+    setJobWidgets(&m_watcher, m_status, m_cancelButton);
     m_cancelButton->setEnabled(false);
     m_buttons->addButton(QDialogButtonBox::Close);
     connect(m_startButton, &QPushButton::clicked, this, &FilmExportDialog::start);
@@ -218,11 +219,6 @@ FilmExportDialog::~FilmExportDialog()
     // The job reports progress to this dialog: it must end before the dialog does.
     m_cancel.cancel();
     m_watcher.waitForFinished();
-}
-
-bool FilmExportDialog::isRunning() const
-{
-    return m_watcher.isRunning();
 }
 
 QString FilmExportDialog::outputPath() const
@@ -316,25 +312,6 @@ void FilmExportDialog::start()
     };
     m_watcher.setFuture(
         QtConcurrent::run([job, cancelToken, progress] { return runExport(job, cancelToken, progress); }));
-}
-
-void FilmExportDialog::cancel()
-{
-    if (!isRunning())
-        return;
-    m_cancel.cancel();
-    m_status->setText(tr("Cancelling…"));
-    m_cancelButton->setEnabled(false);
-}
-
-void FilmExportDialog::reject()
-{
-    if (isRunning()) {
-        // Closing while exporting cancels first; the partial file is removed by the writer.
-        cancel();
-        m_watcher.waitForFinished();
-    }
-    QDialog::reject();
 }
 
 void FilmExportDialog::onProgress(int done, int total, const QString &stage)

@@ -5,6 +5,7 @@
 /// (QtConcurrent) on its own Engine, so the generation worker keeps its model and stays responsive.
 
 #include "generation_settings.h"
+#include "job_dialog.h"
 
 #include "ditstudio/cancel_token.h"
 
@@ -28,13 +29,12 @@ struct FilmExportOutcome {
     QString text;
 };
 
-class FilmExportDialog : public QDialog {
+class FilmExportDialog : public JobDialog {
     Q_OBJECT
 public:
     explicit FilmExportDialog(const GenerationSettings &settings, QWidget *parent = nullptr);
     ~FilmExportDialog() override;
 
-    bool isRunning() const;
     /// The generation settings this dialog films.
     const GenerationSettings &settings() const { return m_settings; }
     /// What the last export did ("Wrote …", "Cancelled", or the error); for tests and the status bar.
@@ -47,13 +47,11 @@ public:
 
 public slots:
     void start();
-    void cancel();
 
 signals:
     void finishedExport(bool ok, const QString &text);
 
 protected:
-    void reject() override;
 
 private:
     void browse();
@@ -80,7 +78,6 @@ private:
     QPushButton *m_cancelButton = nullptr;
     QDialogButtonBox *m_buttons = nullptr;
     QFutureWatcher<FilmExportOutcome> m_watcher;
-    ditstudio::CancelToken m_cancel;
     QString m_resultText;
     bool m_ok = false;
 };

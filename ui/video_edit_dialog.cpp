@@ -105,7 +105,7 @@ VideoEditOutcome runVideoEdit(const VideoEditJob &job, const ditstudio::CancelTo
 } // namespace
 
 VideoEditDialog::VideoEditDialog(const GenerationSettings &settings, QWidget *parent)
-    : QDialog(parent), m_settings(settings)
+    : JobDialog(parent), m_settings(settings)
 {
     setWindowTitle(tr("Edit video"));
     setObjectName(QStringLiteral("videoEditDialog"));
@@ -210,6 +210,7 @@ VideoEditDialog::VideoEditDialog(const GenerationSettings &settings, QWidget *pa
     m_runButton = buttons->addButton(tr("Run"), QDialogButtonBox::AcceptRole);
     m_runButton->setObjectName(QStringLiteral("videoEditRun"));
     m_cancelButton = buttons->addButton(tr("Cancel edit"), QDialogButtonBox::ActionRole);
+    setJobWidgets(&m_watcher, m_status, m_cancelButton);
     m_cancelButton->setObjectName(QStringLiteral("videoEditCancel"));
     m_cancelButton->setEnabled(false);
     buttons->addButton(QDialogButtonBox::Close);
@@ -233,11 +234,6 @@ VideoEditDialog::~VideoEditDialog()
     // The job reports to this dialog: it must end before the dialog does.
     m_cancel.cancel();
     m_watcher.waitForFinished();
-}
-
-bool VideoEditDialog::isRunning() const
-{
-    return m_watcher.isRunning();
 }
 
 bool VideoEditDialog::setInputPath(const QString &path)
@@ -428,24 +424,6 @@ void VideoEditDialog::start()
     };
     m_watcher.setFuture(
         QtConcurrent::run([job, cancelToken, sink] { return runVideoEdit(job, cancelToken, sink); }));
-}
-
-void VideoEditDialog::cancel()
-{
-    if (!isRunning())
-        return;
-    m_cancel.cancel();
-    m_status->setText(tr("Cancelling…"));
-    m_cancelButton->setEnabled(false);
-}
-
-void VideoEditDialog::reject()
-{
-    if (isRunning()) {
-        cancel();
-        m_watcher.waitForFinished();
-    }
-    QDialog::reject();
 }
 
 void VideoEditDialog::onFrame(int done, int total, const QImage &after)

@@ -6,6 +6,7 @@
 /// preview of the latest edited frame, honours Cancel, and ends in exactly one finishedEdit signal.
 
 #include "generation_settings.h"
+#include "job_dialog.h"
 
 #include "ditstudio/cancel_token.h"
 
@@ -32,13 +33,12 @@ struct VideoEditOutcome {
     double fps = 0;
 };
 
-class VideoEditDialog : public QDialog {
+class VideoEditDialog : public JobDialog {
     Q_OBJECT
 public:
     explicit VideoEditDialog(const GenerationSettings &settings, QWidget *parent = nullptr);
     ~VideoEditDialog() override;
 
-    bool isRunning() const;
     /// Open the input video: shows its size, fps, frames and duration and the first frame.
     /// False + status text when the file cannot be read as a video.
     bool setInputPath(const QString &path);
@@ -59,14 +59,12 @@ public:
 
 public slots:
     void start();
-    void cancel();
 
 signals:
     /// Exactly once per start(): ok, or not ok with the error / "Cancelled…" text.
     void finishedEdit(bool ok, const QString &text);
 
 protected:
-    void reject() override;
 
 private:
     void browseInput();
@@ -97,7 +95,6 @@ private:
     QPushButton *m_runButton = nullptr;
     QPushButton *m_cancelButton = nullptr;
     QFutureWatcher<VideoEditOutcome> m_watcher;
-    ditstudio::CancelToken m_cancel;
     QImage m_previewImage;
     QImage m_lastEdited;
     QString m_resultText;
