@@ -33,6 +33,9 @@ int cudaDeviceCount();
 int setComputeThreads(int threads);
 int computeThreads();
 
+/// The application version ("1.2.3"); needs no engine (the GUI shows it before the engine loads).
+const char *appVersion();
+
 /// Versions and build facts for --version and the About dialog.
 struct RuntimeInfo {
     std::string appVersion;

@@ -6,26 +6,6 @@
 
 namespace ditstudio {
 
-const char *errorCodeName(ErrorCode code)
-{
-    switch (code) {
-    case ErrorCode::InvalidArgument: return "invalid argument";
-    case ErrorCode::NotFound: return "not found";
-    case ErrorCode::IoError: return "I/O error";
-    case ErrorCode::FormatError: return "format error";
-    case ErrorCode::ShapeMismatch: return "shape mismatch";
-    case ErrorCode::Unsupported: return "unsupported";
-    case ErrorCode::Cancelled: return "cancelled";
-    case ErrorCode::Internal: return "internal error";
-    }
-    return "error";
-}
-
-std::string Error::toString() const
-{
-    return std::string(errorCodeName(code)) + ": " + message;
-}
-
 Error currentExceptionToError(const std::string &context)
 {
     const std::string prefix = context.empty() ? std::string() : context + ": ";

@@ -20,16 +20,7 @@ extern "C" {
 #include <sstream>
 #include <thread>
 
-#ifndef DITSTUDIO_VERSION
-#define DITSTUDIO_VERSION "0.0.0"
-#endif
-
 namespace ditstudio {
-
-std::string DeviceSpec::toString() const
-{
-    return kind == DeviceKind::Cpu ? std::string("cpu") : "cuda:" + std::to_string(index);
-}
 
 bool cudaAvailable()
 {
@@ -85,7 +76,7 @@ int computeThreads()
 RuntimeInfo runtimeInfo()
 {
     RuntimeInfo info;
-    info.appVersion = DITSTUDIO_VERSION;
+    info.appVersion = appVersion();
     info.torchVersion = TORCH_VERSION;
     info.openCvVersion = CV_VERSION;
     std::ostringstream ff;

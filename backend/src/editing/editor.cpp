@@ -21,47 +21,6 @@
 
 namespace ditstudio {
 
-const char *editModeName(EditMode mode)
-{
-    switch (mode) {
-    case EditMode::Img2Img: return "img2img";
-    case EditMode::Inpaint: return "inpaint";
-    case EditMode::Invert: return "invert";
-    }
-    return "img2img";
-}
-
-bool parseEditMode(const std::string &text, EditMode &out)
-{
-    for (auto m : {EditMode::Img2Img, EditMode::Inpaint, EditMode::Invert})
-        if (text == editModeName(m)) {
-            out = m;
-            return true;
-        }
-    return false;
-}
-
-Result<double> imagePsnr(const Image &a, const Image &b)
-{
-    if (a.width != b.width || a.height != b.height || a.channels != b.channels || a.pixels.size() != b.pixels.size())
-        return makeError(ErrorCode::InvalidArgument, "imagePsnr: images differ in size or channels ("
-                                                         + std::to_string(a.width) + "x" + std::to_string(a.height)
-                                                         + "x" + std::to_string(a.channels) + " vs "
-                                                         + std::to_string(b.width) + "x" + std::to_string(b.height)
-                                                         + "x" + std::to_string(b.channels) + ")");
-    if (a.pixels.empty())
-        return makeError(ErrorCode::InvalidArgument, "imagePsnr: empty images");
-    double se = 0;
-    for (size_t i = 0; i < a.pixels.size(); ++i) {
-        const double d = static_cast<double>(a.pixels[i]) - b.pixels[i];
-        se += d * d;
-    }
-    const double mse = se / static_cast<double>(a.pixels.size());
-    if (mse == 0)
-        return std::numeric_limits<double>::infinity();
-    return 10.0 * std::log10(255.0 * 255.0 / mse);
-}
-
 namespace editing {
 
 namespace {

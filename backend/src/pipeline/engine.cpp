@@ -26,59 +26,6 @@ namespace ditstudio {
 
 namespace fs = std::filesystem;
 
-const char *samplerName(SamplerKind kind)
-{
-    switch (kind) {
-    case SamplerKind::Ddpm: return "ddpm";
-    case SamplerKind::Ddim: return "ddim";
-    case SamplerKind::DpmPP2M: return "dpmpp-2m";
-    case SamplerKind::Euler: return "euler";
-    case SamplerKind::EulerAncestral: return "euler-a";
-    case SamplerKind::Heun: return "heun";
-    }
-    return "ddpm";
-}
-
-std::vector<std::string> samplerNames()
-{
-    return {"ddpm", "ddim", "dpmpp-2m", "euler", "euler-a", "heun"};
-}
-
-bool parseSampler(const std::string &text, SamplerKind &out)
-{
-    for (auto k : {SamplerKind::Ddpm, SamplerKind::Ddim, SamplerKind::DpmPP2M, SamplerKind::Euler,
-                   SamplerKind::EulerAncestral, SamplerKind::Heun})
-        if (text == samplerName(k)) {
-            out = k;
-            return true;
-        }
-    return false;
-}
-
-const char *dtypeName(DType dtype)
-{
-    switch (dtype) {
-    case DType::Float32: return "fp32";
-    case DType::BFloat16: return "bf16";
-    case DType::Float16: return "fp16";
-    }
-    return "fp32";
-}
-
-bool parseDType(const std::string &text, DType &out)
-{
-    if (text == "fp32" || text == "float32" || text == "f32") {
-        out = DType::Float32;
-    } else if (text == "bf16" || text == "bfloat16") {
-        out = DType::BFloat16;
-    } else if (text == "fp16" || text == "float16" || text == "half") {
-        out = DType::Float16;
-    } else {
-        return false;
-    }
-    return true;
-}
-
 std::string defaultModelPath()
 {
     const fs::path exeDir = platform::executableDir();

@@ -172,28 +172,6 @@ Conditioning mixConditioning(const Conditioning &a, const Conditioning &b, doubl
 
 } // namespace
 
-const char *filmFramesName(FilmFrames frames)
-{
-    switch (frames) {
-    case FilmFrames::Xt:
-        return "xt";
-    case FilmFrames::X0:
-        return "x0";
-    case FilmFrames::Both:
-        return "both";
-    }
-    return "?";
-}
-
-Result<FilmFrames> parseFilmFrames(const std::string &name)
-{
-    for (auto f : {FilmFrames::Xt, FilmFrames::X0, FilmFrames::Both})
-        if (name == filmFramesName(f))
-            return f;
-    return makeError(ErrorCode::InvalidArgument,
-                     "unknown film frames '" + name + "' (expected xt, x0 or both)");
-}
-
 HostTensor slerp(const HostTensor &a, const HostTensor &b, double t)
 {
     if (a.shape != b.shape || a.data.size() != b.data.size())
