@@ -1,4 +1,5 @@
 // ditstudio: the GUI. main() only wires things: application, logging, threads, the main window.
+#include "engine_module.h"
 #include "main_window.h"
 
 #include "ditstudio/runtime.h"
@@ -7,20 +8,49 @@
 #include <QCommandLineParser>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QEvent>
 #include <QStandardPaths>
 #include <QTimer>
 
 #include <cstdio>
+#include <functional>
+
+namespace {
+
+// Calls back once, right after the watched window's first paint has been flushed to the screen.
+class FirstPaintWatcher : public QObject
+{
+public:
+    explicit FirstPaintWatcher(std::function<void()> callback) : m_callback(std::move(callback)) {}
+
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override
+    {
+        if (event->type() == QEvent::Paint && m_callback) {
+            // Queued: the paint in progress completes and reaches the screen first.
+            QTimer::singleShot(0, this, [callback = std::move(m_callback)] { callback(); });
+            m_callback = nullptr;
+        }
+        return QObject::eventFilter(watched, event);
+    }
+
+private:
+    std::function<void()> m_callback;
+};
+
+} // namespace
 
 int main(int argc, char **argv)
 {
-    QElapsedTimer launch; // launch time: process start (near enough) to a model ready for a prompt
+    // Launch time: main() (a few tens of ms after the process starts: the GUI does not link LibTorch)
+    // to the window shown, and to the start-up model ready for a prompt.
+    QElapsedTimer launch;
     launch.start();
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("ditstudio"));
     QApplication::setApplicationName(QStringLiteral("ditstudio"));
     QApplication::setApplicationDisplayName(QStringLiteral("DiT Studio"));
-    QApplication::setApplicationVersion(QString::fromStdString(ditstudio::runtimeInfo().appVersion));
+    QApplication::setApplicationVersion(QString::fromLatin1(ditstudio::appVersion()));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Desktop studio for Diffusion Transformers"));
@@ -49,7 +79,6 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "ditstudio: %s\n", logging.error().message.c_str());
         return 2;
     }
-    ditstudio::setComputeThreads(0); // all cores: Debian's LibTorch starts with one
 
     MainWindow window;
     QObject::connect(&window, &MainWindow::ready, &window, [&] {
@@ -61,10 +90,26 @@ int main(int argc, char **argv)
             QTimer::singleShot(0, &window, &QWidget::close);
         }
     });
-    window.show();
+    // The window first, then the engine: loading LibTorch and its ~290 libraries takes most of a
+    // second and holds the dynamic loader's lock, which would also stall the plugins Qt loads to show
+    // the window. So the engine module starts loading (on a background thread) once the window has
+    // painted; until the start-up model is in, the window is usable but Generate waits.
+    EngineModule::holdLoading();
+    FirstPaintWatcher firstPaint([&] {
+        ditstudio::logInfo("window shown " + std::to_string(launch.elapsed()) + " ms after launch");
+        EngineModule::startLoading();
+    });
+    window.installEventFilter(&firstPaint);
+    QTimer::singleShot(500, [] { EngineModule::startLoading(); }); // in case no paint comes (minimised)
+    // Queued now, so the first frame already says "Loading…"; the worker waits for the module.
     if (const QStringList args = parser.positionalArguments(); !args.isEmpty())
         window.loadInitialModel(args.constFirst());
     else
         window.loadInitialModel();
-    return QApplication::exec();
+    window.show();
+    const int status = QApplication::exec();
+    // Never exit in the middle of loading the engine module (a window closed at once).
+    EngineModule::startLoading();
+    EngineModule::api();
+    return status;
 }

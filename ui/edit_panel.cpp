@@ -1,5 +1,7 @@
 #include "edit_panel.h"
 
+#include "engine_client.h"
+#include "engine_module.h"
 #include "image_conversion.h"
 #include "image_view.h"
 
@@ -222,7 +224,7 @@ EditOutcome runEdit(const EditJob &job, const ditstudio::CancelToken &cancel, co
     request.sourcePrompt = job.sourcePrompt.trimmed().toStdString();
     request.inversionSteps = job.settings.steps;
 
-    Engine engine;
+    EngineClient engine;
     LoadOptions lo;
     lo.device = job.settings.device.toStdString();
     lo.vaePath = job.settings.vaePath.toStdString();
@@ -239,7 +241,7 @@ EditOutcome runEdit(const EditJob &job, const ditstudio::CancelToken &cancel, co
         if (onStep)
             onStep(u.step + 1, u.totalSteps, u.previewX0.empty() ? QImage() : toQImage(u.previewX0.front()));
     };
-    auto r = editImage(engine, request, observer, cancel);
+    auto r = engine.editImage(request, observer, cancel);
     if (!r.ok()) {
         out.text = QString::fromStdString(r.error().toString());
         return out;
@@ -615,7 +617,7 @@ bool EditDialog::saveResultTo(const QString &path, bool overwrite)
                                .arg(m_steps->value())
                                .arg(m_seed->value())
                                .toStdString()}};
-    auto r = ditstudio::writePng(path.toStdString(), toDitImage(m_after), chunks, overwrite);
+    auto r = EngineModule::writePng(path.toStdString(), toDitImage(m_after), chunks, overwrite);
     m_resultText = r.ok() ? tr("Saved %1").arg(QDir::toNativeSeparators(path))
                           : QString::fromStdString(r.error().toString());
     m_status->setText(m_resultText);

@@ -1,5 +1,7 @@
 #include "film_export_dialog.h"
 
+#include "engine_client.h"
+
 #include "ditstudio/engine.h"
 #include "ditstudio/video.h"
 
@@ -51,7 +53,7 @@ FilmExportOutcome runExport(const ExportJob &job, const ditstudio::CancelToken &
         return out;
     }
     request->batch = 1;
-    Engine engine;
+    EngineClient engine;
     LoadOptions lo;
     lo.device = job.settings.device.toStdString();
     lo.vaePath = job.settings.vaePath.toStdString();
@@ -70,7 +72,7 @@ FilmExportOutcome runExport(const ExportJob &job, const ditstudio::CancelToken &
     double encodeSeconds = 0;
     int frames = 0;
     if (job.mode == 0) {
-        auto r = renderDenoisingFilm(engine, *request, job.film, job.path.toStdString(), progress, cancel);
+        auto r = engine.renderDenoisingFilm(*request, job.film, job.path.toStdString(), progress, cancel);
         if (!r.ok()) {
             out.text = QString::fromStdString(r.error().toString());
             return out;
@@ -90,7 +92,7 @@ FilmExportOutcome runExport(const ExportJob &job, const ditstudio::CancelToken &
             }
             wo.toConditioning = m->conditioning;
         }
-        auto r = renderLatentWalk(engine, *request, wo, job.path.toStdString(), progress, cancel);
+        auto r = engine.renderLatentWalk(*request, wo, job.path.toStdString(), progress, cancel);
         if (!r.ok()) {
             out.text = QString::fromStdString(r.error().toString());
             return out;

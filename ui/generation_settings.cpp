@@ -59,10 +59,9 @@ bool takeBool(const QJsonObject &json, const char *key, bool &out, QString *erro
     return true;
 }
 
-// runtimeInfo() also probes BLAS and CUDA (tens of ms); the version never changes, so ask once.
 const std::string &appVersion()
 {
-    static const std::string version = ditstudio::runtimeInfo().appVersion;
+    static const std::string version = ditstudio::appVersion();
     return version;
 }
 

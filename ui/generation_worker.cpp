@@ -1,5 +1,6 @@
 #include "generation_worker.h"
 
+#include "engine_module.h"
 #include "image_conversion.h"
 #include "model_identity.h"
 
@@ -27,7 +28,7 @@ ModelSummary summarize(const ditstudio::CheckpointInfo &info, const ModelLoadSpe
     s.embeddedDefault = spec.path.isEmpty();
     s.vaePath = spec.vaePath;
     s.precision = spec.precision;
-    if (auto device = ditstudio::parseDevice(spec.device.toStdString()); device.ok())
+    if (auto device = EngineModule::parseDevice(spec.device.toStdString()); device.ok())
         s.device = fromStd(device->toString());
     s.parameterCount = info.parameterCount;
     s.numClasses = info.config.numClasses;

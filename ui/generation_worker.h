@@ -1,12 +1,14 @@
 #pragma once
 /// \file generation_worker.h
-/// The QObject that owns the ditstudio::Engine and does all engine work. It lives on the
+/// The QObject that owns the engine (an EngineClient) and does all engine work. It lives on the
 /// GenerationController's QThread; its slots are invoked there (queued) and its signals reach the
 /// GUI thread queued. Never call its slots directly from another thread.
 
 #include "generation_types.h"
 
 #include "ditstudio/cancel_token.h"
+#include "engine_client.h"
+
 #include "ditstudio/engine.h"
 
 #include <QList>
@@ -47,6 +49,6 @@ signals:
     void promptChecked(const PromptCheck &check);
 
 private:
-    ditstudio::Engine m_engine;
+    EngineClient m_engine; ///< the engine, made on this thread on first use
     ModelLoadSpec m_spec; ///< how the current model was loaded
 };

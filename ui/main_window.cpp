@@ -1,6 +1,7 @@
 #include "main_window.h"
 
 #include "edit_panel.h"
+#include "engine_module.h"
 #include "video_edit_dialog.h"
 #include "film_export_dialog.h"
 #include "history_panel.h"
@@ -235,14 +236,7 @@ QWidget *MainWindow::buildGeneratePanel()
     m_device->setObjectName(QStringLiteral("device"));
     m_device->addItem(tr("auto"), QStringLiteral("auto"));
     m_device->addItem(QStringLiteral("cpu"), QStringLiteral("cpu"));
-    if (ditstudio::cudaAvailable()) {
-        const int n = ditstudio::cudaDeviceCount();
-        for (int i = 0; i < n; ++i)
-            m_device->addItem(n == 1 ? QStringLiteral("cuda") : QStringLiteral("cuda:%1").arg(i),
-                              n == 1 ? QStringLiteral("cuda") : QStringLiteral("cuda:%1").arg(i));
-    }
-    m_device->setToolTip(ditstudio::cudaAvailable() ? tr("Compute device")
-                                                    : tr("Compute device (this build or machine has no CUDA)"));
+    m_device->setToolTip(tr("Compute device")); // CUDA devices join once the engine has loaded
     m_precision = new QComboBox(panel);
     m_precision->setObjectName(QStringLiteral("precision"));
     for (const char *p : {"fp32", "bf16", "fp16"})
@@ -636,8 +630,28 @@ void MainWindow::reloadWithPanelOptions()
         openModel(m.path);
 }
 
+void MainWindow::addEngineDevices()
+{
+    // The engine module loads in the background at launch; the first load result (either way)
+    // means it is in, so asking for CUDA devices no longer waits.
+    if (m_engineDevicesListed)
+        return;
+    m_engineDevicesListed = true;
+    const int n = EngineModule::cudaDeviceCount();
+    for (int i = 0; i < n; ++i) {
+        const QString name = n == 1 ? QStringLiteral("cuda") : QStringLiteral("cuda:%1").arg(i);
+        m_device->addItem(name, name);
+    }
+    m_device->setToolTip(n > 0 ? tr("Compute device") : tr("Compute device (this build or machine has no CUDA)"));
+    // A CUDA device chosen in an earlier session comes back once it exists.
+    const QString saved = QSettings().value(kKeyDevice).toString();
+    if (n > 0 && m_device->currentData().toString() == QStringLiteral("auto") && m_device->findData(saved) > 1)
+        m_device->setCurrentIndex(m_device->findData(saved));
+}
+
 void MainWindow::onModelLoaded(const ModelSummary &model)
 {
+    addEngineDevices();
     m_fallBackToDefault = false;
     m_modelLabel->setText(model.displayText());
     m_modelLabel->setToolTip(tr("%1\n%2, %3 parameters, %4 %5\nweights %6")
@@ -674,6 +688,7 @@ void MainWindow::onModelLoaded(const ModelSummary &model)
 
 void MainWindow::onLoadFailed(const QString &message)
 {
+    addEngineDevices();
     statusBar()->showMessage(tr("Loading failed"), kStatusTimeoutMs);
     if (!m_controller->hasModel())
         m_modelLabel->setText(tr("No model loaded — open a checkpoint"));
@@ -1009,7 +1024,7 @@ QString MainWindow::autoSave(const QImage &image, const GenerationSettings &sett
                                                  : QStringLiteral("%1-%2.png").arg(stem).arg(n));
         if (QFileInfo::exists(path))
             continue;
-        const auto written = ditstudio::writePng(path.toStdString(), pixels, chunks, /*overwrite=*/false);
+        const auto written = EngineModule::writePng(path.toStdString(), pixels, chunks, /*overwrite=*/false);
         if (written.ok())
             return path;
         ditstudio::logWarn("auto-save: " + written.error().message);
@@ -1097,7 +1112,7 @@ void MainWindow::applySettings(const GenerationSettings &s)
 
 bool MainWindow::openImageFile(const QString &path)
 {
-    const auto text = ditstudio::readPngText(path.toStdString());
+    const auto text = EngineModule::readPngText(path.toStdString());
     if (!text.ok()) {
         showError(tr("Could not read the image"), QString::fromStdString(text.error().message));
         return false;
@@ -1178,7 +1193,7 @@ bool MainWindow::saveImageTo(const QString &path, bool overwrite)
     if (m_result.isNull())
         return false;
     const auto chunks = pngTextChunks(m_resultSettings, m_resultConditioning, m_result.size());
-    const auto written = ditstudio::writePng(path.toStdString(), toDitImage(m_result), chunks, overwrite);
+    const auto written = EngineModule::writePng(path.toStdString(), toDitImage(m_result), chunks, overwrite);
     if (!written.ok()) {
         showError(tr("Could not save the image"), QString::fromStdString(written.error().message));
         return false;
@@ -1193,7 +1208,7 @@ bool MainWindow::saveImageTo(const QString &path, bool overwrite)
 
 void MainWindow::showAbout()
 {
-    const std::string info = ditstudio::runtimeInfoText(
+    const std::string info = EngineModule::runtimeInfoText(
         {std::string("Qt: ") + qVersion() + " (built with " QT_VERSION_STR ")",
          "History: " + m_history->databasePath().toStdString()});
     QMessageBox::about(this, tr("About DiT Studio"),

@@ -107,6 +107,8 @@ private:
     void reloadWithPanelOptions();
 
     void onModelLoaded(const ModelSummary &model);
+    /// Add the CUDA devices to the device list once the engine module is in (first load result).
+    void addEngineDevices();
     void onLoadFailed(const QString &message);
     void onItemStarted(int index, int count, quint64 seed, const QString &conditioning);
     void onStepFinished(int step, int total, double timestep, double sigma, double elapsedSeconds);
@@ -185,5 +187,6 @@ private:
     std::optional<PromptCheck> m_promptCheck; ///< the worker's verdict on the current prompt text
     bool m_fallBackToDefault = false; ///< the start-up load of the last model: try the default if it fails
     bool m_startupPending = false;    ///< ready() not emitted yet
+    bool m_engineDevicesListed = false;
     bool m_applyingSettings = false;
 };

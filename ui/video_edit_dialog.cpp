@@ -1,5 +1,7 @@
 #include "video_edit_dialog.h"
 
+#include "engine_client.h"
+#include "engine_module.h"
 #include "image_conversion.h"
 #include "image_view.h"
 
@@ -61,7 +63,7 @@ VideoEditOutcome runVideoEdit(const VideoEditJob &job, const ditstudio::CancelTo
     request.edit.strength = job.strength;
     request.temporalSmoothing = job.smoothing;
 
-    Engine engine;
+    EngineClient engine;
     LoadOptions lo;
     lo.device = job.settings.device.toStdString();
     lo.vaePath = job.settings.vaePath.toStdString();
@@ -74,8 +76,8 @@ VideoEditOutcome runVideoEdit(const VideoEditJob &job, const ditstudio::CancelTo
         return out;
     }
     int framesDone = 0;
-    auto r = editVideo(
-        engine, request,
+    auto r = engine.editVideo(
+        request,
         [&](const VideoEditProgress &p) {
             framesDone = p.frame + 1;
             if (onFrame)
@@ -238,8 +240,9 @@ VideoEditDialog::~VideoEditDialog()
 
 bool VideoEditDialog::setInputPath(const QString &path)
 {
-    ditstudio::VideoReader reader;
-    auto info = reader.open(path.toStdString());
+    const auto *engine = EngineModule::api();
+    auto info = engine ? engine->probeVideo(path.toStdString())
+                       : ditstudio::Result<ditstudio::VideoInfo>(EngineModule::unavailableError());
     if (!info.ok()) {
         m_inputPath.clear();
         m_frameCount = 0;
@@ -298,13 +301,11 @@ void VideoEditDialog::showInputFrame(int index)
         m_frameSlider->setValue(index);
     }
     // A fresh reader per look-up: browsing is occasional, and seeking is by frame index.
-    ditstudio::VideoReader reader;
+    const auto *engine = EngineModule::api();
     QString problem;
-    if (auto opened = reader.open(m_inputPath.toStdString()); !opened.ok()) {
-        problem = QString::fromStdString(opened.error().toString());
-    } else if (auto sought = reader.seekFrame(index); !sought.ok()) {
-        problem = QString::fromStdString(sought.error().toString());
-    } else if (auto frame = reader.read(); !frame.ok()) {
+    if (!engine) {
+        problem = QString::fromStdString(EngineModule::unavailableError().toString());
+    } else if (auto frame = engine->readVideoFrame(m_inputPath.toStdString(), index); !frame.ok()) {
         problem = QString::fromStdString(frame.error().toString());
     } else if (!frame->has_value()) {
         problem = tr("frame %1 is past the end").arg(index);

@@ -1,0 +1,16 @@
+# ctest: the GUI executable must not link LibTorch, OpenCV or FFmpeg (they come with the engine
+# module, loaded after the window shows). Run as cmake -DREADELF=... -DEXE=... -P this file.
+execute_process(COMMAND ${READELF} -d ${EXE} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "readelf -d ${EXE} failed (${rc})")
+endif()
+string(REGEX MATCHALL "Shared library: \\[[^]]+\\]" needed "${out}")
+if(NOT needed MATCHES "libQt6Widgets")
+    message(FATAL_ERROR "unexpected readelf output for ${EXE}: no libQt6Widgets among ${needed}")
+endif()
+string(REGEX MATCHALL "\\[lib(torch|c10|opencv|av|sw)[^]]*\\]" heavy "${needed}")
+if(heavy)
+    message(FATAL_ERROR "${EXE} links ${heavy}: the engine's libraries belong in the engine module")
+endif()
+list(LENGTH needed count)
+message(STATUS "${EXE}: ${count} direct libraries, none of LibTorch/OpenCV/FFmpeg")

@@ -1,0 +1,86 @@
+// The engine module as the GUI loads it: in the background, once, from the build folder here;
+// EngineClient forwards to it; without it every engine call says why instead of crashing.
+#include "engine_client.h"
+#include "engine_module.h"
+
+#include "ditstudio/engine.h"
+
+#include <QElapsedTimer>
+#include <QTest>
+
+class EngineModuleTest : public QObject {
+    Q_OBJECT
+
+private:
+    static bool missingModuleRun() { return qEnvironmentVariableIsSet("DITSTUDIO_TEST_MISSING_ENGINE"); }
+
+private slots:
+    void loadsInTheBackgroundAndForwards()
+    {
+        if (missingModuleRun())
+            QSKIP("the missing-module run checks errors only");
+        QElapsedTimer timer;
+        timer.start();
+        EngineModule::startLoading();
+        // startLoading() returns at once; the load itself (LibTorch and friends) is on another thread.
+        QVERIFY2(timer.elapsed() < 1000, "startLoading() waited for the load");
+        const auto *api = EngineModule::api();
+        QVERIFY2(api, qPrintable(EngineModule::errorText()));
+        QVERIFY(EngineModule::isFinished());
+        QVERIFY(EngineModule::errorText().isEmpty());
+        QVERIFY2(EngineModule::path().contains(QLatin1String(ditstudio::kEngineModuleName)),
+                 qPrintable(EngineModule::path()));
+        QCOMPARE(api->abiVersion, ditstudio::kEngineModuleAbi);
+        QCOMPARE(QString::fromLatin1(api->version), QString::fromLatin1(ditstudio::appVersion()));
+        QVERIFY(EngineModule::loadSeconds() > 0);
+        QVERIFY(QString::fromStdString(EngineModule::runtimeInfoText()).contains(QLatin1String("LibTorch")));
+
+        EngineClient engine;
+        QVERIFY(!engine.hasModel());
+        QVERIFY(engine.classNames().empty());
+        QVERIFY(!engine.parsePrompt("sneaker").ok());
+        if (api->defaultModelPath().empty())
+            QSKIP("the embedded default model was not found");
+        const auto loaded = engine.loadDefaultModel();
+        QVERIFY2(loaded.ok(), loaded.ok() ? "" : loaded.error().toString().c_str());
+        QVERIFY(engine.hasModel());
+        QCOMPARE(int(engine.classNames().size()), 10);
+        const auto match = engine.parsePrompt("sneaker");
+        QVERIFY(match.ok());
+        QCOMPARE(match->conditioning.classes.at(0).classId, 7); // Fashion-MNIST: 7 = Sneaker
+        ditstudio::GenerateRequest request;
+        request.prompt = "sneaker";
+        request.steps = 3;
+        request.seed = 1;
+        int steps = 0;
+        ditstudio::GenerateObserver observer;
+        observer.onStep = [&](const ditstudio::StepUpdate &) { ++steps; };
+        const auto result = engine.generate(request, observer);
+        QVERIFY2(result.ok(), result.ok() ? "" : result.error().toString().c_str());
+        QCOMPARE(steps, 3);
+        QCOMPARE(int(result->images.size()), 1);
+        QCOMPARE(result->images.front().width, 28);
+    }
+
+    void missingModuleGivesAClearError()
+    {
+        if (!missingModuleRun())
+            QSKIP("run with DITSTUDIO_TEST_MISSING_ENGINE and DITSTUDIO_ENGINE_MODULE=<no such file>");
+        QVERIFY(EngineModule::api() == nullptr);
+        const QString why = EngineModule::errorText();
+        QVERIFY2(why.contains(qEnvironmentVariable("DITSTUDIO_ENGINE_MODULE")), qPrintable(why));
+        EngineClient engine;
+        const auto loaded = engine.loadDefaultModel();
+        QVERIFY(!loaded.ok());
+        const QString message = QString::fromStdString(loaded.error().toString());
+        QVERIFY2(message.contains(QLatin1String("engine module")) && message.contains(QLatin1String("DITSTUDIO_ENGINE_MODULE")),
+                 qPrintable(message));
+        QVERIFY(!engine.hasModel());
+        QVERIFY(!EngineModule::writePng("x.png", ditstudio::Image{}).ok());
+        QVERIFY(!EngineModule::cudaAvailable());
+        QVERIFY(QString::fromStdString(EngineModule::runtimeInfoText()).contains(QLatin1String("could not be loaded")));
+    }
+};
+
+QTEST_GUILESS_MAIN(EngineModuleTest)
+#include "engine_module_test.moc"

@@ -1,0 +1,73 @@
+// Launch as the app does it (app/gui_main.cpp): the window is built and shown while the engine
+// module is held back, is usable at once (the prompt takes typing, settings change), and becomes
+// ready for Generate once the module has loaded and the start-up model is in.
+#include "engine_module.h"
+#include "main_window.h"
+
+#include "ditstudio/engine.h"
+#include "ditstudio/runtime.h"
+
+#include <QComboBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+
+class LaunchTest : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase()
+    {
+        static QTemporaryDir dataDir;
+        QVERIFY(dataDir.isValid());
+        qputenv("DITSTUDIO_DATA_DIR", dataDir.path().toUtf8());
+        QStandardPaths::setTestModeEnabled(true);
+        QCoreApplication::setOrganizationName(QStringLiteral("ditstudio-tests"));
+        QCoreApplication::setApplicationName(QStringLiteral("ditstudio-launch-tests"));
+        QSettings().clear();
+        QVERIFY(ditstudio::initLogging("warn", "").ok());
+        if (ditstudio::defaultModelPath().empty())
+            QSKIP("the embedded default model was not found");
+    }
+
+    void windowIsUsableBeforeTheEngineLoads()
+    {
+        EngineModule::holdLoading();
+        MainWindow window;
+        QSignalSpy ready(&window, &MainWindow::ready);
+        window.loadInitialModel(); // queued on the worker, which waits for the module
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+
+        auto *prompt = window.findChild<QLineEdit *>(QStringLiteral("prompt"));
+        auto *steps = window.findChild<QSpinBox *>(QStringLiteral("steps"));
+        auto *generate = window.findChild<QPushButton *>(QStringLiteral("generateButton"));
+        auto *label = window.findChild<QLabel *>(QStringLiteral("modelLabel"));
+        QVERIFY(prompt && steps && generate && label);
+        // The engine has not even started loading, yet the window takes input.
+        QVERIFY(!EngineModule::isFinished());
+        QTest::keyClicks(prompt, QStringLiteral("sneaker"));
+        QCOMPARE(prompt->text(), QStringLiteral("sneaker"));
+        steps->setValue(12);
+        QCOMPARE(steps->value(), 12);
+        QVERIFY(!generate->isEnabled());
+        QCOMPARE(label->text(), QStringLiteral("Loading model…"));
+        QCOMPARE(ready.count(), 0);
+
+        EngineModule::startLoading();
+        QVERIFY(ready.wait(60000));
+        QVERIFY2(EngineModule::api(), qPrintable(EngineModule::errorText()));
+        QVERIFY(generate->isEnabled());
+        QCOMPARE(prompt->text(), QStringLiteral("sneaker")); // what was typed meanwhile is kept
+        QVERIFY2(label->text().contains(QLatin1String("ditstudio-fmnist")), qPrintable(label->text()));
+    }
+};
+
+QTEST_MAIN(LaunchTest)
+#include "launch_test.moc"

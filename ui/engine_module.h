@@ -1,0 +1,51 @@
+#pragma once
+/// \file engine_module.h
+/// The engine module (ditstudio/engine_module.h) as the GUI sees it. LibTorch and the ~290 shared
+/// libraries it pulls in take most of a second to load; the GUI executable does not link them. It
+/// starts loading the module on a background thread at launch and shows its window meanwhile; the
+/// first engine call waits for the rest of the load (on the worker thread, so the window never does).
+///
+/// All functions are thread-safe. Those that need the engine wait for the load and, when the module
+/// could not be loaded, return an Error that says why and where it was looked for.
+
+#include "ditstudio/engine_module.h"
+
+#include <QString>
+
+namespace EngineModule {
+
+/// Start loading on a background thread (idempotent). Call once QCoreApplication exists (the
+/// module is looked for next to the executable). Every function below starts it when needed,
+/// unless holdLoading() was called. Once loaded, LibTorch computes on all cores.
+void startLoading();
+/// Make engine calls wait for an explicit startLoading() instead of starting the load themselves
+/// (the app starts it after its window's first paint: the load holds the dynamic loader's lock).
+void holdLoading();
+/// True once the load has finished, successfully or not (never waits, never starts it).
+bool isFinished();
+/// The module's table, waiting for the load; nullptr when it could not be loaded.
+const ditstudio::EngineModuleApi *api();
+/// Why the load failed (empty when it succeeded); waits for the load.
+QString errorText();
+/// The file that was loaded (empty on failure); waits for the load.
+QString path();
+/// Seconds from startLoading() to the module being ready; waits for the load.
+double loadSeconds();
+/// The error engine calls return when the module is missing (errorText() in a sentence).
+ditstudio::Error unavailableError();
+
+// The engine's free functions, through the module (see runtime.h and engine.h for each).
+ditstudio::Result<void> writePng(const std::string &path, const ditstudio::Image &image,
+                                 const std::vector<std::pair<std::string, std::string>> &textChunks = {},
+                                 bool overwrite = false);
+ditstudio::Result<std::vector<std::pair<std::string, std::string>>> readPngText(const std::string &path);
+ditstudio::Result<ditstudio::DeviceSpec> parseDevice(const std::string &text);
+/// 0 when the module is missing.
+int cudaDeviceCount();
+bool cudaAvailable();
+/// LibTorch's intra-op threads (<= 0: all cores); returns the count in effect, 0 without the module.
+int setComputeThreads(int threads);
+/// runtimeInfoText() of the engine, or the reason it is missing.
+std::string runtimeInfoText(const std::vector<std::string> &extraLines = {});
+
+} // namespace EngineModule
