@@ -1208,9 +1208,18 @@ bool MainWindow::saveImageTo(const QString &path, bool overwrite)
 
 void MainWindow::showAbout()
 {
-    const std::string info = EngineModule::runtimeInfoText(
-        {std::string("Qt: ") + qVersion() + " (built with " QT_VERSION_STR ")",
-         "History: " + m_history->databasePath().toStdString()});
+    const std::vector<std::string> extra = {std::string("Qt: ") + qVersion() + " (built with " QT_VERSION_STR ")",
+                                            "History: " + m_history->databasePath().toStdString()};
+    // In the first second after launch the engine may still be loading: say so rather than wait.
+    std::string info;
+    if (EngineModule::isFinished()) {
+        info = EngineModule::runtimeInfoText(extra);
+    } else {
+        info = "DiT Studio " + std::string(ditstudio::appVersion())
+               + "\nThe engine (LibTorch, OpenCV, FFmpeg) is still loading; its versions show here once it is in.\n";
+        for (const auto &line : extra)
+            info += line + "\n";
+    }
     QMessageBox::about(this, tr("About DiT Studio"),
                        tr("<h3>DiT Studio</h3><p>A desktop studio for Diffusion Transformers "
                           "(Peebles &amp; Xie 2023).</p><pre>%1</pre>")
