@@ -225,13 +225,7 @@ EditOutcome runEdit(const EditJob &job, const ditstudio::CancelToken &cancel, co
     request.inversionSteps = job.settings.steps;
 
     EngineClient engine;
-    LoadOptions lo;
-    lo.device = job.settings.device.toStdString();
-    lo.vaePath = job.settings.vaePath.toStdString();
-    if (!parseDType(job.settings.precision.toStdString(), lo.dtype))
-        lo.dtype = DType::Float32;
-    auto loaded = job.settings.embeddedDefault ? engine.loadDefaultModel(lo)
-                                               : engine.loadModel(job.settings.modelPath.toStdString(), lo);
+    auto loaded = engine.loadForSettings(job.settings);
     if (!loaded.ok()) {
         out.text = QString::fromStdString(loaded.error().toString());
         return out;

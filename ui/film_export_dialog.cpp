@@ -54,15 +54,9 @@ FilmExportOutcome runExport(const ExportJob &job, const ditstudio::CancelToken &
     }
     request->batch = 1;
     EngineClient engine;
-    LoadOptions lo;
-    lo.device = job.settings.device.toStdString();
-    lo.vaePath = job.settings.vaePath.toStdString();
-    if (!parseDType(job.settings.precision.toStdString(), lo.dtype))
-        lo.dtype = DType::Float32;
     if (progress)
         progress(0, 1, "loading the model");
-    auto loaded = job.settings.embeddedDefault ? engine.loadDefaultModel(lo)
-                                               : engine.loadModel(job.settings.modelPath.toStdString(), lo);
+    auto loaded = engine.loadForSettings(job.settings);
     if (!loaded.ok()) {
         out.text = QString::fromStdString(loaded.error().toString());
         return out;

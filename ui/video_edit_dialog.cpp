@@ -64,13 +64,7 @@ VideoEditOutcome runVideoEdit(const VideoEditJob &job, const ditstudio::CancelTo
     request.temporalSmoothing = job.smoothing;
 
     EngineClient engine;
-    LoadOptions lo;
-    lo.device = job.settings.device.toStdString();
-    lo.vaePath = job.settings.vaePath.toStdString();
-    if (!parseDType(job.settings.precision.toStdString(), lo.dtype))
-        lo.dtype = DType::Float32;
-    auto loaded = job.settings.embeddedDefault ? engine.loadDefaultModel(lo)
-                                               : engine.loadModel(job.settings.modelPath.toStdString(), lo);
+    auto loaded = engine.loadForSettings(job.settings);
     if (!loaded.ok()) {
         out.text = QString::fromStdString(loaded.error().toString());
         return out;
