@@ -70,7 +70,8 @@ LoadState load(const QStringList &paths)
     LoadState state;
     QStringList problems;
     for (const QString &path : paths) {
-        if (!QFileInfo(path).isFile() && QFileInfo(path).isAbsolute() && QFileInfo(path).suffix().size() > 0) {
+        // A full file name that is not there: say so (QLibrary's own message names a variant it tried).
+        if (const QFileInfo file(path); file.isAbsolute() && !file.suffix().isEmpty() && !file.isFile()) {
             problems << QStringLiteral("no file %1").arg(QDir::toNativeSeparators(path));
             continue;
         }

@@ -59,12 +59,6 @@ bool takeBool(const QJsonObject &json, const char *key, bool &out, QString *erro
     return true;
 }
 
-const std::string &appVersion()
-{
-    static const std::string version = ditstudio::appVersion();
-    return version;
-}
-
 QString num(double value)
 {
     return QString::number(value, 'g', 10);
@@ -336,11 +330,11 @@ std::vector<std::pair<std::string, std::string>> pngTextChunks(const GenerationS
     json.insert(QStringLiteral("conditioning"), conditioning);
     json.insert(QStringLiteral("width"), imageSize.width());
     json.insert(QStringLiteral("height"), imageSize.height());
-    json.insert(QStringLiteral("app"), QStringLiteral("DiT Studio %1").arg(QString::fromStdString(appVersion())));
+    json.insert(QStringLiteral("app"), QStringLiteral("DiT Studio %1").arg(QString::fromLatin1(ditstudio::appVersion())));
     std::vector<std::pair<std::string, std::string>> chunks;
     chunks.emplace_back("parameters", settings.parametersText(conditioning, imageSize).toStdString());
     chunks.emplace_back(kPngJsonKey, QJsonDocument(json).toJson(QJsonDocument::Compact).toStdString());
-    chunks.emplace_back("Software", "DiT Studio " + appVersion());
+    chunks.emplace_back("Software", std::string("DiT Studio ") + ditstudio::appVersion());
     return chunks;
 }
 

@@ -59,7 +59,7 @@ std::string blasDescription()
     return "none found (LibTorch built-in kernels)";
 }
 
-void setBlasThreads(int threads)
+void configureBlasThreads()
 {
     using SetFn = void (*)(int);
     // LibTorch already splits work over its intra-op (OpenMP) pool; a second pool inside OpenBLAS
@@ -67,8 +67,7 @@ void setBlasThreads(int threads)
     // threads: DiT-S/2 256px forward 661 vs 1014 ms, DiT-B/2 1845 vs 2329 ms, 50 steps of the
     // default model 0.78 vs 2.07 s, training 66 vs 36-40 img/s. So one BLAS thread unless
     // DITSTUDIO_BLAS_THREADS says otherwise.
-    (void)threads;
-    threads = 1;
+    int threads = 1;
     if (const char *env = std::getenv("DITSTUDIO_BLAS_THREADS"); env && *env)
         threads = std::max(1, std::atoi(env));
     if (auto set = reinterpret_cast<SetFn>(findSymbol("openblas_set_num_threads")))

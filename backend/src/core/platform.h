@@ -8,8 +8,9 @@ namespace ditstudio::platform {
 
 /// The BLAS library LibTorch's matrix products run on, e.g. "OpenBLAS 0.3.21 (pthread, 2 threads)".
 std::string blasDescription();
-/// Set the BLAS library's own thread count where it exposes one (OpenBLAS).
-void setBlasThreads(int threads);
+/// Set the BLAS library's own thread count where it exposes one (OpenBLAS): one thread, since
+/// LibTorch's intra-op pool already parallelises, unless $DITSTUDIO_BLAS_THREADS says otherwise.
+void configureBlasThreads();
 /// True when the LibTorch we run on was built with CUDA.
 bool torchHasCuda();
 /// Per-user data directory (created on demand by callers).

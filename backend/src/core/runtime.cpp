@@ -64,7 +64,7 @@ int setComputeThreads(int threads)
     if (threads <= 0)
         threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(threads);
-    platform::setBlasThreads(threads);
+    platform::configureBlasThreads();
     return at::get_num_threads();
 }
 
