@@ -46,7 +46,7 @@ endif()
 message(STATUS "DiTStudio: Gloo (c10d data parallel): ${DITSTUDIO_HAVE_GLOO}")
 
 if(DITSTUDIO_BUILD_UI)
-    find_package(Qt6 6.2 REQUIRED COMPONENTS Core Gui Widgets Sql Concurrent Test)
+    find_package(Qt6 6.2 REQUIRED COMPONENTS Core Gui Widgets Sql Concurrent Test Charts)
     # AUTOMOC/AUTORCC are enabled only in the Qt folders (ui/, app/, tests/ui/), so the backend and
     # its tests build identically with the UI on or off.
 endif()

@@ -7,8 +7,9 @@ set -euo pipefail
 PACKAGES=(
     # toolchain
     build-essential cmake ninja-build pkg-config git
-    # Qt 6 (widgets, SQL with the SQLite driver, Qt Test, concurrent)
-    qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite libgl-dev
+    # Qt 6 (widgets, SQL with the SQLite driver, Qt Test, concurrent, Charts; Debian's qt6-charts-dev
+    # needs libqt6opengl6-dev for its CMake package without depending on it)
+    qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite libgl-dev qt6-charts-dev libqt6opengl6-dev
     # LibTorch (CPU) and an optimized BLAS for it; Gloo for c10d data parallel
     libtorch-dev libopenblas0-pthread libgloo-dev
     # OpenCV (only the modules we use: core, imgproc, imgcodecs)

@@ -12,6 +12,7 @@ GenerationController::GenerationController(QObject *parent)
     qRegisterMetaType<ModelLoadSpec>();
     qRegisterMetaType<GenerationOutcome>();
     qRegisterMetaType<PromptCheck>();
+    qRegisterMetaType<InsideProbes>();
 
     m_thread.setObjectName(QStringLiteral("GenerationWorker"));
     m_worker->moveToThread(&m_thread);
@@ -21,6 +22,7 @@ GenerationController::GenerationController(QObject *parent)
     connect(m_worker, &GenerationWorker::itemStarted, this, &GenerationController::itemStarted);
     connect(m_worker, &GenerationWorker::stepFinished, this, &GenerationController::stepFinished);
     connect(m_worker, &GenerationWorker::previewReady, this, &GenerationController::previewReady);
+    connect(m_worker, &GenerationWorker::probesReady, this, &GenerationController::probesReady);
     connect(m_worker, &GenerationWorker::promptChecked, this, &GenerationController::promptChecked);
     connect(m_worker, &GenerationWorker::modelLoaded, this, &GenerationController::onModelLoaded);
     connect(m_worker, &GenerationWorker::loadFailed, this, &GenerationController::onLoadFailed);

@@ -67,6 +67,7 @@ signals:
     void itemStarted(int index, int count, quint64 seed, const QString &conditioning);
     void stepFinished(int step, int total, double timestep, double sigma, double elapsedSeconds);
     void previewReady(const QImage &xt, const QImage &x0, int step);
+    void probesReady(const InsideProbes &probes, int step);
     /// Exactly once per job id returned by generate().
     void finished(const GenerationOutcome &outcome);
     void promptChecked(const PromptCheck &check);

@@ -3,11 +3,15 @@
 /// Plain values that travel between the generation worker thread and the GUI thread in queued
 /// signals. Only Qt value types and our own backend types: cheap to copy, safe across threads.
 
+#include "ditstudio/probes.h"
+
 #include <QImage>
 #include <QList>
 #include <QMetaType>
 #include <QString>
 #include <QStringList>
+
+#include <memory>
 
 /// What the GUI needs to know about a loaded model (a summary of ditstudio::CheckpointInfo).
 struct ModelSummary {
@@ -24,6 +28,9 @@ struct ModelSummary {
     int numClasses = 0;
     int imageSize = 0;     ///< side of the generated image in pixels (latent models: without a VAE, the latent side)
     bool latentSpace = true;
+    int depth = 0;         ///< transformer blocks
+    int numHeads = 0;      ///< attention heads per block
+    int tokensPerSide = 0; ///< the token grid is tokensPerSide x tokensPerSide
     QStringList classNames; ///< empty when the checkpoint carries no names
 
     /// "DiT-XL/2 · model.safetensors · 1000 classes"
@@ -67,7 +74,11 @@ struct PromptCheck {
     QStringList warnings; ///< when ok: fuzzy-match notes
 };
 
+/// What the probes recorded at one step (shared, read-only: it crosses threads without copying).
+using InsideProbes = std::shared_ptr<const ditstudio::StepProbes>;
+
 Q_DECLARE_METATYPE(ModelSummary)
+Q_DECLARE_METATYPE(InsideProbes)
 Q_DECLARE_METATYPE(ModelLoadSpec)
 Q_DECLARE_METATYPE(GenerationOutcome)
 Q_DECLARE_METATYPE(PromptCheck)

@@ -34,6 +34,9 @@ ModelSummary summarize(const ditstudio::CheckpointInfo &info, const ModelLoadSpe
     s.numClasses = info.config.numClasses;
     s.imageSize = info.config.inputSize;
     s.latentSpace = info.latentSpace;
+    s.depth = info.config.depth;
+    s.numHeads = info.config.numHeads;
+    s.tokensPerSide = info.config.patchSize > 0 ? info.config.inputSize / info.config.patchSize : 0;
     for (const auto &name : info.classNames)
         s.classNames << fromStd(name);
     // Reads at most 2 MiB per weight file, so it is cheap next to the load itself.
@@ -131,6 +134,8 @@ void GenerationWorker::generate(quint64 jobId, const ditstudio::GenerateRequest 
             emit stepFinished(step, u.totalSteps, u.timestep, u.sigma, u.elapsedSeconds);
             if (!u.previewXt.empty() && !u.previewX0.empty())
                 emit previewReady(toQImage(u.previewXt.front()), toQImage(u.previewX0.front()), step);
+            if (!u.probes.empty())
+                emit probesReady(std::make_shared<const ditstudio::StepProbes>(u.probes), step);
         };
         for (int i = 0; i < seeds.size(); ++i) {
             // Any cancel request stops before the next image starts (also one that came while the

@@ -45,6 +45,8 @@ signals:
     void stepFinished(int step, int total, double timestep, double sigma, double elapsedSeconds);
     /// Previews of the current image after step (1-based): the current sample and predicted x0.
     void previewReady(const QImage &xt, const QImage &x0, int step);
+    /// What the request's probes recorded at step (1-based), after previewReady of that step.
+    void probesReady(const InsideProbes &probes, int step);
     void finished(const GenerationOutcome &outcome);
     void promptChecked(const PromptCheck &check);
 

@@ -10,9 +10,11 @@
 #include "image_view.h"
 #include "log_panel.h"
 #include "preview_panel.h"
+#include "inside_panel.h"
 
 #include "ditstudio/engine.h"
 #include "ditstudio/runtime.h"
+#include "ditstudio/video.h"
 
 #include <QAction>
 #include <QCloseEvent>
@@ -28,6 +30,7 @@
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QFrame>
+#include <QFutureWatcher>
 #include <QHBoxLayout>
 #include <QKeySequence>
 #include <QLabel>
@@ -46,6 +49,7 @@
 #include <QStatusBar>
 #include <QStringListModel>
 #include <QTimer>
+#include <QtConcurrent/QtConcurrentRun>
 #include <QToolButton>
 #include <QUrl>
 #include <QVBoxLayout>
@@ -138,6 +142,8 @@ MainWindow::MainWindow(QWidget *parent, const QString &historyDatabase)
     connect(c, &GenerationController::itemStarted, this, &MainWindow::onItemStarted);
     connect(c, &GenerationController::stepFinished, this, &MainWindow::onStepFinished);
     connect(c, &GenerationController::previewReady, this, &MainWindow::onPreviewReady);
+    connect(c, &GenerationController::probesReady, this,
+            [this](const InsideProbes &probes, int step) { m_insidePanel->addProbes(step, probes); });
     connect(c, &GenerationController::finished, this, &MainWindow::onFinished);
     connect(c, &GenerationController::promptChecked, this, &MainWindow::onPromptChecked);
     connect(c, &GenerationController::stateChanged, this, &MainWindow::updateActions);
@@ -401,6 +407,19 @@ void MainWindow::buildDocks()
     m_logDock->setObjectName(QStringLiteral("logDock"));
     m_logDock->setWidget(m_logPanel);
     addDockWidget(Qt::BottomDockWidgetArea, m_logDock);
+    // Inside: what the transformer does while it samples, linked to the preview's scrubber.
+    m_insidePanel = new InsidePanel(this);
+    m_insidePanel->setObjectName(QStringLiteral("insidePanel"));
+    m_insideDock = new QDockWidget(tr("Inside"), this);
+    m_insideDock->setObjectName(QStringLiteral("insideDock"));
+    m_insideDock->setWidget(m_insidePanel);
+    m_insideDock->setAllowedAreas(Qt::LeftDockWidgetArea | Qt::RightDockWidgetArea | Qt::BottomDockWidgetArea);
+    addDockWidget(Qt::RightDockWidgetArea, m_insideDock);
+    tabifyDockWidget(m_historyDock, m_insideDock);
+    m_historyDock->raise();
+    connect(m_preview, &PreviewPanel::shownStepChanged, m_insidePanel, &InsidePanel::showStep);
+    connect(m_insidePanel, &InsidePanel::interventionRequested, this, &MainWindow::startIntervention);
+    connect(m_insidePanel, &InsidePanel::exportFilmRequested, this, &MainWindow::exportInsideFilm);
     resizeDocks({m_historyDock}, {290}, Qt::Horizontal);
     resizeDocks({m_logDock}, {110}, Qt::Vertical);
 }
@@ -476,6 +495,14 @@ void MainWindow::buildMenus()
     QMenu *view = menuBar()->addMenu(tr("&View"));
     view->addAction(m_historyDock->toggleViewAction());
     view->addAction(m_logDock->toggleViewAction());
+    QAction *inside = m_insideDock->toggleViewAction();
+    inside->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+    inside->setObjectName(QStringLiteral("insideAction"));
+    view->addAction(inside);
+    connect(inside, &QAction::triggered, this, [this](bool on) {
+        if (on)
+            m_insideDock->raise();
+    });
     view->addSeparator();
     const struct {
         PreviewPanel::ViewMode mode;
@@ -652,6 +679,7 @@ void MainWindow::addEngineDevices()
 void MainWindow::onModelLoaded(const ModelSummary &model)
 {
     addEngineDevices();
+    m_insidePanel->setModel(model);
     m_fallBackToDefault = false;
     m_modelLabel->setText(model.displayText());
     m_modelLabel->setToolTip(tr("%1\n%2, %3 parameters, %4 %5\nweights %6")
@@ -885,11 +913,13 @@ bool MainWindow::startGeneration()
     GenerationSettings settings = currentSettings();
     const QList<quint64> seeds = settings.jobSeeds();
     QString error;
-    const auto request = settings.toRequest(seeds.front(), &error);
+    auto request = settings.toRequest(seeds.front(), &error);
     if (!request) {
         showError(tr("Cannot generate"), error);
         return false;
     }
+    if (m_insidePanel->isRecording())
+        request->probes = m_insidePanel->probeOptions(request->steps);
     if (settings.seedMode == SeedMode::Random)
         m_seed->setValue(static_cast<int>(seeds.back()));
     if (m_controller->generate(*request, seeds) == 0)
@@ -923,6 +953,8 @@ void MainWindow::onItemStarted(int index, int count, quint64 seed, const QString
 {
     m_jobItem = index;
     const QString what = conditioning.isEmpty() ? m_jobSettings.prompt : conditioning;
+    m_insidePanel->beginRun(m_jobSettings.steps, m_interventionJob ? tr("%1 · seed %2 with interventions").arg(what).arg(seed)
+                                                                   : tr("%1 · seed %2").arg(what).arg(seed));
     m_preview->beginRun(m_jobSettings.steps, count > 1 ? tr("%1 — image %2 of %3 · seed %4")
                                                              .arg(what)
                                                              .arg(index + 1)
@@ -934,6 +966,7 @@ void MainWindow::onItemStarted(int index, int count, quint64 seed, const QString
 void MainWindow::onStepFinished(int step, int total, double timestep, double sigma, double)
 {
     m_preview->addStep(step, timestep, sigma);
+    m_insidePanel->setTimestep(step, timestep);
     const int overallTotal = total * qMax(1, m_jobItems);
     const int overall = m_jobItem * total + step;
     if (m_progress->maximum() != overallTotal)
@@ -957,11 +990,31 @@ void MainWindow::onStepFinished(int step, int total, double timestep, double sig
 void MainWindow::onPreviewReady(const QImage &xt, const QImage &x0, int step)
 {
     m_preview->addPreview(step, xt, x0);
+    m_insidePanel->addPreview(step, xt, x0);
 }
 
 void MainWindow::onFinished(const GenerationOutcome &outcome)
 {
     using Status = GenerationOutcome::Status;
+    if (outcome.jobId == m_interventionJob && m_interventionJob != 0) {
+        // An Inside-view re-run: compared with the result it varies, never added to the history.
+        m_interventionJob = 0;
+        if (!outcome.images.isEmpty())
+            m_preview->finishRun(outcome.images.back());
+        if (outcome.status == Status::Completed && !outcome.images.isEmpty()) {
+            m_insidePanel->showInterventionResult(outcome.images.back());
+            m_progress->setValue(m_progress->maximum());
+            m_progress->setFormat(tr("Intervention re-run done in %1").arg(formatSeconds(outcome.seconds)));
+        } else if (outcome.status == Status::Cancelled) {
+            m_insidePanel->interventionFailed(tr("cancelled"));
+            m_progress->setFormat(tr("Cancelled"));
+        } else {
+            m_insidePanel->interventionFailed(outcome.message);
+            m_progress->setFormat(tr("Failed"));
+        }
+        updateActions();
+        return;
+    }
     // Every finished image goes to the history, also when the job was stopped after it.
     for (int i = 0; i < outcome.images.size(); ++i) {
         const QImage &image = outcome.images[i];
@@ -972,8 +1025,10 @@ void MainWindow::onFinished(const GenerationOutcome &outcome)
         m_resultHistoryId = recordResult(image, seed, outcome.itemSeconds.value(i), m_jobSettings.steps,
                                          outcome.conditioning);
     }
-    if (!outcome.images.isEmpty())
+    if (!outcome.images.isEmpty()) {
         m_preview->finishRun(outcome.images.back());
+        m_insidePanel->finishRun(outcome.images.back());
+    }
     switch (outcome.status) {
     case Status::Completed: {
         m_progress->setValue(m_progress->maximum());
@@ -1004,6 +1059,94 @@ void MainWindow::onFinished(const GenerationOutcome &outcome)
         break;
     }
     updateActions();
+}
+
+void MainWindow::startIntervention(const ditstudio::Interventions &interventions, const QString &description)
+{
+    if (m_result.isNull() || !m_controller->hasModel()) {
+        m_insidePanel->interventionFailed(tr("generate an image first"));
+        return;
+    }
+    if (m_controller->isBusy() || m_controller->isLoading()) {
+        m_insidePanel->interventionFailed(tr("wait for the running job to finish"));
+        return;
+    }
+    // The last result's own settings and seed, so that only the interventions differ.
+    const GenerationSettings settings = m_resultSettings;
+    QString error;
+    auto request = settings.toRequest(settings.seed, &error);
+    if (!request) {
+        m_insidePanel->interventionFailed(error);
+        return;
+    }
+    request->interventions = interventions;
+    if (m_insidePanel->isRecording())
+        request->probes = m_insidePanel->probeOptions(request->steps);
+    const quint64 job = m_controller->generate(*request, {settings.seed});
+    if (job == 0) {
+        m_insidePanel->interventionFailed(tr("the engine is busy"));
+        return;
+    }
+    m_interventionJob = job;
+    m_jobSettings = settings;
+    m_jobItem = 0;
+    m_jobItems = 1;
+    m_jobTimer.start();
+    m_progress->setRange(0, request->steps);
+    m_progress->setValue(0);
+    m_progress->setFormat(tr("Re-running with %1…").arg(description));
+    statusBar()->showMessage(tr("Re-running seed %1 with %2").arg(settings.seed).arg(description));
+    updateActions();
+}
+
+void MainWindow::exportInsideFilm()
+{
+    const QList<QImage> frames = m_insidePanel->overlayFrames();
+    if (frames.isEmpty()) {
+        showError(tr("Export film with overlay"), tr("Nothing to export: generate an image with “Record inside” on first."));
+        return;
+    }
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::MoviesLocation);
+    QDir().mkpath(dir);
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export film with overlay"),
+                                                      dir + QStringLiteral("/inside-film.mp4"),
+                                                      tr("Videos (*.mp4 *.webm *.gif)"));
+    if (path.isEmpty())
+        return;
+    const auto *api = EngineModule::api();
+    if (!api) {
+        showError(tr("Export film with overlay"), QString::fromStdString(EngineModule::unavailableError().message));
+        return;
+    }
+    // Frames become crisp pixels at >= 256 px high (even sizes for the encoders).
+    std::vector<ditstudio::Image> images;
+    for (const QImage &f : frames) {
+        const int factor = qMax(1, (256 + f.height() - 1) / qMax(1, f.height()));
+        QImage big = f.scaled(f.width() * factor, f.height() * factor, Qt::IgnoreAspectRatio, Qt::FastTransformation);
+        big = big.copy(0, 0, big.width() & ~1, big.height() & ~1);
+        images.push_back(toDitImage(big.convertToFormat(QImage::Format_RGB888)));
+    }
+    statusBar()->showMessage(tr("Encoding %1 frames…").arg(images.size()));
+    auto *watcher = new QFutureWatcher<ditstudio::Result<ditstudio::VideoInfo>>(this);
+    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, path] {
+        const auto result = watcher->result();
+        watcher->deleteLater();
+        if (!result.ok()) {
+            showError(tr("Export film with overlay"), QString::fromStdString(result.error().message));
+            return;
+        }
+        statusBar()->showMessage(tr("Wrote %1 (%2 frames)").arg(QDir::toNativeSeparators(path)).arg(result->frameCount),
+                                 kStatusTimeoutMs);
+    });
+    const std::string target = path.toStdString();
+    watcher->setFuture(QtConcurrent::run([api, target, images = std::move(images)] {
+        ditstudio::VideoWriterOptions options;
+        if (auto codec = ditstudio::videoCodecForPath(target); codec.ok())
+            options.codec = *codec;
+        options.fps = 8;
+        options.overwrite = true; // the file dialog asked before replacing
+        return api->writeVideo(target, images, options);
+    }));
 }
 
 QString MainWindow::autoSave(const QImage &image, const GenerationSettings &settings, const QString &conditioning)

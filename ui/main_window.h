@@ -31,6 +31,7 @@ class QStringListModel;
 class QTimer;
 class QToolButton;
 class HistoryPanel;
+class InsidePanel;
 class HistoryStore;
 class LogPanel;
 class PreviewPanel;
@@ -120,6 +121,10 @@ private:
     qint64 recordResult(const QImage &image, quint64 seed, double seconds, int steps, const QString &conditioning);
     QString autoSave(const QImage &image, const GenerationSettings &settings, const QString &conditioning);
     void showHistoryEntry(const HistoryEntry &entry);
+    /// The Inside view asked to re-run the last result with interventions (same seed).
+    void startIntervention(const ditstudio::Interventions &interventions, const QString &description);
+    /// The Inside view's overlay frames as a video (encoded by the engine module off the GUI thread).
+    void exportInsideFilm();
 
     void onModelComboActivated(int index);
     void openModelDialog();
@@ -162,6 +167,8 @@ private:
     HistoryPanel *m_historyPanel = nullptr;
     QDockWidget *m_logDock = nullptr;
     LogPanel *m_logPanel = nullptr;
+    QDockWidget *m_insideDock = nullptr;
+    InsidePanel *m_insidePanel = nullptr;
 
     QAction *m_openModelAction = nullptr;
     QAction *m_openFolderAction = nullptr;
@@ -183,6 +190,9 @@ private:
     GenerationSettings m_resultSettings;
     QString m_resultConditioning;
     qint64 m_resultHistoryId = 0;
+
+    // An Inside-view intervention re-run (same settings and seed as the last result): its job id.
+    quint64 m_interventionJob = 0;
 
     std::optional<PromptCheck> m_promptCheck; ///< the worker's verdict on the current prompt text
     bool m_fallBackToDefault = false; ///< the start-up load of the last model: try the default if it fails

@@ -240,6 +240,10 @@ void PreviewPanel::updateSlider()
 
 void PreviewPanel::updateStepLabel()
 {
+    if (m_announcedStep != m_shownStep) {
+        m_announcedStep = m_shownStep;
+        emit shownStepChanged(m_shownStep);
+    }
     if (m_shownStep <= 0) {
         m_stepLabel->setText(m_timeline.totalSteps() > 0 ? tr("waiting for the first step…") : tr("no steps"));
         return;

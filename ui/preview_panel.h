@@ -49,6 +49,8 @@ public:
 
 signals:
     void viewModeChanged(ViewMode mode);
+    /// The step shown changed (scrubber, live follow, a new run: 0 = none); the Inside view follows it.
+    void shownStepChanged(int step);
 
 private:
     void updateSlider();
@@ -58,6 +60,7 @@ private:
     QVector<double> m_timesteps; ///< per step (index step-1), for the label even without a frame
     ViewMode m_mode = ViewMode::SideBySide;
     int m_shownStep = 0;
+    int m_announcedStep = -1; ///< last step sent with shownStepChanged
     int m_lastStep = 0;
     bool m_followLive = true;
     bool m_updatingSlider = false;

@@ -57,6 +57,20 @@ EngineModuleApi makeApi()
         return reader.read();
     };
 
+    api.writeVideo = [](const std::string &path, const std::vector<Image> &frames,
+                        const VideoWriterOptions &options) -> Result<VideoInfo> {
+        try {
+            VideoWriter writer;
+            if (auto opened = writer.open(path, options); !opened.ok())
+                return opened.error();
+            for (const auto &frame : frames)
+                if (auto written = writer.write(frame); !written.ok())
+                    return written.error();
+            return writer.finish();
+        } catch (const std::exception &e) {
+            return makeError(ErrorCode::Internal, std::string("writing ") + path + ": " + e.what());
+        }
+    };
     api.writePng = [](const std::string &path, const Image &image,
                       const std::vector<std::pair<std::string, std::string>> &chunks,
                       bool overwrite) { return ditstudio::writePng(path, image, chunks, overwrite); };

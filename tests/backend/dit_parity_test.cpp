@@ -43,8 +43,7 @@ std::vector<ContainerCase> containerCases()
             const auto name = e.path().filename().string();
             if (e.is_directory() && (fs::exists(e.path() / "model_index.json") || fs::exists(e.path() / "transformer")))
                 out.push_back({folder, e.path()});
-            else if (e.is_regular_file() && name != "cases.safetensors"
-                     && (e.path().extension() == ".safetensors" || e.path().extension() == ".pt"))
+            else if (e.is_regular_file() && isFixtureWeightsFile(e.path()))
                 out.push_back({folder, e.path()});
         }
     }

@@ -52,6 +52,16 @@ inline std::vector<std::filesystem::path> fixtureRoots()
     return roots;
 }
 
+/// True for a file in a DiT fixture folder that holds weights (not the reference numbers the
+/// suites compare against: cases.safetensors, explain.safetensors).
+inline bool isFixtureWeightsFile(const std::filesystem::path &path)
+{
+    const auto name = path.filename().string();
+    if (name == "cases.safetensors" || name == "explain.safetensors")
+        return false;
+    return path.extension() == ".safetensors" || path.extension() == ".pt";
+}
+
 /// A fixture that seeds torch so tests are reproducible.
 class TorchTest : public ::testing::Test {
 protected:

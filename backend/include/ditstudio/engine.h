@@ -9,6 +9,7 @@
 
 #include "ditstudio/cancel_token.h"
 #include "ditstudio/model_info.h"
+#include "ditstudio/probes.h"
 #include "ditstudio/result.h"
 #include "ditstudio/types.h"
 
@@ -68,6 +69,8 @@ struct PromptMatch {
 struct GenerateRequest {
     std::string prompt;                 ///< class name(s), e.g. "golden retriever" or "0.7 cat + 0.3 dog"
     std::optional<Conditioning> conditioning; ///< used instead of prompt when set (e.g. --class N)
+    /// One conditioning per batch item (size == batch); when set it replaces prompt and conditioning.
+    std::vector<Conditioning> itemConditioning;
     int steps = 50;
     SamplerKind sampler = SamplerKind::Ddpm;
     double eta = 0.0;                   ///< DDIM stochasticity
@@ -85,6 +88,10 @@ struct GenerateRequest {
     /// With a VAE loaded: also decode x0 fully every N steps (and at the last step) into
     /// StepUpdate::decodedX0. A full decode costs seconds on a CPU; 0 turns it off.
     int vaePreviewEvery = 0;
+    /// What to record inside the transformer each step (probes.h); all off by default.
+    ProbeOptions probes;
+    /// Changes to the forward pass (switched-off heads, skipped blocks, zeroed gates).
+    Interventions interventions;
 };
 
 /// What the observer receives after each sampling step.
@@ -100,6 +107,7 @@ struct StepUpdate {
     std::vector<Image> decodedX0;
     HostTensor xt;  ///< [B, C, H, W] (when wantStepTensors)
     HostTensor x0;
+    StepProbes probes; ///< what GenerateRequest::probes asked for (empty when all off)
 };
 
 /// Observer callbacks run on the calling (worker) thread; keep them short.

@@ -28,7 +28,7 @@
 namespace ditstudio {
 
 /// Bumped whenever EngineModuleApi changes.
-inline constexpr std::uint32_t kEngineModuleAbi = 1;
+inline constexpr std::uint32_t kEngineModuleAbi = 2;
 /// The name of the module's one exported function: `const EngineModuleApi *fn()`.
 inline constexpr const char *kEngineModuleEntry = "ditstudio_engine_module";
 /// The module's base name; the platform adds lib...so / .dll / lib...dylib.
@@ -68,6 +68,9 @@ struct EngineModuleApi {
     Result<VideoInfo> (*probeVideo)(const std::string &path) = nullptr;
     /// VideoReader::open, seekFrame(index), read(): one frame, or std::nullopt past the end.
     Result<std::optional<VideoFrame>> (*readVideoFrame)(const std::string &path, std::int64_t index) = nullptr;
+    /// VideoWriter::open, write(frame) for every frame, finish(): a video of equally sized frames.
+    Result<VideoInfo> (*writeVideo)(const std::string &path, const std::vector<Image> &frames,
+                                    const VideoWriterOptions &options) = nullptr;
 
     // Images (engine.h).
     Result<void> (*writePng)(const std::string &path, const Image &image,

@@ -2,6 +2,7 @@
 
 #include "core/errors.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace ditstudio {
@@ -100,7 +101,7 @@ AttentionImpl::AttentionImpl(int dim, int numHeads) : m_numHeads(numHeads)
     proj = register_module("proj", torch::nn::Linear(dim, dim));
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor &x, torch::Tensor *attnOut)
+torch::Tensor AttentionImpl::forward(const torch::Tensor &x, const AttentionHooks *hooks)
 {
     const auto n = x.size(0), t = x.size(1), d = x.size(2);
     const auto hd = d / m_numHeads;
@@ -109,9 +110,23 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor &x, torch::Tensor *attn
     auto q = qkvOut[0], k = qkvOut[1], v = qkvOut[2];
     auto attn = torch::matmul(q * m_scale, k.transpose(-2, -1)); // [N, H, T, T]
     attn = attn.softmax(-1);
-    if (attnOut)
-        *attnOut = attn.mean(1).detach();
-    auto out = torch::matmul(attn, v).transpose(1, 2).reshape({n, t, d}); // [N, T, D]
+    auto out = torch::matmul(attn, v); // [N, H, T, hd]
+    if (hooks) {
+        if (hooks->probsOut) {
+            auto probs = hooks->queryIndex.defined() ? attn.index_select(2, hooks->queryIndex.to(attn.device()))
+                                                     : attn; // [N, H, Q, T]
+            if (hooks->headMean)
+                probs = probs.mean(1, /*keepdim=*/true);
+            *hooks->probsOut = probs.detach();
+        }
+        if (!hooks->disabledHeads.empty()) {
+            auto keep = torch::ones({1, m_numHeads, 1, 1}, out.options());
+            for (auto head : hooks->disabledHeads)
+                keep[0][head] = 0;
+            out = out * keep;
+        }
+    }
+    out = out.transpose(1, 2).reshape({n, t, d}); // [N, T, D]
     return proj->forward(out);
 }
 
@@ -136,11 +151,31 @@ DiTBlockImpl::DiTBlockImpl(int hiddenSize, int numHeads, double mlpRatio) : m_hi
         "adaLN_modulation", torch::nn::Sequential(torch::nn::SiLU(), torch::nn::Linear(hiddenSize, 6 * hiddenSize)));
 }
 
-torch::Tensor DiTBlockImpl::forward(const torch::Tensor &x, const torch::Tensor &c, torch::Tensor *attnOut)
+torch::Tensor DiTBlockImpl::forward(const torch::Tensor &x, const torch::Tensor &c, const BlockHooks *hooks)
 {
     // Ref: DiT paper sec. 3.2 (adaLN-Zero); chunk order shift/scale/gate for msa then mlp.
-    auto mod = adaLN_modulation->forward(c).chunk(6, 1); // 6 x [N, D]
-    auto h = x + mod[2].unsqueeze(1) * attn->forward(modulate(layerNorm(x), mod[0], mod[1]), attnOut);
+    auto modAll = adaLN_modulation->forward(c); // [N, 6D]
+    auto mod = modAll.chunk(6, 1);               // 6 x [N, D]
+    if (!hooks)
+        return forwardModulated(x, mod, nullptr, false, false);
+    if (hooks->adalnOut)
+        *hooks->adalnOut = modAll.view({modAll.size(0), 6, m_hiddenSize}).detach();
+    return forwardModulated(x, mod, hooks->probeAttention ? &hooks->attention : nullptr, hooks->zeroAttentionGate,
+                            hooks->zeroMlpGate);
+}
+
+torch::Tensor DiTBlockImpl::forwardModulated(const torch::Tensor &x, const std::vector<torch::Tensor> &mod,
+                                             const AttentionHooks *attnHooks, bool zeroAttentionGate, bool zeroMlpGate)
+{
+    torch::Tensor h = x;
+    if (!zeroAttentionGate) {
+        h = x + mod[2].unsqueeze(1) * attn->forward(modulate(layerNorm(x), mod[0], mod[1]), attnHooks);
+    } else if (attnHooks && attnHooks->probsOut) {
+        // The branch is off, but its attention is still what the block would look at: record it.
+        (void)attn->forward(modulate(layerNorm(x), mod[0], mod[1]), attnHooks);
+    }
+    if (zeroMlpGate)
+        return h;
     return h + mod[5].unsqueeze(1) * mlp->forward(modulate(layerNorm(h), mod[3], mod[4]));
 }
 
@@ -222,18 +257,98 @@ torch::Tensor DiTImpl::forward(const torch::Tensor &x, const torch::Tensor &t, c
         trace->yEmb = yEmb.detach();
     }
     auto c = tEmb + yEmb; // [N, D]
-    for (size_t i = 0; i < blocks->size(); ++i) {
-        torch::Tensor attn;
-        const bool wantAttn = trace && trace->wantAttention;
-        h = blocks->ptr<DiTBlockImpl>(i)->forward(h, c, wantAttn ? &attn : nullptr);
-        if (trace) {
+    const DiTInterventions *iv = trace ? trace->interventions : nullptr;
+    const size_t depth = blocks->size();
+    if (trace) {
+        trace->attention.assign(depth, {});
+        trace->adaln.assign(depth, {});
+        trace->activity.assign(depth, {});
+    }
+    for (size_t i = 0; i < depth; ++i) {
+        auto block = blocks->ptr<DiTBlockImpl>(i);
+        if (!trace) {
+            h = block->forward(h, c);
+            continue;
+        }
+        const torch::Tensor in = h;
+        if (iv && iv->skip.at(i)) {
+            // Skipped: the block passes its input through (activity 0). Its modulation is still
+            // what the conditioning asks of it, so the adaLN probe records it.
+            if (trace->wantAdaln)
+                trace->adaln[i] = block->adaLN_modulation->forward(c).view({c.size(0), 6, block->m_hiddenSize}).detach();
+        } else {
+            BlockHooks hooks;
+            const bool wantAttn = trace->wantAttention && (trace->attentionBlocks.empty() || trace->attentionBlocks.at(i));
+            if (wantAttn) {
+                hooks.attention.probsOut = &trace->attention[i];
+                hooks.attention.queryIndex = trace->queryIndex;
+                hooks.attention.headMean = trace->headMean;
+            }
+            if (iv)
+                hooks.attention.disabledHeads = iv->disabledHeads.at(i);
+            hooks.probeAttention = wantAttn || !hooks.attention.disabledHeads.empty();
+            if (trace->wantAdaln)
+                hooks.adalnOut = &trace->adaln[i];
+            hooks.zeroAttentionGate = iv && iv->zeroAttentionGate.at(i);
+            hooks.zeroMlpGate = iv && iv->zeroMlpGate.at(i);
+            h = block->forward(h, c, &hooks);
+        }
+        if (trace->keepBlockOut)
             trace->blockOut.push_back(h.detach());
-            if (wantAttn)
-                trace->attention.push_back(attn);
+        if (trace->wantActivity) {
+            // |out - in| / |in| per sample over tokens and channels (the DiT caching papers' measure).
+            const auto inF = in.to(torch::kFloat32).flatten(1), outF = h.to(torch::kFloat32).flatten(1);
+            trace->activity[i] = (outF - inF).norm(2, {1}) / inF.norm(2, {1}).clamp_min(1e-30); // [N]
         }
     }
     h = final_layer->forward(h, c); // [N, T, p*p*outC]
     return unpatchify(h);
+}
+
+DiTInterventions DiTInterventions::resolve(const Interventions &requested, const DiTConfig &config)
+{
+    const int depth = config.depth;
+    DiTInterventions out;
+    out.disabledHeads.assign(depth, {});
+    out.skip.assign(depth, 0);
+    out.zeroAttentionGate.assign(depth, 0);
+    out.zeroMlpGate.assign(depth, 0);
+    auto checkBlock = [&](int b, const char *what) {
+        if (b < 0 || b >= depth)
+            fail(ErrorCode::InvalidArgument, std::string(what) + ": block " + std::to_string(b) + " is out of range 0.."
+                                                 + std::to_string(depth - 1) + " (the model has " + std::to_string(depth)
+                                                 + " blocks)");
+    };
+    for (const auto &[b, head] : requested.disabledHeads) {
+        checkBlock(b, "disabled head");
+        if (head < 0 || head >= config.numHeads)
+            fail(ErrorCode::InvalidArgument, "disabled head: head " + std::to_string(head) + " is out of range 0.."
+                                                 + std::to_string(config.numHeads - 1) + " (the model has "
+                                                 + std::to_string(config.numHeads) + " heads per block)");
+        auto &v = out.disabledHeads[b];
+        if (std::find(v.begin(), v.end(), head) == v.end())
+            v.push_back(head);
+    }
+    for (int b : requested.skippedBlocks) {
+        checkBlock(b, "skipped block");
+        out.skip[b] = 1;
+    }
+    for (int b : requested.zeroAttentionGates) {
+        checkBlock(b, "zeroed attention gate");
+        out.zeroAttentionGate[b] = 1;
+    }
+    for (int b : requested.zeroMlpGates) {
+        checkBlock(b, "zeroed MLP gate");
+        out.zeroMlpGate[b] = 1;
+    }
+    return out;
+}
+
+bool DiTInterventions::any() const
+{
+    auto set = [](const std::vector<char> &v) { return std::any_of(v.begin(), v.end(), [](char c) { return c != 0; }); };
+    return set(skip) || set(zeroAttentionGate) || set(zeroMlpGate)
+           || std::any_of(disabledHeads.begin(), disabledHeads.end(), [](const auto &v) { return !v.empty(); });
 }
 
 void DiTImpl::initializeWeights()

@@ -4,6 +4,7 @@
 //      facebookresearch/DiT models.py. Module names equal the official state_dict keys.
 
 #include "ditstudio/model_info.h"
+#include "ditstudio/probes.h"
 
 #include <torch/torch.h>
 
@@ -46,10 +47,18 @@ struct PatchEmbedImpl : torch::nn::Module {
 };
 TORCH_MODULE(PatchEmbed);
 
+/// Instrumentation of one attention call (all optional).
+struct AttentionHooks {
+    torch::Tensor *probsOut = nullptr; ///< receives softmax(q k^T / sqrt(d)): [N, H, Q, T] (H = 1 with headMean)
+    torch::Tensor queryIndex;          ///< [Q] int64 query rows to keep; undefined: all T rows
+    bool headMean = false;
+    std::vector<int64_t> disabledHeads; ///< heads whose output is zeroed before proj
+};
+
 struct AttentionImpl : torch::nn::Module {
     AttentionImpl(int dim, int numHeads);
-    /// x: [N, T, D]; when attnOut is given, the head-averaged attention [N, T, T] is stored there.
-    torch::Tensor forward(const torch::Tensor &x, torch::Tensor *attnOut = nullptr);
+    /// x: [N, T, D] -> [N, T, D].
+    torch::Tensor forward(const torch::Tensor &x, const AttentionHooks *hooks = nullptr);
     int m_numHeads;
     double m_scale;
     torch::nn::Linear qkv{nullptr}, proj{nullptr};
@@ -63,9 +72,21 @@ struct MlpImpl : torch::nn::Module {
 };
 TORCH_MODULE(Mlp);
 
+/// Instrumentation of one block call (all optional).
+struct BlockHooks {
+    AttentionHooks attention;
+    bool probeAttention = false;    ///< pass `attention` to the attention (probe and/or head switches)
+    torch::Tensor *adalnOut = nullptr; ///< receives the six chunks [N, 6, D] in the official order
+    bool zeroAttentionGate = false; ///< gate_msa := 0
+    bool zeroMlpGate = false;       ///< gate_mlp := 0
+};
+
 struct DiTBlockImpl : torch::nn::Module {
     DiTBlockImpl(int hiddenSize, int numHeads, double mlpRatio);
-    torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &c, torch::Tensor *attnOut = nullptr);
+    torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &c, const BlockHooks *hooks = nullptr);
+    /// The block's two branches given its modulation chunks (mod: 6 x [N, D]).
+    torch::Tensor forwardModulated(const torch::Tensor &x, const std::vector<torch::Tensor> &mod,
+                                   const AttentionHooks *attnHooks, bool zeroAttentionGate, bool zeroMlpGate);
     int m_hiddenSize;
     Attention attn{nullptr};
     Mlp mlp{nullptr};
@@ -82,12 +103,35 @@ struct FinalLayerImpl : torch::nn::Module {
 };
 TORCH_MODULE(FinalLayer);
 
-/// Optional intermediates of one forward pass (for parity tests and visualizations).
+/// Changes to one forward pass, per block (probes.h Interventions, resolved against the model).
+struct DiTInterventions {
+    std::vector<std::vector<int64_t>> disabledHeads; ///< [depth]: heads switched off in each block
+    std::vector<char> skip, zeroAttentionGate, zeroMlpGate; ///< [depth] flags
+
+    static DiTInterventions resolve(const Interventions &requested, const DiTConfig &config); ///< validates ranges
+    bool any() const;
+};
+
+/// Optional intermediates of one forward pass (parity tests, the probes of the Inside view) and
+/// interventions. A forward without a trace is the plain one.
 struct DiTTrace {
     torch::Tensor tFreq, tEmb, yEmb, xEmb;
     std::vector<torch::Tensor> blockOut;
+    bool keepBlockOut = true; ///< fill blockOut (parity tests); probes turn it off
+
+    // Probes (requested before the call).
     bool wantAttention = false;
-    std::vector<torch::Tensor> attention; ///< per block [N, T, T] when wantAttention
+    std::vector<char> attentionBlocks; ///< [depth] which blocks record attention; empty: all
+    torch::Tensor queryIndex;          ///< [Q] int64 query tokens; undefined: all
+    bool headMean = false;
+    bool wantAdaln = false;
+    bool wantActivity = false;
+    const DiTInterventions *interventions = nullptr;
+
+    // Records (per block; undefined where not requested).
+    std::vector<torch::Tensor> attention; ///< [N, H, Q, T] softmax(q k^T / sqrt(d))
+    std::vector<torch::Tensor> adaln;     ///< [N, 6, D]
+    std::vector<torch::Tensor> activity;  ///< [N] |out - in| / |in| (float32)
 };
 
 /// Class conditioning for one forward: labels [N] int64, or mixing weights [N, numClasses + 1].

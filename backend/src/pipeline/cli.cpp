@@ -44,6 +44,7 @@ commands:
   vae encode|decode [options]    images <-> SD VAE latents in safetensors files (vae --help)
   edit img2img|inpaint|invert|video [options]   edit an image or video (see "edit options")
   video film|walk|info|frames   denoising film, latent walk, read videos (see "video commands")
+  explain [options]              probe attention, adaLN, block activity and guidance while sampling
   evaluate [options]             score a Fashion-MNIST model: share classified as requested, Frechet distance
   train-classifier [options]     train the evaluation classifier on Fashion-MNIST
 
@@ -78,6 +79,8 @@ generate options:
 bench options:
   --arch DiT-XL/2 (S, B, L, XL; /2, /4, /8)  --image-size N (default 256)  --batch N (default 2)
   --iters N (default 3)  --warmup N (default 1)  --dtype fp32|bf16  --device  --threads N  --json
+  --probes              time the Inside view's probes: the same generation (generate's options; default
+                        the embedded model, ddim) with every probe off and on, ms per step
   --preview             time the per-step preview (x_t and x0 of one latent through the linear
                         projection) against the DiT forward (batch 2 = CFG) on the CPU; --vae PATH
                         fits the projection to that VAE; --with-decode also times a full VAE decode
@@ -515,7 +518,7 @@ int run(const std::vector<std::string> &argvIn)
     const std::vector<std::string> &argv = argvIn; // without the program name
     try {
         if (argv.empty() || argv[0] == "--help" || argv[0] == "-h" || argv[0] == "help") {
-            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo();
+            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo() << usageExplain();
             return argv.empty() ? 2 : 0;
         }
         // Logging and threads first (Debian's LibTorch starts with one thread). Only these two
@@ -543,8 +546,12 @@ int run(const std::vector<std::string> &argvIn)
             return cmdVae(argv);
         if (cmd == "bench" && std::find(argv.begin(), argv.end(), "--preview") != argv.end())
             return cmdBenchPreview(argv);
+        if (cmd == "bench" && std::find(argv.begin(), argv.end(), "--probes") != argv.end())
+            return cmdBenchProbes(argv);
         if (cmd == "evaluate")
             return cmdEvaluate(argv);
+        if (cmd == "explain")
+            return cmdExplain(argv);
         if (cmd == "train-classifier")
             return cmdTrainClassifier(argv);
         const Args a = parseArgs(argv, 1);
@@ -553,7 +560,7 @@ int run(const std::vector<std::string> &argvIn)
             return 0;
         }
         if (a.flags.count("--help")) {
-            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo();
+            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo() << usageExplain();
             return 0;
         }
         if (cmd == "inspect")

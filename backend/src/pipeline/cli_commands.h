@@ -4,6 +4,10 @@
 // cli_common.h, and returns the exit code; usage text for --help comes from its usage function.
 // Errors are thrown (UsageError -> exit 2, anything else -> exit 1), as in cli.cpp.
 
+#include "ditstudio/engine.h"
+#include "pipeline/cli_common.h"
+
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,5 +32,16 @@ std::string usageEdit();
 // cli_video.cpp: the denoising film, latent walks, video info and frame extraction.
 int cmdVideo(const std::vector<std::string> &argv);
 std::string usageVideo();
+
+// cli_generation.cpp: the sampling flags every sampling family accepts (model, prompt/class, steps,
+// sampler, eta, cfg, seed, device, dtype, ...). --class A,B,... gives one class per image.
+extern const std::set<std::string> kGenerationKeys;
+GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind defaultSampler, bool needCondition);
+
+// cli_explain.cpp: what happens inside the transformer while it samples (probes, interventions).
+int cmdExplain(const std::vector<std::string> &argv);
+/// `bench --probes`: ms per step with every probe off vs on, same request.
+int cmdBenchProbes(const std::vector<std::string> &argv);
+std::string usageExplain();
 
 } // namespace ditstudio::cli

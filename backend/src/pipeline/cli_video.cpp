@@ -41,10 +41,6 @@ namespace {
 
 const std::set<std::string> kVideoFlags = {"--caption", "--no-caption"};
 
-const std::set<std::string> kGenerationKeys
-    = {"--model", "--vae",     "--labels",       "--prompt",       "--class",  "--steps", "--sampler",
-       "--eta",   "--cfg",     "--cfg-channels", "--cfg-interval", "--karras", "--seed",  "--device",
-       "--dtype", "--threads", "--log-level",    "--quiet",        "--json"};
 const std::set<std::string> kOutputKeys
     = {"--video", "--codec", "--fps", "--crf", "--scale", "--filter", "--overwrite"};
 
@@ -53,52 +49,6 @@ template<typename T> T valueOr(Result<T> r, const std::string &flag)
     if (!r.ok())
         throw UsageError(flag + ": " + r.error().message);
     return std::move(r).value();
-}
-
-/// Load the model and fill the sampler settings, as `generate` reads them.
-GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind defaultSampler,
-                                    bool needCondition)
-{
-    LoadOptions lo;
-    lo.device = opt(a, "--device", "auto");
-    lo.labelsPath = opt(a, "--labels");
-    lo.vaePath = opt(a, "--vae");
-    if (a.options.count("--dtype") && !parseDType(opt(a, "--dtype"), lo.dtype))
-        throw UsageError("--dtype: expected fp32, bf16 or fp16");
-    GenerateRequest req;
-    req.steps = static_cast<int>(intOpt(a, "--steps", 50, 1, 1000));
-    req.sampler = defaultSampler;
-    if (a.options.count("--sampler") && !parseSampler(opt(a, "--sampler"), req.sampler))
-        throw UsageError("--sampler: expected ddpm, ddim, dpmpp-2m, euler, euler-a or heun");
-    req.eta = floatOpt(a, "--eta", 0.0);
-    req.cfgScale = floatOpt(a, "--cfg", 4.0);
-    const std::string ch = opt(a, "--cfg-channels", "3");
-    if (ch != "3" && ch != "all")
-        throw UsageError("--cfg-channels: expected 3 or all");
-    req.guidedChannels = ch == "3" ? GuidedChannels::First3 : GuidedChannels::All;
-    if (a.options.count("--cfg-interval")) {
-        const auto v = opt(a, "--cfg-interval");
-        const auto comma = v.find(',');
-        if (comma == std::string::npos)
-            throw UsageError("--cfg-interval: expected FROM,TO (fractions of the 1000 timesteps)");
-        req.guidanceFrom = std::stod(v.substr(0, comma));
-        req.guidanceTo = std::stod(v.substr(comma + 1));
-    }
-    req.karrasSigmas = has(a, "--karras");
-    req.seed = static_cast<std::uint64_t>(intOpt(a, "--seed", 0, 0, (1LL << 62)));
-    if (needCondition && a.options.count("--prompt") == a.options.count("--class"))
-        throw UsageError("give exactly one of --prompt TEXT or --class N");
-    const std::string modelPath = opt(a, "--model");
-    auto loaded = modelPath.empty() ? engine.loadDefaultModel(lo) : engine.loadModel(modelPath, lo);
-    if (!loaded.ok())
-        fail(loaded.error().code, loaded.error().message);
-    if (a.options.count("--class")) {
-        const int cls = static_cast<int>(intOpt(a, "--class", 0, 0, loaded->config.numClasses - 1));
-        req.conditioning = Conditioning {{{cls, 1.0}}};
-    } else if (a.options.count("--prompt")) {
-        req.prompt = opt(a, "--prompt");
-    }
-    return req;
 }
 
 VideoWriterOptions outputFromFlags(const Args &a, const std::string &out)

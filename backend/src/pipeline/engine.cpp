@@ -7,6 +7,7 @@
 #include "core/tensor_image.h"
 #include "diffusion/guidance.h"
 #include "diffusion/preview_projection.h"
+#include "diffusion/probe_recorder.h"
 #include "diffusion/samplers.h"
 #include "pipeline/class_names.h"
 #include "pipeline/engine_internals.h"
@@ -17,6 +18,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <optional>
@@ -232,23 +234,32 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
         const int b = request.batch;
         const auto start = std::chrono::steady_clock::now();
 
-        Conditioning cond;
-        if (request.conditioning) {
-            cond = *request.conditioning;
-            for (const auto &c : cond.classes)
-                if (c.classId < 0 || c.classId >= cfg.numClasses)
-                    fail(ErrorCode::InvalidArgument, "class " + std::to_string(c.classId) + " is out of range 0.."
-                                                         + std::to_string(cfg.numClasses - 1));
-            if (cond.classes.empty())
-                fail(ErrorCode::InvalidArgument, "conditioning has no class");
+        // Conditioning per image: itemConditioning, else one conditioning (explicit or from the prompt) for all.
+        std::vector<Conditioning> itemConds;
+        if (!request.itemConditioning.empty()) {
+            if (static_cast<int>(request.itemConditioning.size()) != b)
+                fail(ErrorCode::InvalidArgument, "itemConditioning has " + std::to_string(request.itemConditioning.size())
+                                                     + " entries for a batch of " + std::to_string(b));
+            itemConds = request.itemConditioning;
+        } else if (request.conditioning) {
+            itemConds.assign(b, *request.conditioning);
         } else {
             auto match = parsePrompt(request.prompt);
             if (!match.ok())
                 throw DitException(match.error().code, match.error().message);
             for (const auto &w : match->warnings)
                 spdlog::warn("{}", w);
-            cond = match->conditioning;
+            itemConds.assign(b, match->conditioning);
         }
+        for (const auto &ic : itemConds) {
+            if (ic.classes.empty())
+                fail(ErrorCode::InvalidArgument, "conditioning has no class");
+            for (const auto &c : ic.classes)
+                if (c.classId < 0 || c.classId >= cfg.numClasses)
+                    fail(ErrorCode::InvalidArgument, "class " + std::to_string(c.classId) + " is out of range 0.."
+                                                         + std::to_string(cfg.numClasses - 1));
+        }
+        const Conditioning &cond = itemConds.front();
 
         // Starting noise: sample i uses its own CPU generator seeded with seed + i, so the same
         // seed gives the same image whatever the batch size and device.
@@ -275,17 +286,20 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
 
         // Conditioning rows: labels when every image is one class, else mixing weights.
         ClassCondition cc;
-        const bool single = cond.classes.size() == 1;
+        const bool single = std::all_of(itemConds.begin(), itemConds.end(),
+                                        [](const Conditioning &ic) { return ic.classes.size() == 1; });
         const auto dev = m_impl->device;
         if (single) {
-            std::vector<int64_t> labels(b, cond.classes[0].classId);
+            std::vector<int64_t> labels;
+            for (const auto &ic : itemConds)
+                labels.push_back(ic.classes[0].classId);
             if (cfgOn)
                 labels.insert(labels.end(), b, cfg.numClasses); // null class
             cc.labels = torch::tensor(labels, torch::kLong).to(dev);
         } else {
             auto wts = torch::zeros({rows, cfg.numClasses + 1}, cpuF);
             for (int i = 0; i < b; ++i)
-                for (const auto &cw : cond.classes)
+                for (const auto &cw : itemConds[i].classes)
                     wts[i][cw.classId] += cw.weight;
             for (int i = b; i < rows; ++i)
                 wts[i][cfg.numClasses] = 1.0;
@@ -298,9 +312,23 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
         go.to = request.guidanceTo;
 
         const auto dtype = m_impl->dtype;
+        // Probes and interventions (probes.h): the first model call of each step is probed.
+        StepProbeRecorder recorder(request.probes, cfg, rows, observer.onStep != nullptr);
+        std::optional<DiTInterventions> interventions;
+        if (request.interventions.any())
+            interventions = DiTInterventions::resolve(request.interventions, cfg);
         ModelFn modelFn = [&](const torch::Tensor &x, const torch::Tensor &t) {
-            torch::Tensor out = cfgOn ? guidedForward(*model, x.to(dtype), t, cc, go)
-                                      : model->forward(x.to(dtype), t, cc);
+            DiTTrace *trace = recorder.traceForCall();
+            DiTTrace interventionsOnly;
+            if (interventions) {
+                if (!trace) {
+                    interventionsOnly.keepBlockOut = false;
+                    trace = &interventionsOnly;
+                }
+                trace->interventions = &*interventions;
+            }
+            torch::Tensor out = cfgOn ? guidedForward(*model, x.to(dtype), t, cc, go, trace, recorder.guidanceSlot())
+                                      : model->forward(x.to(dtype), t, cc, trace);
             return out.to(torch::kFloat32);
         };
         NoiseFn noiseFn = [&](int, const torch::Tensor &like) {
@@ -314,7 +342,7 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
         };
 
         GenerateResult result;
-        result.conditioning.assign(b, cond);
+        result.conditioning = itemConds;
         for (int i = 0; i < b; ++i)
             result.seeds.push_back(request.seed + static_cast<std::uint64_t>(i));
 
@@ -338,6 +366,7 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
                     u.xt = toHost(xt);
                     u.x0 = toHost(x0);
                 }
+                u.probes = recorder.takeStep(x0);
                 observer.onStep(u);
             }
             return !cancel.isCancelled();

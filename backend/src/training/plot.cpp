@@ -1,6 +1,7 @@
 #include "training/plot.h"
 
 #include "core/errors.h"
+#include "ditstudio/inside.h"
 
 #include <opencv2/imgproc.hpp>
 
@@ -207,6 +208,125 @@ Image makeImageGrid(const std::vector<Image> &images, int cols, int scale, int p
             }
     }
     return g;
+}
+
+namespace {
+
+cv::Mat toMat(const Image &img)
+{
+    cv::Mat m(img.height, img.width, img.channels == 1 ? CV_8UC1 : img.channels == 4 ? CV_8UC4 : CV_8UC3,
+              const_cast<std::uint8_t *>(img.pixels.data()));
+    cv::Mat rgb;
+    if (img.channels == 1)
+        cv::cvtColor(m, rgb, cv::COLOR_GRAY2RGB);
+    else if (img.channels == 4)
+        cv::cvtColor(m, rgb, cv::COLOR_RGBA2RGB);
+    else
+        rgb = m.clone();
+    return rgb;
+}
+
+void putLabel(cv::Mat &canvas, const std::string &text, cv::Point origin, double scale = 0.45)
+{
+    cv::putText(canvas, text, origin, cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar(20, 20, 20), 1, cv::LINE_AA);
+}
+
+int textWidth(const std::string &text, double scale = 0.45)
+{
+    int baseline = 0;
+    return cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, scale, 1, &baseline).width;
+}
+
+} // namespace
+
+Image makeLabelledGrid(const std::vector<std::vector<Image>> &cells, const std::vector<std::string> &rowLabels,
+                       const std::vector<std::string> &colLabels, int cellSize, const std::string &title)
+{
+    if (cells.empty() || cellSize < 4)
+        fail(ErrorCode::InvalidArgument, "labelled grid: no cells, or a cell size under 4 px");
+    size_t cols = colLabels.size();
+    for (const auto &r : cells)
+        cols = std::max(cols, r.size());
+    int labelW = 0;
+    for (const auto &l : rowLabels)
+        labelW = std::max(labelW, textWidth(l));
+    labelW = labelW ? labelW + 12 : 4;
+    const int pad = 4, titleH = title.empty() ? 0 : 26, headH = colLabels.empty() ? 4 : 22;
+    const int width = labelW + static_cast<int>(cols) * (cellSize + pad) + pad;
+    const int height = titleH + headH + static_cast<int>(cells.size()) * (cellSize + pad) + pad;
+    cv::Mat canvas(height, width, CV_8UC3, cv::Scalar(255, 255, 255));
+    if (!title.empty())
+        cv::putText(canvas, title, cv::Point(6, 18), cv::FONT_HERSHEY_SIMPLEX, 0.55, cv::Scalar(0, 0, 0), 1,
+                    cv::LINE_AA);
+    for (size_t c = 0; c < colLabels.size(); ++c) {
+        const int x = labelW + static_cast<int>(c) * (cellSize + pad);
+        const int tw = textWidth(colLabels[c]);
+        putLabel(canvas, colLabels[c], cv::Point(x + std::max(0, (cellSize - tw) / 2), titleH + headH - 7));
+    }
+    for (size_t r = 0; r < cells.size(); ++r) {
+        const int y = titleH + headH + static_cast<int>(r) * (cellSize + pad);
+        if (r < rowLabels.size())
+            putLabel(canvas, rowLabels[r], cv::Point(4, y + cellSize / 2 + 5));
+        for (size_t c = 0; c < cells[r].size(); ++c) {
+            const int x = labelW + static_cast<int>(c) * (cellSize + pad);
+            cv::Rect roi(x, y, cellSize, cellSize);
+            if (cells[r][c].empty()) {
+                cv::rectangle(canvas, roi, cv::Scalar(235, 235, 235), cv::FILLED);
+                continue;
+            }
+            const Image scaled = resizeNearest(cells[r][c], cellSize, cellSize);
+            toMat(scaled).copyTo(canvas(roi));
+        }
+    }
+    return fromMat(canvas);
+}
+
+Image renderHeatmap(const std::vector<float> &values, int rows, int cols, const HeatmapOptions &o)
+{
+    if (rows < 1 || cols < 1 || values.size() < static_cast<size_t>(rows) * cols)
+        fail(ErrorCode::InvalidArgument, "heat map: " + std::to_string(values.size()) + " values for " + std::to_string(rows)
+                                             + " x " + std::to_string(cols));
+    float lo = *std::min_element(values.begin(), values.begin() + rows * cols);
+    float hi = *std::max_element(values.begin(), values.begin() + rows * cols);
+    const Image heat = colorizeMap(values, cols, rows, lo, hi);
+    const int mapW = cols * o.cellWidth, mapH = rows * o.cellHeight;
+    const int left = 64, top = o.title.empty() ? 14 : 34, bottom = 46, barW = 16, right = 90;
+    cv::Mat canvas(top + mapH + bottom, left + mapW + 20 + barW + right, CV_8UC3, cv::Scalar(255, 255, 255));
+    toMat(resizeNearest(heat, mapW, mapH)).copyTo(canvas(cv::Rect(left, top, mapW, mapH)));
+    if (!o.title.empty())
+        cv::putText(canvas, o.title, cv::Point(8, 22), cv::FONT_HERSHEY_SIMPLEX, 0.55, cv::Scalar(0, 0, 0), 1,
+                    cv::LINE_AA);
+    const int xEvery = o.xTickEvery > 0 ? o.xTickEvery : std::max(1, (cols + 9) / 10);
+    const int yEvery = o.yTickEvery > 0 ? o.yTickEvery : std::max(1, (rows + 9) / 10);
+    for (int c = 0; c < cols; c += xEvery) {
+        const std::string t = std::to_string(c);
+        putLabel(canvas, t, cv::Point(left + c * o.cellWidth + (o.cellWidth - textWidth(t, 0.4)) / 2, top + mapH + 16), 0.4);
+    }
+    for (int r = 0; r < rows; r += yEvery) {
+        const std::string t = std::to_string(r);
+        putLabel(canvas, t, cv::Point(left - 8 - textWidth(t, 0.4), top + r * o.cellHeight + o.cellHeight / 2 + 5), 0.4);
+    }
+    if (!o.xLabel.empty())
+        putLabel(canvas, o.xLabel, cv::Point(left + (mapW - textWidth(o.xLabel)) / 2, top + mapH + 38));
+    if (!o.yLabel.empty()) {
+        cv::Mat label(22, textWidth(o.yLabel) + 8, CV_8UC3, cv::Scalar(255, 255, 255));
+        putLabel(label, o.yLabel, cv::Point(4, 16));
+        cv::Mat rotated;
+        cv::rotate(label, rotated, cv::ROTATE_90_COUNTERCLOCKWISE);
+        const int y0 = std::max(0, top + (mapH - rotated.rows) / 2);
+        const int h = std::min(rotated.rows, canvas.rows - y0);
+        rotated(cv::Rect(0, 0, rotated.cols, h)).copyTo(canvas(cv::Rect(4, y0, rotated.cols, h)));
+    }
+    // Colour bar with the value range.
+    const int bx = left + mapW + 20;
+    for (int y = 0; y < mapH; ++y) {
+        std::uint8_t rgb[3];
+        colormapRgb(1.f - static_cast<float>(y) / std::max(1, mapH - 1), rgb);
+        cv::line(canvas, cv::Point(bx, top + y), cv::Point(bx + barW - 1, top + y), cv::Scalar(rgb[0], rgb[1], rgb[2]));
+    }
+    putLabel(canvas, tickText(hi), cv::Point(bx + barW + 4, top + 10), 0.4);
+    putLabel(canvas, tickText(lo), cv::Point(bx + barW + 4, top + mapH), 0.4);
+    return fromMat(canvas);
 }
 
 } // namespace ditstudio

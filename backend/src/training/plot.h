@@ -31,6 +31,20 @@ Image renderLinePlot(const std::vector<PlotSeries> &series, const PlotOptions &o
 /// factor with nearest-neighbour sampling, separated by `pad` pixels. Returns RGB.
 Image makeImageGrid(const std::vector<Image> &images, int cols, int scale = 1, int pad = 2);
 
+/// A table of images: cells[r][c] resized (nearest neighbour: crisp pixels) to cellSize x cellSize,
+/// with a label left of each row, above each column, and a title. Empty cells stay blank. RGB.
+Image makeLabelledGrid(const std::vector<std::vector<Image>> &cells, const std::vector<std::string> &rowLabels,
+                       const std::vector<std::string> &colLabels, int cellSize, const std::string &title = {});
+
+struct HeatmapOptions {
+    std::string title, xLabel, yLabel;
+    int cellWidth = 18, cellHeight = 12; ///< pixels per value
+    int xTickEvery = 0, yTickEvery = 0;  ///< label every N columns / rows (0: about 10 labels)
+};
+/// A rows x cols heat map of `values` (row-major) in the colour map of inside.h, with axes, tick
+/// labels and a colour bar giving the value range. Returns RGB.
+Image renderHeatmap(const std::vector<float> &values, int rows, int cols, const HeatmapOptions &options);
+
 /// Moving average over `window` points (centered on the trailing side), for noisy loss curves.
 std::vector<double> smoothed(const std::vector<double> &values, int window);
 
