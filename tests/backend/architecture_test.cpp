@@ -91,6 +91,21 @@ TEST(ArchitectureDetection, MissingBlockIsReported)
     EXPECT_NE(r.error().message.find("block is missing"), std::string::npos) << r.error().message;
 }
 
+TEST(ArchitectureDetection, MalformedPosEmbedIsReportedNotRead)
+{
+    // A hostile header may give pos_embed any rank: the shape is checked before a dimension is read.
+    for (const std::vector<int64_t> &bad : std::vector<std::vector<int64_t>>{{256}, {}, {1, 255, 384}, {1, -4, 384},
+                                                                             {2, 256, 384}, {1, 256, 383}}) {
+        auto e = manifest("DiT-S/2@256px");
+        for (auto &s : e.specs)
+            if (s.key == "pos_embed")
+                s.shape = bad;
+        auto r = detectDiTArchitecture(e.specs);
+        ASSERT_FALSE(r.ok()) << "accepted pos_embed of rank " << bad.size();
+        EXPECT_NE(r.error().message.find("'pos_embed'"), std::string::npos) << r.error().message;
+    }
+}
+
 TEST(ArchitectureDetection, ConfigByNameValidates)
 {
     EXPECT_FALSE(ditConfigByName("DiT-XXL/2", 32).ok());

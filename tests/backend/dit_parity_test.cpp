@@ -143,8 +143,12 @@ void replayTrajectory(const fs::path &folder, const std::string &name, SamplerKi
 {
     const auto cases = loadCases(folder);
     if (!cases.contains(name + ".x_t"))
-        GTEST_SKIP() << "no " << name << " case in " << folder;
-    auto checkpoint = readDiTCheckpoint(folder / "weights.safetensors");
+        DITSTUDIO_SKIP_OR_FAIL("no " << name << " case in " << folder);
+    // Whatever container the folder has; the variance type comes from the model (a DiT trained
+    // without learned sigma samples with the fixed variance, as the engine does).
+    const fs::path weights = fs::exists(folder / "weights.safetensors") ? folder / "weights.safetensors"
+                                                                        : folder / "weights.pt";
+    auto checkpoint = readDiTCheckpoint(weights);
     auto model = buildDiT(checkpoint, torch::kCPU, torch::kFloat32);
     torch::NoGradGuard ng;
     const auto z = cases.at("sample.z");
@@ -158,6 +162,7 @@ void replayTrajectory(const fs::path &folder, const std::string &name, SamplerKi
     so.kind = kind;
     so.steps = steps;
     so.eta = eta;
+    so.varianceType = checkpoint.info.config.learnSigma ? VarianceType::LearnedRange : VarianceType::FixedLarge;
     ModelFn modelFn = [&](const torch::Tensor &x, const torch::Tensor &t) {
         return guidedForward(*model, x, t, ClassCondition{y, {}}, go);
     };

@@ -210,7 +210,7 @@ TEST(EditingDefault, InversionReconstructsARealFashionMnistImage)
 {
     const fs::path dir = defaultFashionMnistDir();
     if (!fs::exists(dir / "t10k-images-idx3-ubyte.gz"))
-        GTEST_SKIP() << "Fashion-MNIST test set not found in " << dir;
+        DITSTUDIO_SKIP_OR_FAIL("Fashion-MNIST test set not found in " << dir);
     const auto test = loadFashionMnist(dir, false);
     const auto img = test.images[0]; // [1, 28, 28] in [-1, 1]
     Image input{28, 28, 1, {}};
@@ -413,7 +413,7 @@ TEST_F(EditingVideo, TwoSecondsRoundTripWithAudio)
                             "-c:a aac -shortest \""
                             + input.string() + "\" 2>/dev/null";
     if (std::system(cmd.c_str()) != 0 || !fs::exists(input))
-        GTEST_SKIP() << "no ffmpeg CLI with libx264 + aac to make the input video";
+        DITSTUDIO_SKIP_OR_FAIL("no ffmpeg CLI with libx264 + aac to make the input video");
     VideoEditRequest vr;
     vr.inputPath = input.string();
     vr.outputPath = (m_dir / "out.mp4").string();

@@ -65,7 +65,7 @@ TEST_F(EvaluationTest, FrechetDistanceMatchesTheClosedForm)
 TEST_F(EvaluationTest, ShippedClassifierReachesNinetyPercentOnTheTestSet)
 {
     if (!haveFashionMnist())
-        GTEST_SKIP() << "Fashion-MNIST is not installed (dataset-fashion-mnist)";
+        DITSTUDIO_SKIP_OR_FAIL("Fashion-MNIST is not installed (dataset-fashion-mnist)");
     std::map<std::string, std::string> meta;
     auto net = loadClassifier(shippedClassifier(), &meta);
     const auto test = loadFashionMnist(defaultFashionMnistDir(), false);
@@ -97,7 +97,7 @@ TEST_F(EvaluationTest, ClassifierRejectsOtherFiles)
 TEST_F(EvaluationTest, EvaluateCommandScoresTheDefaultModel)
 {
     if (!haveFashionMnist())
-        GTEST_SKIP() << "Fashion-MNIST is not installed (dataset-fashion-mnist)";
+        DITSTUDIO_SKIP_OR_FAIL("Fashion-MNIST is not installed (dataset-fashion-mnist)");
     std::stringstream out;
     auto *old = std::cout.rdbuf(out.rdbuf());
     const int rc = cli::run({"evaluate", "--classifier", shippedClassifier().string(), "--samples-per-class", "3",

@@ -119,6 +119,23 @@ TEST_F(SafetensorsTest, SizeDoesNotMatchShape)
     EXPECT_NE(msg.find("expected 16"), std::string::npos) << msg;
 }
 
+TEST_F(SafetensorsTest, ShapeProductOverflowIsRefused)
+{
+    // [2^62 + 1, 4] F32 wraps to 4 elements (16 bytes) in 64-bit arithmetic: it must not pass.
+    const auto p = writeRaw("overflow.safetensors",
+                            R"({"w": {"dtype": "F32", "shape": [4611686018427387905, 4], "data_offsets": [0, 16]}})",
+                            std::string(16, '\0'));
+    const auto msg = expectFailure(p);
+    EXPECT_NE(msg.find("'w'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("64 bits"), std::string::npos) << msg;
+    // A product that fits in 64 bits but not once multiplied by the element size.
+    const auto q = writeRaw("overflow2.safetensors",
+                            R"({"w": {"dtype": "F32", "shape": [4611686018427387905], "data_offsets": [0, 4]}})",
+                            std::string(4, '\0'));
+    const auto msg2 = expectFailure(q);
+    EXPECT_NE(msg2.find("too large"), std::string::npos) << msg2;
+}
+
 TEST_F(SafetensorsTest, DataPastEndOfFile)
 {
     const auto p = writeRaw("short.safetensors", R"({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}})",

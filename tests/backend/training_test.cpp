@@ -1,6 +1,8 @@
 // Trainer: loss weighting, bit-for-bit resume, 2-process data parallel equivalence, plots.
 #include "test_util.h"
 
+#include "core/autocast_guard.h"
+
 #include "core/errors.h"
 
 #include "ditstudio/engine.h"
@@ -223,7 +225,7 @@ TEST_F(TrainingTest, MinSnrAndBf16TrainAndWriteSampleGrids)
 TEST_F(TrainingTest, TwoProcessesEqualOneProcessWithTheDoubleBatch)
 {
     if (!dataParallelAvailable())
-        GTEST_SKIP() << "this build has no c10d Gloo";
+        DITSTUDIO_SKIP_OR_FAIL("this build has no c10d Gloo");
     const std::string cli = DITSTUDIO_CLI_PATH;
     const std::string common = " train --dataset " + (m_tmp / "data").string()
                                + " --input-size 8 --channels 1 --depth 2 --hidden 32 --heads 2 --patch 4 --lr 1e-3"
@@ -332,3 +334,35 @@ TEST_F(TrainingTest, LatentTrainingEncodesTheDatasetOnceThroughTheVae)
         EXPECT_NE(std::string(e.what()).find("latent channels"), std::string::npos) << e.what();
     }
 }
+
+namespace ditstudio::test {
+namespace {
+
+// The trainer's bf16 autocast scope: restored when the forward pass throws (it was switched on and
+// off by hand before, so an exception left autocast on for the next caller on the thread).
+TEST(CpuAutocastGuardTest, RestoresTheStateOnException)
+{
+    ASSERT_FALSE(at::autocast::is_cpu_enabled());
+    const auto dtypeBefore = at::autocast::get_autocast_cpu_dtype();
+    try {
+        const CpuAutocastGuard guard(at::kBFloat16);
+        EXPECT_TRUE(at::autocast::is_cpu_enabled());
+        EXPECT_EQ(at::autocast::get_autocast_cpu_dtype(), at::kBFloat16);
+        throw std::runtime_error("the forward pass failed");
+    } catch (const std::runtime_error &) {
+    }
+    EXPECT_FALSE(at::autocast::is_cpu_enabled());
+    EXPECT_EQ(at::autocast::get_autocast_cpu_dtype(), dtypeBefore);
+    // Nested scopes restore the outer one.
+    {
+        const CpuAutocastGuard outer(at::kBFloat16);
+        {
+            const CpuAutocastGuard inner(at::kBFloat16);
+        }
+        EXPECT_TRUE(at::autocast::is_cpu_enabled());
+    }
+    EXPECT_FALSE(at::autocast::is_cpu_enabled());
+}
+
+} // namespace
+} // namespace ditstudio::test

@@ -4,6 +4,7 @@
 #include "io/video_reader.h"
 #include "io/video_writer.h"
 #include "pipeline/cli.h"
+#include "test_util.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -463,7 +464,7 @@ protected:
     {
         VideoTest::SetUp();
         if (defaultModelPath().empty())
-            GTEST_SKIP() << "the embedded default model was not found";
+            DITSTUDIO_SKIP_OR_FAIL("the embedded default model was not found");
         auto r = m_engine.loadDefaultModel();
         ASSERT_TRUE(r.ok()) << r.error().toString();
     }

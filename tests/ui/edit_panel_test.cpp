@@ -20,6 +20,7 @@
 #include <QTest>
 
 #include <cstdlib>
+#include "test_skip.h"
 
 class EditPanelTest : public QObject {
     Q_OBJECT
@@ -64,7 +65,7 @@ private slots:
     void initTestCase()
     {
         if (ditstudio::defaultModelPath().empty())
-            QSKIP("the embedded default model was not found");
+            DITSTUDIO_QSKIP("the embedded default model was not found");
     }
 
     void img2imgGivesModelSizedResult()

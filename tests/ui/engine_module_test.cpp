@@ -7,6 +7,7 @@
 
 #include <QElapsedTimer>
 #include <QTest>
+#include "test_skip.h"
 
 class EngineModuleTest : public QObject {
     Q_OBJECT
@@ -18,7 +19,7 @@ private slots:
     void loadsInTheBackgroundAndForwards()
     {
         if (missingModuleRun())
-            QSKIP("the missing-module run checks errors only");
+            QSKIP("the missing-module run checks errors only (ctest runs each function in its own variant)");
         QElapsedTimer timer;
         timer.start();
         EngineModule::startLoading();
@@ -40,7 +41,7 @@ private slots:
         QVERIFY(engine.classNames().empty());
         QVERIFY(!engine.parsePrompt("sneaker").ok());
         if (api->defaultModelPath().empty())
-            QSKIP("the embedded default model was not found");
+            DITSTUDIO_QSKIP("the embedded default model was not found");
         const auto loaded = engine.loadDefaultModel();
         QVERIFY2(loaded.ok(), loaded.ok() ? "" : loaded.error().toString().c_str());
         QVERIFY(engine.hasModel());
@@ -65,7 +66,7 @@ private slots:
     void missingModuleGivesAClearError()
     {
         if (!missingModuleRun())
-            QSKIP("run with DITSTUDIO_TEST_MISSING_ENGINE and DITSTUDIO_ENGINE_MODULE=<no such file>");
+            QSKIP("run with DITSTUDIO_TEST_MISSING_ENGINE and DITSTUDIO_ENGINE_MODULE=<no such file> (ctest does)");
         QVERIFY(EngineModule::api() == nullptr);
         const QString why = EngineModule::errorText();
         QVERIFY2(why.contains(qEnvironmentVariable("DITSTUDIO_ENGINE_MODULE")), qPrintable(why));

@@ -9,6 +9,7 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include "test_skip.h"
 
 class FilmExportDialogTest : public QObject {
     Q_OBJECT
@@ -30,7 +31,7 @@ private slots:
     void initTestCase()
     {
         if (ditstudio::defaultModelPath().empty())
-            QSKIP("the embedded default model was not found");
+            DITSTUDIO_QSKIP("the embedded default model was not found");
     }
 
     void exportsAFilmInTheBackground()

@@ -17,6 +17,7 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
+#include "test_skip.h"
 
 class LaunchTest : public QObject {
     Q_OBJECT
@@ -33,7 +34,7 @@ private slots:
         QSettings().clear();
         QVERIFY(ditstudio::initLogging("warn", "").ok());
         if (ditstudio::defaultModelPath().empty())
-            QSKIP("the embedded default model was not found");
+            DITSTUDIO_QSKIP("the embedded default model was not found");
     }
 
     void windowIsUsableBeforeTheEngineLoads()

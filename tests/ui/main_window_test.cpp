@@ -41,6 +41,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "test_skip.h"
+
 #include <memory>
 
 namespace {
@@ -660,7 +662,7 @@ void MainWindowTest::settingsJsonAndParametersRoundTrip()
 void MainWindowTest::defaultModelOnePreviewPerStepAndOneResult()
 {
     if (ditstudio::defaultModelPath().empty())
-        QSKIP("the embedded default model is not installed");
+        DITSTUDIO_QSKIP("the embedded default model is not installed");
     GenerationController controller;
     QSignalSpy loaded(&controller, &GenerationController::modelLoaded);
     controller.loadDefaultModel();
@@ -1044,7 +1046,7 @@ void MainWindowTest::badCheckpointFileShowsErrorAndAppKeepsWorking()
 void MainWindowTest::promptValidationShowsSuggestionsInline()
 {
     if (ditstudio::defaultModelPath().empty())
-        QSKIP("the embedded default model is not installed");
+        DITSTUDIO_QSKIP("the embedded default model is not installed");
     MainWindow window;
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
@@ -1176,7 +1178,7 @@ void MainWindowTest::eventLoopStaysResponsiveDuringSampling()
 void MainWindowTest::launchTimeToUsableWindow()
 {
     if (ditstudio::defaultModelPath().empty())
-        QSKIP("the embedded default model is not installed");
+        DITSTUDIO_QSKIP("the embedded default model is not installed");
     // What gui_main does: window, show, load the last (here: the default) model. Printed, not
     // asserted: timings on a shared CI machine are not a unit-test property.
     QElapsedTimer timer;

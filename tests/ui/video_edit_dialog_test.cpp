@@ -17,6 +17,7 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include "test_skip.h"
 
 class VideoEditDialogTest : public QObject {
     Q_OBJECT
@@ -42,7 +43,7 @@ private slots:
     void initTestCase()
     {
         if (ditstudio::defaultModelPath().empty())
-            QSKIP("the embedded default model was not found");
+            DITSTUDIO_QSKIP("the embedded default model was not found");
         QVERIFY(m_dir.isValid());
         // 8 frames, 28x28 gray, 8 fps: a bright square moving across a gradient.
         m_video = m_dir.filePath(QStringLiteral("input.mp4"));

@@ -470,6 +470,8 @@ Value *Unpickler::resolveGlobal(const std::string &module, const std::string &na
         g->builtin = Builtin::OrderedDict;
     } else if ((module == "builtins" || module == "__builtin__") && (name == "set" || name == "frozenset")) {
         g->builtin = Builtin::Set;
+    } else if (module == "_codecs" && name == "encode") {
+        g->builtin = Builtin::CodecsEncode;
     } else if (module == "torch._utils" && name == "_rebuild_tensor") {
         g->builtin = Builtin::RebuildTensor;
     } else if (module == "torch._utils" && name == "_rebuild_tensor_v2") {
@@ -492,7 +494,31 @@ Value *Unpickler::resolveGlobal(const std::string &module, const std::string &na
             }
         }
     }
+    if (g->builtin == Builtin::Opaque && !allowedInertGlobal(module, name))
+        error("refused pickle global '" + module + "." + name
+              + "': only the globals of tensor checkpoints are allowed (collections.OrderedDict, torch tensors, "
+                "parameters and storages, argparse.Namespace, set/frozenset)");
     return g;
+}
+
+bool Unpickler::allowedInertGlobal(const std::string &module, const std::string &name)
+{
+    // Globals a real checkpoint may hold that we keep as inert objects (never called): the official
+    // training script's argparse.Namespace ("args"), storage types we cannot decode (a quantized
+    // optimizer tensor that is never needed), torch dtypes, devices and sizes in metadata.
+    if (module == "argparse" && name == "Namespace")
+        return true;
+    if ((module == "torch" || module == "torch.cuda") && name.size() > 7
+        && name.compare(name.size() - 7, 7, "Storage") == 0)
+        return true;
+    static const char *const kTorchNames[] = {"Size",    "device",   "float32", "float64", "float16", "bfloat16",
+                                              "int64",   "int32",    "int16",   "int8",    "uint8",   "bool",
+                                              "float",   "double",   "half",    "long",    "int",     "dtype"};
+    if (module == "torch")
+        for (const char *n : kTorchNames)
+            if (name == n)
+                return true;
+    return false;
 }
 
 int64_t Unpickler::toInt(const Value *v, const char *what) const
@@ -619,11 +645,37 @@ Value *Unpickler::call(Value *callable, const std::vector<Value *> &args, int de
     }
     case Builtin::Set: {
         Value *s = make(Kind::List);
-        if (args.size() == 1 && (args[0]->kind == Kind::List || args[0]->kind == Kind::Tuple))
+        if (args.size() == 1 && (args[0]->kind == Kind::List || args[0]->kind == Kind::Tuple)) {
+            // Copying is budgeted: set(big_list) repeated through the memo must not grow memory
+            // quadratically in the file size.
+            chargeContainerWork(args[0]->items.size());
             s->items = args[0]->items;
+        }
         else if (!args.empty())
             error(qualified + " called with unsupported arguments");
         return s;
+    }
+    case Builtin::CodecsEncode: {
+        // Protocols 0-2 pickle bytes as _codecs.encode(<str of the byte values>, 'latin1'); decode
+        // that one form (no other codec, nothing executed).
+        if (args.size() != 2 || args[0]->kind != Kind::String || args[1]->kind != Kind::String
+            || (args[1]->text != "latin1" && args[1]->text != "latin-1"))
+            error(qualified + " supports only (str, 'latin1') arguments");
+        Value *b = make(Kind::Bytes);
+        const std::string &u = args[0]->text; // UTF-8
+        for (std::size_t i = 0; i < u.size();) {
+            const auto c = static_cast<unsigned char>(u[i]);
+            if (c < 0x80) {
+                b->text += static_cast<char>(c);
+                i += 1;
+            } else if ((c & 0xe0) == 0xc0 && i + 1 < u.size() && c <= 0xc3) {
+                b->text += static_cast<char>(((c & 0x1f) << 6) | (static_cast<unsigned char>(u[i + 1]) & 0x3f));
+                i += 2;
+            } else {
+                error(qualified + ": a character beyond latin-1 in bytes data");
+            }
+        }
+        return b;
     }
     case Builtin::RebuildTensor: return rebuildTensor(args, false);
     case Builtin::RebuildTensorV2: return rebuildTensor(args, true);
@@ -660,6 +712,14 @@ Value *Unpickler::call(Value *callable, const std::vector<Value *> &args, int de
         return makeObject(callable->text, callable->name, "unsupported call of '" + qualified + "'");
     }
     return makeObject(callable->text, callable->name, "unsupported pickle global '" + qualified + "'");
+}
+
+void Unpickler::chargeContainerWork(std::size_t items)
+{
+    m_containerWork += items;
+    if (m_containerWork > m_limits.maxContainerWork + 4 * static_cast<uint64_t>(m_size))
+        error("too much container copying (" + std::to_string(m_containerWork)
+              + " items for a pickle of " + std::to_string(m_size) + " bytes; hostile pickle?)");
 }
 
 // A canonical encoding of a hashable key, so equal Python keys collide. Work is budgeted so a
@@ -952,6 +1012,7 @@ Value *Unpickler::load()
         case kFrozenSet: {
             Value *v = make(Kind::List);
             v->items = popMark();
+            chargeContainerWork(v->items.size());
             push(v);
             break;
         }
@@ -990,6 +1051,7 @@ Value *Unpickler::load()
         case kAppends:
         case kAddItems: {
             const auto items = popMark();
+            chargeContainerWork(items.size());
             Value *target = top();
             for (Value *item : items)
                 append(target, item);

@@ -52,9 +52,10 @@ std::string kindWithArticle(Kind kind);
 
 /// What a whitelisted global does when the pickle calls it.
 enum class Builtin {
-    Opaque,            ///< not on the whitelist: calling it yields an Object
+    Opaque,            ///< allowlisted inert global (argparse.Namespace, ...): calling it yields an Object
     OrderedDict,       ///< collections.OrderedDict
     Set,               ///< builtins.set / frozenset (become lists)
+    CodecsEncode,      ///< _codecs.encode(text, 'latin1'): how protocols 0-2 write bytes
     RebuildTensor,     ///< torch._utils._rebuild_tensor
     RebuildTensorV2,   ///< torch._utils._rebuild_tensor_v2
     RebuildParameter,  ///< torch._utils._rebuild_parameter(_with_state)
@@ -129,6 +130,7 @@ struct Limits {
     std::size_t maxDims = 64;
     int maxCallDepth = 8;
     uint64_t maxKeyWork = 64ull << 20; ///< bytes of dict-key encoding work (on top of 4x the input)
+    uint64_t maxContainerWork = 4ull << 20;  ///< list/set items copied or appended (on top of 4x the input)
 };
 
 /// Runs one pickle from a byte range. Not thread-safe; cheap to construct.
@@ -188,6 +190,9 @@ private:
     std::string keyOf(const Value *key, int depth = 0);
     int64_t toInt(const Value *v, const char *what) const;
     std::vector<int64_t> toIntTuple(const Value *v, const char *what) const;
+    /// Globals outside the known builtins that real checkpoints hold, kept inert (never called).
+    static bool allowedInertGlobal(const std::string &module, const std::string &name);
+    void chargeContainerWork(std::size_t items);
 
     const unsigned char *m_data;
     std::size_t m_size;
@@ -196,6 +201,7 @@ private:
     std::string m_source;
     Limits m_limits;
     uint64_t m_keyWork = 0;
+    uint64_t m_containerWork = 0;
     std::deque<Value> m_arena;
     std::vector<Value *> m_stack;
     std::vector<std::size_t> m_marks;

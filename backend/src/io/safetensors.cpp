@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <limits>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -124,8 +125,17 @@ Header parseHeader(const unsigned char *data, std::size_t size, const std::strin
             if (!d.is_number_integer() || d.get<int64_t>() < 0)
                 fail(ErrorCode::FormatError, where + ": shape entries must be non-negative integers");
             e.shape.push_back(d.get<int64_t>());
-            numel *= static_cast<uint64_t>(e.shape.back());
+            // Checked product: a shape like [2^62 + 1, 4] must not wrap around to a small count.
+            const auto dim = static_cast<uint64_t>(e.shape.back());
+            if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / dim)
+                fail(ErrorCode::FormatError, where + ": shape " + shapeText(e.shape)
+                                                 + "... has more elements than fit in 64 bits");
+            numel *= dim;
         }
+        if (numel > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(dt->size)
+            || numel > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+            fail(ErrorCode::FormatError, where + ": shape " + shapeText(e.shape) + " of " + e.dtype
+                                             + " is too large to address");
         const auto &off = v["data_offsets"];
         if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
             fail(ErrorCode::FormatError, where + ": data_offsets must be [begin, end]");

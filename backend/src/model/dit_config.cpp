@@ -12,6 +12,14 @@ namespace ditstudio {
 
 namespace {
 
+std::string shapeText(const std::vector<std::int64_t> &shape)
+{
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i)
+        s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
 struct NamedSize {
     const char *name;
     int depth, hidden, heads;
@@ -202,9 +210,14 @@ Result<CheckpointInfo> detectDiTArchitecture(const std::vector<TensorSpec> &tens
 
     if (info.layout == "official" && has("pos_embed")) {
         const auto &pe = shapeOf("pos_embed");
-        const auto grid = static_cast<int>(std::lround(std::sqrt(static_cast<double>(pe.at(1)))));
-        if (pe.size() != 3 || grid * grid != pe[1] || pe[2] != c.hiddenSize)
-            return makeError(ErrorCode::ShapeMismatch, "'pos_embed': expected [1, grid*grid, hidden]");
+        // The shape's rank is checked before any dimension is read (a hostile header may give [256]).
+        if (pe.size() != 3 || pe[0] != 1 || pe[1] <= 0 || pe[1] > (int64_t(1) << 40) || pe[2] != c.hiddenSize)
+            return makeError(ErrorCode::ShapeMismatch, "'pos_embed': expected [1, grid*grid, " + std::to_string(c.hiddenSize)
+                                                           + "], got " + shapeText(pe));
+        const auto grid = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(pe[1]))));
+        if (grid * grid != pe[1])
+            return makeError(ErrorCode::ShapeMismatch, "'pos_embed': " + std::to_string(pe[1])
+                                                           + " tokens is not a square grid (expected [1, grid*grid, hidden])");
         c.inputSize = grid * c.patchSize;
     }
     // Heads are not visible in shapes: use the official sizes' head counts; callers override from

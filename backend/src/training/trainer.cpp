@@ -12,7 +12,7 @@
 #include "training/plot.h"
 #include "ditstudio/engine.h"
 
-#include <ATen/autocast_mode.h>
+#include "core/autocast_guard.h"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -457,11 +457,8 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
             DiTImpl &m = *model;
             ClassCondition cc{y, {}, drop};
             if (o.bf16Autocast) {
-                at::autocast::set_cpu_enabled(true);
-                at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+                const CpuAutocastGuard autocast(at::kBFloat16); // restored even when forward throws
                 output = m.forward(xt, t, cc).to(torch::kFloat32);
-                at::autocast::set_cpu_enabled(false);
-                at::autocast::clear_cache();
             } else {
                 output = m.forward(xt, t, cc);
             }
