@@ -2,6 +2,7 @@
 // ditstudio/engine_module.h with the backend's own functions; everything else in the module (the
 // static backend it links) stays hidden, so it cannot clash with the program that loads it.
 #include "ditstudio/engine_module.h"
+#include "ditstudio/models.h"
 
 #if defined(_WIN32)
 #define DITSTUDIO_MODULE_EXPORT extern "C" __declspec(dllexport)
@@ -63,6 +64,9 @@ EngineModuleApi makeApi()
     api.readImage = [](const std::string &path, bool keepAlpha) { return ditstudio::readImage(path, keepAlpha); };
     api.readPngText = [](const std::string &path) { return ditstudio::readPngText(path); };
     api.defaultModelPath = [] { return ditstudio::defaultModelPath(); };
+    api.identifyModelFile = [](const std::string &path, ModelKind kind) {
+        return ditstudio::identifyModelFile(path, kind);
+    };
 
     api.cudaAvailable = [] { return ditstudio::cudaAvailable(); };
     api.cudaDeviceCount = [] { return ditstudio::cudaDeviceCount(); };

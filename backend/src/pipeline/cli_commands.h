@@ -29,4 +29,8 @@ std::string usageEdit();
 int cmdVideo(const std::vector<std::string> &argv);
 std::string usageVideo();
 
+// cli_models.cpp: the catalogue of official models and their resumable, verified download.
+int cmdModels(const std::vector<std::string> &argv);
+std::string usageModels();
+
 } // namespace ditstudio::cli
