@@ -8,6 +8,7 @@ only after changing the SVG.
 import ctypes
 import ctypes.util
 import os
+import subprocess
 import sys
 
 SIZES = [16, 22, 24, 32, 48, 64, 128, 256, 512]
@@ -57,6 +58,13 @@ def main():
         cairo.cairo_surface_destroy(surface)
         print("render-icons: wrote", os.path.relpath(out))
     gobject.g_object_unref(handle)
+    # The Windows icon (NSIS installer) from the PNGs; ImageMagick reads PNG fine, only SVG is missing.
+    pngs = [os.path.join(ICONS, "hicolor", "%dx%d" % (s, s), "apps", "ditstudio.png") for s in (16, 24, 32, 48, 64, 128, 256)]
+    ico = os.path.join(ICONS, "ditstudio.ico")
+    if os.path.exists("/usr/bin/convert") and subprocess.call(["/usr/bin/convert"] + pngs + [ico]) == 0:
+        print("render-icons: wrote", os.path.relpath(ico))
+    else:
+        print("render-icons: ImageMagick's convert failed or is missing; installer/icons/ditstudio.ico not updated")
 
 
 if __name__ == "__main__":
