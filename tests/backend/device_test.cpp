@@ -29,7 +29,8 @@ TEST(DeviceTest, AutoPrefersCudaThenMpsThenCpu)
         : mpsAvailable()                        ? DeviceKind::Mps
                                                 : DeviceKind::Cpu;
     EXPECT_EQ(dev->kind, expected);
-    EXPECT_EQ(DeviceSpec {DeviceKind::Mps, 0}.toString(), "mps");
+    const DeviceSpec mps {DeviceKind::Mps, 0};
+    EXPECT_EQ(mps.toString(), "mps");
     auto bad = parseDevice("metal");
     ASSERT_FALSE(bad.ok());
     EXPECT_NE(bad.error().message.find("mps"), std::string::npos) << bad.error().message;
