@@ -79,7 +79,11 @@ GetModelsDialog::GetModelsDialog(QWidget *parent, const QString &directory)
     m_list->header()->setStretchLastSection(false);
     for (int c = 1; c < 4; ++c)
         m_list->header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
-    m_list->setMinimumHeight(m_list->sizeHintForRow(0) * 5 + m_list->header()->sizeHint().height());
+    // Four entries: as tall as they need, the rest of the height goes to details and progress.
+    const int listHeight = m_list->sizeHintForRow(0) * (m_list->topLevelItemCount() + 1)
+        + m_list->header()->sizeHint().height() + 2 * m_list->frameWidth();
+    m_list->setMinimumHeight(listHeight);
+    m_list->setMaximumHeight(listHeight);
     layout->addWidget(m_list);
 
     m_details = new QLabel(this);
@@ -113,6 +117,7 @@ GetModelsDialog::GetModelsDialog(QWidget *parent, const QString &directory)
     m_status->setWordWrap(true);
     m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_status);
+    layout->addStretch(1);
 
     auto *buttons = new QHBoxLayout;
     m_downloadButton = new QPushButton(tr("&Download"), this);
@@ -145,7 +150,7 @@ GetModelsDialog::GetModelsDialog(QWidget *parent, const QString &directory)
     refreshStates();
     m_list->setCurrentItem(m_list->topLevelItem(0));
     setRunning(false);
-    resize(720, 560);
+    resize(720, 480);
 }
 
 GetModelsDialog::~GetModelsDialog()
@@ -225,6 +230,8 @@ void GetModelsDialog::setRunning(bool running)
     m_cancelButton->setEnabled(running);
     m_closeButton->setText(running ? tr("Cancel and close") : tr("Close"));
     if (running) {
+        if (auto *item = m_list->currentItem())
+            item->setText(3, tr("downloading…"));
         m_downloadButton->setEnabled(false);
         m_useButton->setEnabled(false);
     } else {

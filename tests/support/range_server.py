@@ -14,7 +14,7 @@ GET /files/<path under DIR>[?options]   the file (404 when missing)
     ignore_range=1  answer 200 with the whole file even when a Range was asked for
     rate=B          send at about B bytes per second (progress and cancel tests)
     truncate=N      serve only the first N bytes, with a Content-Length of N (a short file)
-GET /log          JSON list of the requests so far: {"path", "range"}
+GET /log          JSON list of the requests so far: {"path", "query", "range"}
 """
 import argparse
 import json
@@ -49,7 +49,7 @@ class Handler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         range_header = self.headers.get("Range")
         with LOG_LOCK:
-            LOG.append({"path": url.path, "range": range_header})
+            LOG.append({"path": url.path, "query": url.query, "range": range_header})
         if url.path == "/log":
             with LOG_LOCK:
                 body = json.dumps(LOG).encode()
@@ -110,14 +110,20 @@ class Handler(BaseHTTPRequestHandler):
         self.send_body(body, rate)
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # clients that hang up (a cancelled download) are expected, not worth a traceback
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", required=True)
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     Handler.root = args.root
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", args.port), Handler)
     print("PORT %d" % server.server_address[1], flush=True)
     try:
         server.serve_forever()

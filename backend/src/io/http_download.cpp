@@ -245,6 +245,8 @@ AttemptResult runAttempt(const DownloadRequest &request, const fs::path &part,
     if (!t.writeError.empty())
         return {AttemptOutcome::Done, makeError(ErrorCode::IoError, t.writeError)};
     const std::string detail = errorBuffer[0] ? errorBuffer : curl_easy_strerror(code);
+    if (code == CURLE_RANGE_ERROR && t.offset > 0)
+        return {AttemptOutcome::Restart, std::nullopt}; // a 200 to a range request: the server cannot resume
     if (code == CURLE_HTTP_RETURNED_ERROR) {
         if (status == 416 && t.offset > 0)
             return {AttemptOutcome::Restart, std::nullopt}; // the .part is not a prefix we can extend
@@ -340,6 +342,10 @@ Result<DownloadResult> downloadFile(const DownloadRequest &request, const Downlo
         ++result.attempts;
         progress.attempt = result.attempts;
         AttemptResult attempt = runAttempt(request, part, observer, cancel, progress);
+        if (attempt.outcome != AttemptOutcome::Done || attempt.error) {
+            if (fileSize(part) == 0)
+                removeQuietly(part); // nothing arrived: leave no empty .part behind
+        }
         if (attempt.restartedFromZero)
             result.resumedFrom = 0;
         if (attempt.outcome == AttemptOutcome::Cancelled) {
