@@ -8,7 +8,8 @@
 # Steps: apt install ./dist/ditstudio_<version>_<arch>.deb -> ditstudio and ditstudio-cli on PATH
 # -> the installed CLI generates 5 steps with the installed default model -> the installed GUI starts
 # under Xvfb until it is ready for a prompt, with the engine module from the install tree ->
-# apt remove --purge -> every file `dpkg -L` listed before the removal is gone.
+# apt remove --purge -> every file `dpkg -L` listed before the removal is gone. As root, the programs
+# run with the checkout (source and build tree) hidden, so they cannot lean on the build folder.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -73,9 +74,26 @@ unset DITSTUDIO_DEFAULT_MODEL DITSTUDIO_ENGINE_MODULE
 mkdir -p "$HOME"
 cd "$work"
 
+# Where the kernel allows it (root, mount namespaces), the programs run with the checkout -- source
+# and build tree -- hidden under an empty tmpfs, so a fallback to a compiled-in build path would fail.
+hidden=""
+if [ "$(id -u)" -eq 0 ] && unshare --mount true 2>/dev/null; then
+    hidden="$root"
+    step "running the installed programs with $root hidden (mount namespace)"
+else
+    step "note: cannot hide $root (needs root and unshare); the paths below are still checked"
+fi
+run() {
+    if [ -n "$hidden" ]; then
+        unshare --mount -- sh -c 'mount -t tmpfs tmpfs "$0" && exec "$@"' "$hidden" "$@"
+    else
+        "$@"
+    fi
+}
+
 step "ditstudio-cli generate --prompt sneaker --steps 5 --out /tmp/x/"
 rm -rf /tmp/x
-ditstudio-cli generate --prompt sneaker --steps 5 --out /tmp/x/ --json --quiet >"$work/generate.json" 2>"$work/generate.log" \
+run ditstudio-cli generate --prompt sneaker --steps 5 --out /tmp/x/ --json --quiet >"$work/generate.json" 2>"$work/generate.log" \
     || { cat "$work/generate.log" >&2; fail "ditstudio-cli generate"; }
 ls /tmp/x/*.png >/dev/null 2>&1 || fail "no PNG in /tmp/x/"
 grep -q '/usr/share/ditstudio/models/ditstudio-fmnist.safetensors' "$work/generate.json" \
@@ -83,7 +101,7 @@ grep -q '/usr/share/ditstudio/models/ditstudio-fmnist.safetensors' "$work/genera
 step "  wrote $(ls /tmp/x/*.png | head -1) with the installed default model"
 
 step "xvfb-run -a ditstudio --exit-when-ready"
-if ! timeout 300 xvfb-run -a ditstudio --exit-when-ready >"$work/gui.out" 2>"$work/gui.log"; then
+if ! run timeout 300 xvfb-run -a ditstudio --exit-when-ready >"$work/gui.out" 2>"$work/gui.log"; then
     cat "$work/gui.out" "$work/gui.log" >&2
     fail "the installed GUI did not become ready"
 fi
