@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CLI := $(BUILD_DIR)/app/ditstudio-cli
 GUI := $(BUILD_DIR)/app/ditstudio
 
-.PHONY: all deps configure build run test demo clean format headless asan
+.PHONY: all deps configure build run test demo clean format headless asan package package-test
 
 all: build
 
@@ -36,6 +36,17 @@ demo: build
 	$(CLI) generate --prompt "sneaker" --steps 50 --seed 7 --batch 4 --out out/ --overwrite
 	$(CLI) video film --prompt "sneaker" --steps 50 --seed 7 --video out/sneaker-film.mp4 --overwrite --quiet
 	@echo "demo images and the denoising film (out/sneaker-film.mp4) written under out/"
+
+# The installer for this platform, written into dist/ (Debian: dist/ditstudio_<version>_<arch>.deb).
+package: build
+	@cmake --build $(BUILD_DIR) --target package
+	@rm -rf dist/_CPack_Packages
+	@ls -l dist/
+
+# Install the package, run the installed CLI and GUI, purge it, check nothing is left (needs root
+# or sudo; not part of `make test`).
+package-test: package
+	@cmake --build $(BUILD_DIR) --target package-test
 
 headless:
 	@$(MAKE) build PRESET=headless

@@ -30,6 +30,8 @@ endif()
 find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3.9 REQUIRED)
 find_package(ZLIB REQUIRED)
+# libcurl: model downloads (HTTP(S) with Range resume), in ditstudio_common.
+find_package(CURL REQUIRED)
 find_package(Threads REQUIRED)
 
 find_package(PkgConfig REQUIRED)

@@ -18,6 +18,10 @@ PACKAGES=(
     libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg
     # logging, JSON, tests
     libspdlog-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
+    # model downloads (HTTP(S) with resume)
+    libcurl4-openssl-dev
+    # installer checks: the .desktop file, AppStream metadata, the Debian package
+    desktop-file-utils appstream lintian
     # headless GUI tests and screenshots
     xvfb xauth x11-apps imagemagick
     # fonts so the UI renders text under Xvfb/offscreen

@@ -202,6 +202,13 @@ ditstudio::Result<std::vector<std::pair<std::string, std::string>>> readPngText(
     return unavailableError();
 }
 
+ditstudio::Result<std::string> identifyModelFile(const std::string &path, ditstudio::ModelKind kind)
+{
+    if (const auto *m = api())
+        return m->identifyModelFile(path, kind);
+    return unavailableError();
+}
+
 ditstudio::Result<ditstudio::DeviceSpec> parseDevice(const std::string &text)
 {
     if (const auto *m = api())

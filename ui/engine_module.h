@@ -40,6 +40,8 @@ ditstudio::Result<void> writePng(const std::string &path, const ditstudio::Image
                                  bool overwrite = false);
 ditstudio::Result<std::vector<std::pair<std::string, std::string>>> readPngText(const std::string &path);
 ditstudio::Result<ditstudio::DeviceSpec> parseDevice(const std::string &text);
+/// What a downloaded checkpoint is (models.h), by the engine's inspection; waits for the module.
+ditstudio::Result<std::string> identifyModelFile(const std::string &path, ditstudio::ModelKind kind);
 /// 0 when the module is missing.
 int cudaDeviceCount();
 bool cudaAvailable();

@@ -4,6 +4,7 @@
 #include "engine_module.h"
 #include "video_edit_dialog.h"
 #include "film_export_dialog.h"
+#include "get_models_dialog.h"
 #include "history_panel.h"
 #include "history_store.h"
 #include "image_conversion.h"
@@ -430,6 +431,18 @@ void MainWindow::exportFilm(const GenerationSettings &settings)
     dialog.exec();
 }
 
+void MainWindow::showGetModels()
+{
+    GetModelsDialog dialog(this);
+    connect(&dialog, &GetModelsDialog::useModel, this, [this](const QString &path, ditstudio::ModelKind kind) {
+        if (kind == ditstudio::ModelKind::Vae)
+            m_vaePath->setText(path); // applied on the next load, like a typed path
+        else
+            openModel(path);
+    });
+    dialog.exec();
+}
+
 void MainWindow::buildMenus()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
@@ -438,6 +451,8 @@ void MainWindow::buildMenus()
     m_openModelAction->setObjectName(QStringLiteral("openModelAction"));
     m_openFolderAction = file->addAction(tr("Open &diffusers folder…"), this, &MainWindow::openDiffusersDialog);
     file->addAction(tr("Use the &embedded default model"), this, &MainWindow::openDefaultModel);
+    QAction *getModels = file->addAction(tr("&Get models…"), this, &MainWindow::showGetModels);
+    getModels->setObjectName(QStringLiteral("getModelsAction"));
     file->addSeparator();
     m_openImageAction = file->addAction(tr("Open &image (restore settings)…"), this, &MainWindow::openImageDialog);
     m_openImageAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
@@ -669,10 +684,14 @@ void MainWindow::addEngineDevices()
         const QString name = n == 1 ? QStringLiteral("cuda") : QStringLiteral("cuda:%1").arg(i);
         m_device->addItem(name, name);
     }
-    m_device->setToolTip(n > 0 ? tr("Compute device") : tr("Compute device (this build or machine has no CUDA)"));
+    // Apple's MPS where this LibTorch has it (macOS builds on Apple silicon).
+    const bool mps = EngineModule::api() && EngineModule::api()->runtimeInfo().mpsAvailable;
+    if (mps)
+        m_device->addItem(QStringLiteral("mps"), QStringLiteral("mps"));
+    m_device->setToolTip(n > 0 || mps ? tr("Compute device") : tr("Compute device (this build or machine has no CUDA)"));
     // A CUDA device chosen in an earlier session comes back once it exists.
     const QString saved = QSettings().value(kKeyDevice).toString();
-    if (n > 0 && m_device->currentData().toString() == QStringLiteral("auto") && m_device->findData(saved) > 1)
+    if ((n > 0 || mps) && m_device->currentData().toString() == QStringLiteral("auto") && m_device->findData(saved) > 1)
         m_device->setCurrentIndex(m_device->findData(saved));
 }
 

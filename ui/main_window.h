@@ -71,6 +71,8 @@ public:
     /// Open the modal "Export film" dialog for these settings (File menu: the current ones;
     /// History: those of an earlier run, which regenerates it step by step with its seed).
     void exportFilm(const GenerationSettings &settings);
+    /// File > Get models…: download the official models; "Use this model" opens a DiT or sets the VAE.
+    void showGetModels();
     /// The Generate panel's current values (with the loaded model's identity).
     GenerationSettings currentSettings() const;
 

@@ -3,6 +3,7 @@
 // static backend it links) stays hidden, so it cannot clash with the program that loads it.
 #include "ditstudio/engine_module.h"
 #include "module_guard.h"
+#include "ditstudio/models.h"
 
 #if defined(_WIN32)
 #define DITSTUDIO_MODULE_EXPORT extern "C" __declspec(dllexport)
@@ -97,6 +98,9 @@ EngineModuleApi makeApi()
         return moduleCall("readPngText", [&]() { return ditstudio::readPngText(path); });
     };
     api.defaultModelPath = [] { return moduleCall("defaultModelPath", [] { return ditstudio::defaultModelPath(); }); };
+    api.identifyModelFile = [](const std::string &path, ModelKind kind) {
+        return moduleCall("identifyModelFile", [&]() { return ditstudio::identifyModelFile(path, kind); });
+    };
 
     api.cudaAvailable = [] { return moduleCall("cudaAvailable", [] { return ditstudio::cudaAvailable(); }); };
     api.cudaDeviceCount = [] { return moduleCall("cudaDeviceCount", [] { return ditstudio::cudaDeviceCount(); }); };

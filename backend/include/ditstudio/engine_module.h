@@ -8,13 +8,14 @@
 /// logging, prompt matching helpers, imagePsnr) lives in ditstudio_common, which such a program
 /// links directly.
 ///
-/// Every entry calls the function of the same name in engine.h, editing.h, video.h or runtime.h
+/// Every entry calls the function of the same name in engine.h, editing.h, video.h, models.h or runtime.h
 /// (Engine members take the engine as their first argument); threads, ownership and errors are as
 /// documented there. The module and its caller are built together with one compiler and standard
 /// library (std::string etc. cross the boundary); abiVersion and structSize catch a stale module.
 
 #include "ditstudio/editing.h"
 #include "ditstudio/engine.h"
+#include "ditstudio/models.h"
 #include "ditstudio/runtime.h"
 #include "ditstudio/video.h"
 
@@ -79,6 +80,9 @@ struct EngineModuleApi {
     Result<Image> (*readImage)(const std::string &path, bool keepAlpha) = nullptr;
     Result<std::vector<std::pair<std::string, std::string>>> (*readPngText)(const std::string &path) = nullptr;
     std::string (*defaultModelPath)() = nullptr;
+
+    // Models (models.h): what a downloaded file is, by the engine's checkpoint inspection.
+    Result<std::string> (*identifyModelFile)(const std::string &path, ModelKind kind) = nullptr;
 
     // Runtime (runtime.h).
     bool (*cudaAvailable)() = nullptr;

@@ -10,10 +10,12 @@
 
 namespace ditstudio {
 
-/// Compute device kinds. CUDA exists only when the backend was built against a CUDA LibTorch.
-enum class DeviceKind { Cpu, Cuda };
+/// Compute device kinds. CUDA exists only when the backend was built against a CUDA LibTorch; MPS
+/// (Apple's Metal Performance Shaders) only with a macOS LibTorch built with it, on Apple silicon.
+enum class DeviceKind { Cpu, Cuda, Mps };
 
-/// Parsed device request: "cpu", "cuda", "cuda:1" or "auto" (CUDA when available, else CPU).
+/// Parsed device request: "cpu", "cuda", "cuda:1", "mps" or "auto" (CUDA when available, else MPS
+/// when available, else CPU).
 struct DeviceSpec {
     DeviceKind kind = DeviceKind::Cpu;
     int index = 0;
@@ -26,6 +28,8 @@ Result<DeviceSpec> parseDevice(const std::string &text);
 /// True when this build's LibTorch has CUDA and a CUDA device is present.
 bool cudaAvailable();
 int cudaDeviceCount();
+/// True when this build's LibTorch has MPS and the machine supports it (never on Linux/Windows).
+bool mpsAvailable();
 
 /// Set LibTorch's intra-op thread count. threads <= 0 means all hardware cores.
 /// Debian's LibTorch starts with ONE thread, so this is always called explicitly.
@@ -45,6 +49,7 @@ struct RuntimeInfo {
     std::string blas;          ///< the BLAS library actually loaded (e.g. "OpenBLAS 0.3.21 (pthread)")
     bool cudaBuild = false;
     int cudaDevices = 0;
+    bool mpsAvailable = false; ///< Apple's MPS device can be used ("mps")
     int threads = 0;
     int hardwareThreads = 0;
     std::string defaultDevice;

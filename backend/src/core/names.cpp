@@ -47,7 +47,11 @@ std::string Error::toString() const
 
 std::string DeviceSpec::toString() const
 {
-    return kind == DeviceKind::Cpu ? std::string("cpu") : "cuda:" + std::to_string(index);
+    switch (kind) {
+    case DeviceKind::Cuda: return "cuda:" + std::to_string(index);
+    case DeviceKind::Mps: return "mps";
+    default: return "cpu";
+    }
 }
 
 const char *samplerName(SamplerKind kind)

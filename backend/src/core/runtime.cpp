@@ -4,6 +4,7 @@
 #include "core/errors.h"
 #include "core/platform.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
@@ -32,20 +33,35 @@ int cudaDeviceCount()
     return static_cast<int>(torch::cuda::device_count());
 }
 
+bool mpsAvailable()
+{
+    // at::hasMPS() exists since LibTorch 1.12 (Debian's is 1.13); false unless built with MPS.
+    return at::hasMPS();
+}
+
 Result<DeviceSpec> parseDevice(const std::string &text)
 {
     std::string t = text;
     std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (t.empty() || t == "auto")
-        return cudaAvailable() ? DeviceSpec{DeviceKind::Cuda, 0} : DeviceSpec{DeviceKind::Cpu, 0};
+    if (t.empty() || t == "auto") {
+        if (cudaAvailable())
+            return DeviceSpec{DeviceKind::Cuda, 0};
+        return mpsAvailable() ? DeviceSpec{DeviceKind::Mps, 0} : DeviceSpec{DeviceKind::Cpu, 0};
+    }
     if (t == "cpu")
         return DeviceSpec{DeviceKind::Cpu, 0};
+    if (t == "mps") {
+        if (!mpsAvailable())
+            return makeError(ErrorCode::Unsupported,
+                             "device 'mps': this build's LibTorch has no MPS support or this is not a Mac with it");
+        return DeviceSpec{DeviceKind::Mps, 0};
+    }
     if (t.rfind("cuda", 0) == 0) {
         int index = 0;
         if (t.size() > 4) {
             if (t[4] != ':' || t.size() == 5 || t.find_first_not_of("0123456789", 5) != std::string::npos)
                 return makeError(ErrorCode::InvalidArgument,
-                                 "device '" + text + "': expected cpu, cuda, cuda:N or auto");
+                                 "device '" + text + "': expected cpu, cuda, cuda:N, mps or auto");
             index = std::stoi(t.substr(5));
         }
         if (!cudaAvailable())
@@ -56,7 +72,7 @@ Result<DeviceSpec> parseDevice(const std::string &text)
                                                              + std::to_string(cudaDeviceCount()) + " CUDA device(s)");
         return DeviceSpec{DeviceKind::Cuda, index};
     }
-    return makeError(ErrorCode::InvalidArgument, "device '" + text + "': expected cpu, cuda, cuda:N or auto");
+    return makeError(ErrorCode::InvalidArgument, "device '" + text + "': expected cpu, cuda, cuda:N, mps or auto");
 }
 
 int setComputeThreads(int threads)
@@ -90,7 +106,8 @@ RuntimeInfo runtimeInfo()
     info.cudaDevices = cudaAvailable() ? cudaDeviceCount() : 0;
     info.threads = computeThreads();
     info.hardwareThreads = static_cast<int>(std::thread::hardware_concurrency());
-    info.defaultDevice = info.cudaDevices > 0 ? "cuda:0" : "cpu";
+    info.mpsAvailable = mpsAvailable();
+    info.defaultDevice = info.cudaDevices > 0 ? "cuda:0" : info.mpsAvailable ? "mps" : "cpu";
     return info;
 }
 

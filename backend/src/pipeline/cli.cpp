@@ -47,6 +47,7 @@ commands:
   explain [options]              probe attention, adaLN, block activity and guidance while sampling
   evaluate [options]             score a Fashion-MNIST model: share classified as requested, Frechet distance
   train-classifier [options]     train the evaluation classifier on Fashion-MNIST
+  models list|get NAME           the official models: list them, download one (see "models commands")
 
 generate options:
   --model PATH          checkpoint (.safetensors, .pt, diffusers folder); default: the embedded model
@@ -70,7 +71,7 @@ generate options:
   --init-noise FILE     safetensors with tensor "z" [batch, C, H, W]
   --save-latent FILE    write the final sample as tensor "latent"
   --labels FILE         class names, one per line
-  --device cpu|cuda[:N]|auto   (default auto)
+  --device cpu|cuda[:N]|mps|auto   (default auto)
   --dtype fp32|bf16|fp16       (default fp32)
   --threads N           intra-op threads (default: all cores)
   --json                machine-readable summary on stdout
@@ -347,7 +348,9 @@ int cmdBench(const Args &a)
     auto dev = parseDevice(opt(a, "--device", "auto"));
     if (!dev.ok())
         fail(dev.error().code, dev.error().message);
-    const torch::Device device = dev->kind == DeviceKind::Cuda ? torch::Device(torch::kCUDA, dev->index) : torch::Device(torch::kCPU);
+    const torch::Device device = dev->kind == DeviceKind::Cuda  ? torch::Device(torch::kCUDA, dev->index)
+                 : dev->kind == DeviceKind::Mps ? torch::Device(torch::kMPS)
+                                                : torch::Device(torch::kCPU);
     const auto st = dt == DType::BFloat16 ? torch::kBFloat16 : dt == DType::Float16 ? torch::kFloat16 : torch::kFloat32;
     torch::InferenceMode im;
     torch::manual_seed(0);
@@ -518,7 +521,7 @@ int run(const std::vector<std::string> &argvIn)
     const std::vector<std::string> &argv = argvIn; // without the program name
     try {
         if (argv.empty() || argv[0] == "--help" || argv[0] == "-h" || argv[0] == "help") {
-            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo() << usageExplain();
+            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo() << usageExplain() << usageModels();
             return argv.empty() ? 2 : 0;
         }
         // Logging and threads first (Debian's LibTorch starts with one thread). Only these two
@@ -544,6 +547,8 @@ int run(const std::vector<std::string> &argvIn)
             return cmdEdit(argv);
         if (cmd == "vae")
             return cmdVae(argv);
+        if (cmd == "models")
+            return cmdModels(argv);
         if (cmd == "bench" && std::find(argv.begin(), argv.end(), "--preview") != argv.end())
             return cmdBenchPreview(argv);
         if (cmd == "bench" && std::find(argv.begin(), argv.end(), "--probes") != argv.end())
@@ -560,7 +565,7 @@ int run(const std::vector<std::string> &argvIn)
             return 0;
         }
         if (a.flags.count("--help")) {
-            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo() << usageExplain();
+            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo() << usageExplain() << usageModels();
             return 0;
         }
         if (cmd == "inspect")

@@ -43,5 +43,8 @@ int cmdExplain(const std::vector<std::string> &argv);
 /// `bench --probes`: ms per step with every probe off vs on, same request.
 int cmdBenchProbes(const std::vector<std::string> &argv);
 std::string usageExplain();
+// cli_models.cpp: the catalogue of official models and their resumable, verified download.
+int cmdModels(const std::vector<std::string> &argv);
+std::string usageModels();
 
 } // namespace ditstudio::cli

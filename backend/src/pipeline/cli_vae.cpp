@@ -54,7 +54,9 @@ torch::Device deviceFrom(const Args &a)
     auto dev = parseDevice(opt(a, "--device", "auto"));
     if (!dev.ok())
         fail(dev.error().code, dev.error().message);
-    return dev->kind == DeviceKind::Cuda ? torch::Device(torch::kCUDA, dev->index) : torch::Device(torch::kCPU);
+    return dev->kind == DeviceKind::Cuda  ? torch::Device(torch::kCUDA, dev->index)
+                 : dev->kind == DeviceKind::Mps ? torch::Device(torch::kMPS)
+                                                : torch::Device(torch::kCPU);
 }
 
 VaeContext openVae(const Args &a, const std::string &cmd)

@@ -130,7 +130,8 @@ Result<CheckpointInfo> Engine::loadModel(const std::string &path, const LoadOpti
         auto dev = parseDevice(options.device);
         if (!dev.ok())
             fail(dev.error().code, dev.error().message);
-        const torch::Device device = dev->kind == DeviceKind::Cuda ? torch::Device(torch::kCUDA, dev->index)
+        const torch::Device device = dev->kind == DeviceKind::Cuda  ? torch::Device(torch::kCUDA, dev->index)
+                                     : dev->kind == DeviceKind::Mps ? torch::Device(torch::kMPS)
                                                                     : torch::Device(torch::kCPU);
         const auto dtype = toTorchDType(options.dtype);
         if (dtype == torch::kFloat16 && device.is_cpu())
