@@ -1,4 +1,6 @@
 #include "history_store.h"
+#include <QFile>
+#include <QDateTime>
 
 #include <QAtomicInt>
 #include <QBuffer>
@@ -69,11 +71,57 @@ HistoryStore::HistoryStore(const QString &databasePath)
     , m_path(databasePath)
 {
     QDir().mkpath(QFileInfo(databasePath).absolutePath());
-    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connection);
-    db.setDatabaseName(databasePath);
-    if (!db.open()) {
-        m_error = QStringLiteral("history database %1: %2").arg(databasePath, db.lastError().text());
+    if (openDatabase())
         return;
+    // A damaged file (not a database, or failing SQLite's quick check): move it aside with its WAL
+    // and shared-memory files, say so, and start a new history, so the app keeps working and the
+    // old file stays for recovery tools.
+    const QString damagedError = m_error;
+    {
+        QSqlDatabase db = QSqlDatabase::database(m_connection, false);
+        if (db.isValid())
+            db.close();
+    }
+    QSqlDatabase::removeDatabase(m_connection);
+    if (!QFileInfo(databasePath).isFile())
+        return; // only a damaged file is moved aside (a folder or a missing path: m_error says why)
+    const QString stem = databasePath + QStringLiteral(".damaged-")
+                         + QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
+    QString aside = stem;
+    for (int n = 1; QFileInfo::exists(aside); ++n) // never replace an earlier damaged copy
+        aside = stem + QLatin1Char('-') + QString::number(n);
+    if (!QFile::rename(databasePath, aside)) {
+        m_error = QStringLiteral("history database %1 is damaged (%2) and could not be moved aside")
+                      .arg(databasePath, damagedError);
+        return;
+    }
+    for (const char *suffix : {"-wal", "-shm"})
+        if (QFileInfo::exists(databasePath + QLatin1String(suffix)))
+            QFile::rename(databasePath + QLatin1String(suffix), aside + QLatin1String(suffix));
+    m_recoveryNote = QStringLiteral("The history database %1 was damaged (%2). It was moved to %3 and a new, empty "
+                                    "history was started.")
+                         .arg(QDir::toNativeSeparators(databasePath), damagedError, QDir::toNativeSeparators(aside));
+    m_error.clear();
+    openDatabase();
+}
+
+bool HistoryStore::openDatabase()
+{
+    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connection);
+    db.setDatabaseName(m_path);
+    if (!db.open()) {
+        m_error = QStringLiteral("history database %1: %2").arg(m_path, db.lastError().text());
+        return false;
+    }
+    // SQLite opens any file lazily: the quick check reads it and fails on a damaged one.
+    {
+        QSqlQuery check(db);
+        if (!check.exec(QStringLiteral("PRAGMA quick_check")) || !check.next()
+            || check.value(0).toString() != QStringLiteral("ok")) {
+            const QString why = check.lastError().isValid() ? check.lastError().text() : check.value(0).toString();
+            m_error = QStringLiteral("history database %1: %2").arg(m_path, why);
+            return false;
+        }
     }
     // WAL with synchronous=NORMAL: an insert appends to the log without the fsync per commit that
     // the default journal mode does, so recording a result never stalls the GUI thread on the disk.
@@ -81,6 +129,7 @@ HistoryStore::HistoryStore(const QString &databasePath)
     exec(QStringLiteral("PRAGMA synchronous=NORMAL"));
     m_open = exec(QString::fromLatin1(kSchema))
              && exec(QStringLiteral("CREATE INDEX IF NOT EXISTS generations_created ON generations(created_at)"));
+    return m_open;
 }
 
 HistoryStore::~HistoryStore()

@@ -49,6 +49,8 @@ public:
     QString databasePath() const { return m_path; }
     /// The last error, naming the database file and the operation.
     QString errorString() const { return m_error; }
+    /// Non-empty when a damaged database file was moved aside and a new one started (says where).
+    QString recoveryNote() const { return m_recoveryNote; }
 
     /// Store an entry; returns its new id, 0 on error.
     qint64 add(const HistoryEntry &entry);
@@ -61,8 +63,10 @@ public:
 
 private:
     bool exec(const QString &sql);
+    bool openDatabase(); ///< open m_path and check it; false with m_error on a damaged file
     QString m_connection;
     QString m_path;
     bool m_open = false;
     mutable QString m_error;
+    QString m_recoveryNote;
 };

@@ -150,6 +150,11 @@ MainWindow::MainWindow(QWidget *parent, const QString &historyDatabase)
     connect(c, &GenerationController::stateChanged, this, &MainWindow::updateActions);
     updateModelCombo();
     updateActions();
+    if (!m_history->recoveryNote().isEmpty()) {
+        // Said once, in the log and the status bar: the app works on with a new history.
+        ditstudio::logWarn(m_history->recoveryNote().toStdString());
+        QTimer::singleShot(0, this, [this] { statusBar()->showMessage(m_history->recoveryNote(), 20000); });
+    }
     if (!m_history->isOpen())
         QTimer::singleShot(0, this, [this] {
             showError(tr("The history is not available"), m_history->errorString());

@@ -25,6 +25,7 @@
 #include <QSlider>
 #include <QTimer>
 #include <QCompleter>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
@@ -37,6 +38,7 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
+#include <QStatusBar>
 #include <QStringListModel>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -136,6 +138,7 @@ private slots:
     void cancelNowDuringBatchFinishesOnce();
     void closingWindowDuringRunExitsCleanly();
     void historyStoreRoundTrip();
+    void damagedHistoryIsMovedAsideAndTheAppKeepsWorking();
     void windowHistoryRoundTripAndReuse();
     void historyExportsTheFilmOfAnEarlierRun();
     void pngMetadataRoundTripRestoresSettings();
@@ -796,6 +799,49 @@ void MainWindowTest::closingWindowDuringRunExitsCleanly()
     qInfo("window closed and worker joined %lld ms after close during a run", static_cast<long long>(timer.elapsed()));
     QVERIFY2(timer.elapsed() < 10000, "closing must stop the run at the next step");
     QTest::qWait(100); // nothing queued may reach the deleted window
+}
+
+void MainWindowTest::damagedHistoryIsMovedAsideAndTheAppKeepsWorking()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("history.sqlite"));
+    const QByteArray damaged = QByteArray("this is not an SQLite database, it was damaged on disk\n").repeated(200);
+    {
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(damaged);
+    }
+    {
+        HistoryStore store(path);
+        QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
+        QVERIFY(store.recoveryNote().contains(QStringLiteral("damaged")));
+        const QStringList aside = QDir(dir.path()).entryList({QStringLiteral("history.sqlite.damaged-*")});
+        QCOMPARE(aside.size(), 1);
+        QVERIFY(store.recoveryNote().contains(aside.front()));
+        QCOMPARE(QFileInfo(dir.filePath(aside.front())).size(), qint64(damaged.size())); // the old bytes, kept
+        HistoryEntry e;
+        e.conditioning = QStringLiteral("Sneaker");
+        e.settings.seed = 3;
+        QVERIFY(store.add(e) > 0);
+        QCOMPARE(store.list().size(), 1);
+    }
+    // The window opens on a damaged database, says so in the status bar, and works.
+    {
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(QByteArray(4096, '\x7f'));
+    }
+    MainWindow window(nullptr, path);
+    window.show();
+    QTRY_VERIFY_WITH_TIMEOUT(window.statusBar()->currentMessage().contains(QStringLiteral("damaged")), 5000);
+    QVERIFY(window.findChildren<QMessageBox *>().isEmpty());
+    QVERIFY(loadWindowModel(window, kFixture));
+    window.findChild<QLineEdit *>(QStringLiteral("prompt"))->setText(QStringLiteral("#2"));
+    window.findChild<QSpinBox *>(QStringLiteral("steps"))->setValue(3);
+    GenerationOutcome outcome;
+    QVERIFY(runWindowGeneration(window, &outcome));
+    QCOMPARE(outcome.status, GenerationOutcome::Status::Completed);
+    QCOMPARE(HistoryStore(path).list().size(), 1);
 }
 
 void MainWindowTest::historyStoreRoundTrip()

@@ -33,6 +33,10 @@ struct DiTConfig {
     std::int64_t parameterCount() const;
     /// Multiply-accumulates of one forward pass for one image (matmuls, attention and convs).
     double macsPerForward() const;
+    /// Peak bytes of activations one forward pass of `rows` batch rows holds (the largest block:
+    /// attention scores and probabilities, q/k/v, the MLP's hidden layer, the residual stream and
+    /// its modulated copies), for elements of elementSize bytes. An estimate, on the high side.
+    std::int64_t peakActivationBytes(std::int64_t rows, int elementSize) const;
     /// Checks internal consistency (divisibility, positivity); the message names the field.
     Result<void> validate() const;
 };

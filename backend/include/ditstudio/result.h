@@ -22,6 +22,8 @@ enum class ErrorCode {
     Unsupported,     ///< valid input that this build cannot handle (e.g. CUDA without a CUDA LibTorch)
     Cancelled,       ///< used only where a caller explicitly asks to treat cancellation as failure
     Internal,        ///< a bug or an unexpected exception from a library
+    OutOfMemory,     ///< the request cannot fit in memory (refused up front, with the estimate)
+    NumericError,    ///< the model produced NaN or Inf (the message names the step)
 };
 
 /// Human-readable name of an error code ("format error", ...).

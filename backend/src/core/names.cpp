@@ -36,6 +36,8 @@ const char *errorCodeName(ErrorCode code)
     case ErrorCode::Unsupported: return "unsupported";
     case ErrorCode::Cancelled: return "cancelled";
     case ErrorCode::Internal: return "internal error";
+    case ErrorCode::OutOfMemory: return "out of memory";
+    case ErrorCode::NumericError: return "numeric error";
     }
     return "error";
 }

@@ -201,3 +201,38 @@ MappedFile::~MappedFile()
 #endif
 
 } // namespace ditstudio::platform
+
+#if defined(__APPLE__)
+#include <mach/mach.h>
+#include <sys/sysctl.h>
+#elif !defined(_WIN32)
+#include <fstream>
+#endif
+
+namespace ditstudio::platform {
+
+std::uint64_t availableMemoryBytes()
+{
+#if defined(_WIN32)
+    MEMORYSTATUSEX status{};
+    status.dwLength = sizeof status;
+    return GlobalMemoryStatusEx(&status) ? static_cast<std::uint64_t>(status.ullAvailPhys) : 0;
+#elif defined(__APPLE__)
+    vm_statistics64_data_t vm{};
+    mach_msg_type_number_t count = HOST_VM_INFO64_COUNT;
+    if (host_statistics64(mach_host_self(), HOST_VM_INFO64, reinterpret_cast<host_info64_t>(&vm), &count)
+        != KERN_SUCCESS)
+        return 0;
+    return (static_cast<std::uint64_t>(vm.free_count) + vm.inactive_count) * static_cast<std::uint64_t>(vm_page_size);
+#else
+    std::ifstream in("/proc/meminfo");
+    std::string key, unit;
+    std::uint64_t kib = 0;
+    while (in >> key >> kib >> unit)
+        if (key == "MemAvailable:")
+            return kib * 1024;
+    return 0;
+#endif
+}
+
+} // namespace ditstudio::platform

@@ -1,6 +1,7 @@
 #pragma once
 // The only place with OS-specific calls (dlsym, environment paths). Everything else is portable.
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -13,6 +14,10 @@ std::string blasDescription();
 void configureBlasThreads();
 /// True when the LibTorch we run on was built with CUDA.
 bool torchHasCuda();
+
+/// Memory the system can still give this process, in bytes (Linux: MemAvailable; macOS: free and
+/// inactive pages; Windows: available physical memory); 0 when unknown.
+std::uint64_t availableMemoryBytes();
 /// Per-user data directory (created on demand by callers).
 std::filesystem::path userDataDir();
 /// Directory of the running executable (empty if unknown).

@@ -70,6 +70,17 @@ double DiTConfig::macsPerForward() const
     return macs;
 }
 
+std::int64_t DiTConfig::peakActivationBytes(std::int64_t rows, int elementSize) const
+{
+    const std::int64_t t = tokens(), d = hiddenSize, h = numHeads;
+    const auto m = static_cast<std::int64_t>(hiddenSize * mlpRatio);
+    // Scores and probabilities [rows, H, T, T]; qkv and its permuted copy [rows, T, 3D] x 2; the
+    // MLP's hidden layer before and after GELU [rows, T, M] x 2; residual, norms and modulated
+    // copies [rows, T, D] x 6.
+    const std::int64_t perRow = 2 * h * t * t + 6 * t * d + 2 * t * m + 6 * t * d;
+    return rows * perRow * elementSize;
+}
+
 Result<void> DiTConfig::validate() const
 {
     auto bad = [](const std::string &m) { return makeError(ErrorCode::InvalidArgument, "DiT config: " + m); };

@@ -19,6 +19,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstdio>
+#include <cmath>
 #include <chrono>
 #include <fstream>
 #include <optional>
@@ -221,8 +224,32 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
     return guarded("generate", [&]() -> GenerateResult {
         if (!hasModel())
             fail(ErrorCode::InvalidArgument, "no model loaded");
-        if (request.batch < 1 || request.batch > 256)
-            fail(ErrorCode::InvalidArgument, "batch must be between 1 and 256");
+        {
+            // Refuse a request that cannot fit before any allocation, with the estimate.
+            const DiTConfig &c = m_impl->info.config;
+            const std::int64_t rowsWanted = static_cast<std::int64_t>(std::max(1, request.batch))
+                                            * (request.cfgScale != 1.0 ? 2 : 1);
+            const std::int64_t need
+                = c.peakActivationBytes(rowsWanted, static_cast<int>(c10::elementSize(m_impl->dtype)));
+            std::uint64_t available = platform::availableMemoryBytes();
+            if (const char *cap = std::getenv("DITSTUDIO_MEMORY_LIMIT_BYTES"); cap && *cap)
+                available = available ? std::min<std::uint64_t>(available, std::strtoull(cap, nullptr, 10))
+                                      : std::strtoull(cap, nullptr, 10);
+            auto gb = [](double bytes) {
+                char buf[32];
+                std::snprintf(buf, sizeof buf, "%.2f GB", bytes / 1e9);
+                return std::string(buf);
+            };
+            if (available > 0 && need > 0 && static_cast<std::uint64_t>(need) > available)
+                fail(ErrorCode::OutOfMemory,
+                     "batch " + std::to_string(request.batch) + " of " + c.name() + " needs about " + gb(need)
+                         + " of activations for one model call (" + std::to_string(rowsWanted)
+                         + " rows with guidance), but " + gb(static_cast<double>(available))
+                         + " of memory are available; lower the batch (or the image size)");
+            if (request.batch < 1 || request.batch > 256)
+                fail(ErrorCode::InvalidArgument, "batch must be between 1 and 256, got " + std::to_string(request.batch)
+                                                     + " (about " + gb(need) + " of activations per model call)");
+        }
         if (request.cfgScale < 0 || request.cfgScale > 100)
             fail(ErrorCode::InvalidArgument, "guidance scale must be in [0, 100]");
         if (request.guidanceFrom < 0 || request.guidanceTo > 1 || request.guidanceFrom > request.guidanceTo)
@@ -348,6 +375,13 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
             result.seeds.push_back(request.seed + static_cast<std::uint64_t>(i));
 
         StepFn onStep = [&](const SamplerStep &s) {
+            // A model that produces NaN or Inf stops the run here, naming the step, instead of
+            // finishing on a black or garbage image.
+            if (!torch::isfinite(s.x0).all().item<bool>() || !torch::isfinite(s.xt).all().item<bool>())
+                fail(ErrorCode::NumericError, "the model produced NaN or Inf at step " + std::to_string(s.index + 1)
+                                                  + " of " + std::to_string(s.total) + " (timestep "
+                                                  + std::to_string(static_cast<int>(std::lround(s.timestep)))
+                                                  + "); nothing was saved. Check the checkpoint, or use fp32");
             if (observer.onStep) {
                 StepUpdate u;
                 u.step = s.index;
