@@ -11,7 +11,7 @@ PACKAGES=(
     # needs libqt6opengl6-dev for its CMake package without depending on it)
     qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite libgl-dev qt6-charts-dev libqt6opengl6-dev
     # LibTorch (CPU) and an optimized BLAS for it; Gloo for c10d data parallel
-    libtorch-dev libopenblas0-pthread libgloo-dev
+    libtorch-dev libopenblas0-pthread libopenblas0-openmp libgloo-dev
     # OpenCV (only the modules we use: core, imgproc, imgcodecs)
     libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
     # FFmpeg 5.1
@@ -36,6 +36,22 @@ if [ "$(id -u)" -ne 0 ]; then
         echo "install-deps: need root or sudo to install packages" >&2; exit 1; fi
 fi
 
+# LibTorch calls BLAS for every matrix product without splitting it over its own pool, so the BLAS
+# must use all cores without fighting LibTorch's OpenMP pool: OpenBLAS's OpenMP build shares it (see
+# README "Threads and BLAS"). Debian selects the BLAS through alternatives; point them at that build.
+use_openmp_blas() {
+    local arch dir
+    arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
+    dir=/usr/lib/$arch/openblas-openmp
+    [ -e "$dir/libopenblas.so.0" ] || return 0
+    for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
+        if [ "$(readlink -f "/usr/lib/$arch/$lib")" != "$(readlink -f "$dir/$lib")" ]; then
+            $SUDO update-alternatives --set "$lib-$arch" "$dir/$lib" >/dev/null
+            echo "install-deps: $lib -> OpenBLAS (OpenMP build)"
+        fi
+    done
+}
+
 missing=()
 for p in "${PACKAGES[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -44,6 +60,7 @@ for p in "${PACKAGES[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
+    use_openmp_blas
     echo "install-deps: all ${#PACKAGES[@]} packages already installed"
     exit 0
 fi
@@ -61,4 +78,5 @@ if [ $need_update -eq 1 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+use_openmp_blas
 echo "install-deps: done"

@@ -1,7 +1,9 @@
 #include "core/platform.h"
 
 #include <torch/cuda.h>
+#include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -62,12 +64,20 @@ std::string blasDescription()
 void configureBlasThreads()
 {
     using SetFn = void (*)(int);
-    // LibTorch already splits work over its intra-op (OpenMP) pool; a second pool inside OpenBLAS
-    // oversubscribes the cores. Measured on 2 cores with 2 intra-op threads, OpenBLAS at 1 vs 2
-    // threads: DiT-S/2 256px forward 661 vs 1014 ms, DiT-B/2 1845 vs 2329 ms, 50 steps of the
-    // default model 0.78 vs 2.07 s, training 66 vs 36-40 img/s. So one BLAS thread unless
-    // DITSTUDIO_BLAS_THREADS says otherwise.
+    using ParallelFn = int (*)();
+    // LibTorch 1.13 calls BLAS directly for each matrix product and does not split one product over
+    // its own (OpenMP) pool, so BLAS threading decides most of the speed. Two cases, measured on the
+    // 2-core machine (DiT-B/2 256 px, batch 2, fp32, --threads 2 unless said):
+    // - OpenBLAS built with OpenMP (openblas_get_parallel() == 2, Debian's libopenblas0-openmp): it
+    //   shares LibTorch's libgomp pool and runs single-threaded inside LibTorch's own parallel
+    //   regions, so the two never fight: BLAS threads = compute threads (850 ms vs 1,359 ms with
+    //   one thread, 1.6x).
+    // - OpenBLAS with its own pthreads pool: its busy-waiting workers fight libgomp's (2 BLAS threads
+    //   1,735 ms vs 1,301 ms with one), so one BLAS thread.
+    // DITSTUDIO_BLAS_THREADS overrides both.
     int threads = 1;
+    if (auto parallel = reinterpret_cast<ParallelFn>(findSymbol("openblas_get_parallel")); parallel && parallel() == 2)
+        threads = std::max(1, at::get_num_threads());
     if (const char *env = std::getenv("DITSTUDIO_BLAS_THREADS"); env && *env)
         threads = std::max(1, std::atoi(env));
     if (auto set = reinterpret_cast<SetFn>(findSymbol("openblas_set_num_threads")))

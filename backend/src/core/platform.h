@@ -9,8 +9,9 @@ namespace ditstudio::platform {
 
 /// The BLAS library LibTorch's matrix products run on, e.g. "OpenBLAS 0.3.21 (pthread, 2 threads)".
 std::string blasDescription();
-/// Set the BLAS library's own thread count where it exposes one (OpenBLAS): one thread, since
-/// LibTorch's intra-op pool already parallelises, unless $DITSTUDIO_BLAS_THREADS says otherwise.
+/// Set the BLAS library's own thread count where it exposes one (OpenBLAS): the compute threads for
+/// OpenBLAS's OpenMP build (it shares LibTorch's pool), one thread for its pthreads build (whose pool
+/// fights LibTorch's); $DITSTUDIO_BLAS_THREADS overrides. Call after at::set_num_threads.
 void configureBlasThreads();
 /// True when the LibTorch we run on was built with CUDA.
 bool torchHasCuda();
