@@ -32,6 +32,7 @@
 #include <QFormLayout>
 #include <QFrame>
 #include <QFutureWatcher>
+#include <QImageReader>
 #include <QHBoxLayout>
 #include <QKeySequence>
 #include <QLabel>
@@ -1279,13 +1280,19 @@ void MainWindow::applySettings(const GenerationSettings &s)
 
 bool MainWindow::openImageFile(const QString &path)
 {
-    const auto text = EngineModule::readPngText(path.toStdString());
-    if (!text.ok()) {
-        showError(tr("Could not read the image"), QString::fromStdString(text.error().message));
+    // Qt reads the PNG's text chunks (tEXt, zTXt, iTXt) itself: opening an image never waits for
+    // the engine module, which may still be loading right after launch.
+    QImageReader reader(path);
+    if (!reader.canRead()) {
+        showError(tr("Could not read the image"),
+                  tr("%1: %2").arg(QDir::toNativeSeparators(path), reader.errorString()));
         return false;
     }
+    std::vector<std::pair<std::string, std::string>> text;
+    for (const QString &key : reader.textKeys())
+        text.emplace_back(key.toStdString(), reader.text(key).toStdString());
     QString error;
-    const auto settings = settingsFromPngText(text.value(), &error);
+    const auto settings = settingsFromPngText(text, &error);
     if (!settings) {
         showError(tr("No settings in this image"), QStringLiteral("%1: %2").arg(QDir::toNativeSeparators(path), error));
         return false;

@@ -139,12 +139,22 @@ TEST_F(ProbesTest, OutOfRangeInterventionsAndProbesAreRefusedByName)
     EXPECT_EQ(attentionProbeBytes(p, cfg, 2), 2 * 1 * 16 * 16 * 1 * 4);
 }
 
-TEST(EngineProbes, InterventionsKeepTheSeedAndChangeTheImage)
-{
+/// The tiny fixture loaded in an Engine on the CPU.
+class EngineProbes : public TorchTest {
+protected:
+    void SetUp() override
+    {
+        TorchTest::SetUp();
+        LoadOptions lo;
+        lo.device = "cpu";
+        auto loaded = engine.loadModel(tinyWeights().string(), lo);
+        ASSERT_TRUE(loaded.ok()) << loaded.error().toString();
+    }
     Engine engine;
-    LoadOptions lo;
-    lo.device = "cpu";
-    ASSERT_TRUE(engine.loadModel(tinyWeights().string(), lo).ok());
+};
+
+TEST_F(EngineProbes, InterventionsKeepTheSeedAndChangeTheImage)
+{
     GenerateRequest req;
     req.conditioning = Conditioning {{{3, 1.0}}};
     req.steps = 5;
@@ -165,12 +175,8 @@ TEST(EngineProbes, InterventionsKeepTheSeedAndChangeTheImage)
     EXPECT_NE(bad.error().message.find("block 7 is out of range"), std::string::npos) << bad.error().message;
 }
 
-TEST(EngineProbes, ProbesOffRecordNothingAndProbesOnDoNotChangeTheSample)
+TEST_F(EngineProbes, ProbesOffRecordNothingAndProbesOnDoNotChangeTheSample)
 {
-    Engine engine;
-    LoadOptions lo;
-    lo.device = "cpu";
-    ASSERT_TRUE(engine.loadModel(tinyWeights().string(), lo).ok());
     GenerateRequest req;
     req.conditioning = Conditioning {{{5, 1.0}}};
     req.steps = 4;
@@ -205,12 +211,8 @@ TEST(EngineProbes, ProbesOffRecordNothingAndProbesOnDoNotChangeTheSample)
     EXPECT_GT(seen[1].x0Change[0], 0.0);
 }
 
-TEST(EngineProbes, ItemConditioningGivesEachImageItsClass)
+TEST_F(EngineProbes, ItemConditioningGivesEachImageItsClass)
 {
-    Engine engine;
-    LoadOptions lo;
-    lo.device = "cpu";
-    ASSERT_TRUE(engine.loadModel(tinyWeights().string(), lo).ok());
     GenerateRequest req;
     req.steps = 3;
     req.sampler = SamplerKind::Ddim;

@@ -18,6 +18,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include "test_skip.h"
+#include "generation_settings.h"
+#include <QElapsedTimer>
+#include <QImageWriter>
 
 class LaunchTest : public QObject {
     Q_OBJECT
@@ -60,6 +63,30 @@ private slots:
         QVERIFY(!generate->isEnabled());
         QCOMPARE(label->text(), QStringLiteral("Loading model…"));
         QCOMPARE(ready.count(), 0);
+        // Opening a PNG restores its settings without waiting for the engine module.
+        {
+            GenerationSettings saved;
+            saved.prompt = QStringLiteral("ankle boot");
+            saved.steps = 37;
+            saved.seed = 4242;
+            saved.embeddedDefault = false; // no model change: the start-up load stays the only one
+            QTemporaryDir dir;
+            const QString png = dir.filePath(QStringLiteral("restore.png"));
+            QImage pixels(8, 8, QImage::Format_Grayscale8);
+            pixels.fill(128);
+            QImageWriter writer(png, "png");
+            for (const auto &[key, value] : pngTextChunks(saved, QStringLiteral("Ankle boot"), QSize(8, 8)))
+                writer.setText(QString::fromStdString(key), QString::fromStdString(value));
+            QVERIFY(writer.write(pixels));
+            QElapsedTimer timer;
+            timer.start();
+            QVERIFY(window.openImageFile(png));
+            QVERIFY2(timer.elapsed() < 2000, "opening a PNG waited");
+            QVERIFY(!EngineModule::isFinished()); // the module was never needed
+            QCOMPARE(steps->value(), 37);
+            QCOMPARE(prompt->text(), QStringLiteral("ankle boot"));
+            prompt->setText(QStringLiteral("sneaker"));
+        }
 
         EngineModule::startLoading();
         QVERIFY(ready.wait(60000));

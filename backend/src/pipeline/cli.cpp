@@ -217,12 +217,8 @@ int cmdGenerate(const Args &a)
             std::cerr << "note: " << w << '\n';
         req.conditioning = match->conditioning;
     }
-    if (a.options.count("--init-noise")) {
-        auto sd = safetensors::load(opt(a, "--init-noise"));
-        if (!sd.contains("z"))
-            fail(ErrorCode::NotFound, opt(a, "--init-noise") + ": no tensor named 'z'");
-        req.initNoise = toHost(sd.at("z"));
-    }
+    if (a.options.count("--init-noise"))
+        req.initNoise = initNoiseFromFile(opt(a, "--init-noise"));
     req.wantPreviews = a.options.count("--preview-dir") > 0;
 
     // Output paths, checked before sampling so no work is lost on a bad path.
@@ -267,16 +263,9 @@ int cmdGenerate(const Args &a)
             }
         }
     };
-    CancelToken cancel;
-    std::optional<SigintCancels> sigint(std::in_place, cancel);
-    auto result = engine.generate(req, observer, cancel);
-    sigint.reset();
-    if (!result.ok())
-        fail(result.error().code, result.error().message);
-    if (result->status == JobStatus::Cancelled) {
-        std::cerr << "cancelled after " << result->stepsDone << " steps; nothing written\n";
+    auto result = generateInterruptibly(engine, req, observer);
+    if (!result)
         return 130;
-    }
     nlohmann::json params = {{"model", info.path},
                              {"architecture", info.config.name()},
                              {"prompt", req.prompt},

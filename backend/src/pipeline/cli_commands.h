@@ -7,6 +7,7 @@
 #include "ditstudio/engine.h"
 #include "pipeline/cli_common.h"
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,6 +38,11 @@ std::string usageVideo();
 // sampler, eta, cfg, seed, device, dtype, ...). --class A,B,... gives one class per image.
 extern const std::set<std::string> kGenerationKeys;
 GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind defaultSampler, bool needCondition);
+/// engine.generate with Ctrl+C cancelling it; nullopt (after saying so) when cancelled, throws on errors.
+std::optional<GenerateResult> generateInterruptibly(Engine &engine, const GenerateRequest &request,
+                                                   const GenerateObserver &observer);
+/// The starting noise of --init-noise: tensor "z" [batch, C, H, W] of a safetensors file.
+HostTensor initNoiseFromFile(const std::string &path);
 
 // cli_explain.cpp: what happens inside the transformer while it samples (probes, interventions).
 int cmdExplain(const std::vector<std::string> &argv);

@@ -232,12 +232,8 @@ int cmdExplain(const std::vector<std::string> &argv)
     req.probes = probesFromFlags(a);
     req.interventions = interventionsFromFlags(a);
     req.wantPreviews = !outDir.empty();
-    if (a.options.count("--init-noise")) {
-        auto sd = safetensors::load(opt(a, "--init-noise"));
-        if (!sd.contains("z"))
-            fail(ErrorCode::NotFound, opt(a, "--init-noise") + ": no tensor named 'z'");
-        req.initNoise = toHost(sd.at("z"));
-    }
+    if (a.options.count("--init-noise"))
+        req.initNoise = initNoiseFromFile(opt(a, "--init-noise"));
     const int grid = cfg.inputSize / cfg.patchSize;
     int patchToken = (grid / 2) * grid + grid / 2;
     if (a.options.count("--patch")) {
@@ -282,16 +278,9 @@ int cmdExplain(const std::vector<std::string> &argv)
         }
         steps.push_back(p);
     };
-    CancelToken cancel;
-    std::optional<SigintCancels> sigint(std::in_place, cancel);
-    auto result = engine.generate(req, observer, cancel);
-    sigint.reset();
-    if (!result.ok())
-        fail(result.error().code, result.error().message);
-    if (result->status == JobStatus::Cancelled) {
-        std::cerr << "\ncancelled after " << result->stepsDone << " steps; nothing written\n";
+    auto result = generateInterruptibly(engine, req, observer);
+    if (!result)
         return 130;
-    }
     std::cerr << '\n';
     const int n = static_cast<int>(steps.size());
     std::vector<std::string> written;

@@ -1,7 +1,12 @@
 // Generation options shared by the CLI families that sample (video film/walk, explain): load the
 // model and fill a GenerateRequest the way `generate` reads its flags.
 #include "core/errors.h"
+#include "core/tensor_image.h"
+#include "io/safetensors.h"
 #include "pipeline/cli_commands.h"
+
+#include <iostream>
+#include <optional>
 
 #include <cstdlib>
 #include <sstream>
@@ -71,6 +76,30 @@ GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind d
         req.prompt = opt(a, "--prompt");
     }
     return req;
+}
+
+std::optional<GenerateResult> generateInterruptibly(Engine &engine, const GenerateRequest &request,
+                                                   const GenerateObserver &observer)
+{
+    CancelToken cancel;
+    std::optional<SigintCancels> sigint(std::in_place, cancel);
+    auto result = engine.generate(request, observer, cancel);
+    sigint.reset();
+    if (!result.ok())
+        fail(result.error().code, result.error().message);
+    if (result->status == JobStatus::Cancelled) {
+        std::cerr << "\ncancelled after " << result->stepsDone << " steps; nothing written\n";
+        return std::nullopt;
+    }
+    return std::move(result).value();
+}
+
+HostTensor initNoiseFromFile(const std::string &path)
+{
+    auto sd = safetensors::load(path);
+    if (!sd.contains("z"))
+        fail(ErrorCode::NotFound, path + ": no tensor named 'z'");
+    return toHost(sd.at("z"));
 }
 
 } // namespace ditstudio::cli
