@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CLI := $(BUILD_DIR)/app/ditstudio-cli
 GUI := $(BUILD_DIR)/app/ditstudio
 
-.PHONY: all deps configure build run test demo clean format headless asan package package-test
+.PHONY: all deps configure build run test demo clean format headless asan fuzz package package-test
 
 all: build
 
@@ -47,6 +47,11 @@ package: build
 # or sudo; not part of `make test`).
 package-test: package
 	@cmake --build $(BUILD_DIR) --target package-test
+
+# libFuzzer harnesses (clang, ASan + UBSan) over every file parser, FUZZ_SECONDS each (not part of `make test`).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 headless:
 	@$(MAKE) build PRESET=headless

@@ -18,6 +18,8 @@ PACKAGES=(
     libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg
     # logging, JSON, tests
     libspdlog-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
+    # fuzzing (make fuzz): clang with libFuzzer and its sanitizer runtimes; unzip for the seed corpus
+    clang-14 libfuzzer-14-dev libclang-rt-14-dev unzip
     # model downloads (HTTP(S) with resume)
     libcurl4-openssl-dev
     # installer checks: the .desktop file, AppStream metadata, the Debian package
