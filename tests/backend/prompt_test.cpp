@@ -3,6 +3,9 @@
 
 #include "pipeline/class_names.h"
 
+#include <fstream>
+#include <iterator>
+
 namespace ditstudio::test {
 namespace {
 
@@ -114,3 +117,26 @@ TEST(Prompt, ClosestClassesForCompletion)
 
 } // namespace
 } // namespace ditstudio::test
+
+// Found by fuzz_prompt (tests/data/fuzz-regressions/prompt-stod-crash.bin, 23 bytes): a weight token
+// that is not a number ("." before a name) threw std::invalid_argument out of std::stod.
+TEST(Prompt, FuzzedMalformedWeightsAreClearErrors)
+{
+    std::ifstream in(ditstudio::test::dataDir() / "fuzz-regressions" / "prompt-stod-crash.bin", std::ios::binary);
+    const std::string crash((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_EQ(crash.size(), 23u);
+    const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                            "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    for (const std::string &prompt : {crash, std::string(". sneaker"), std::string("1.2.3 coat"),
+                                      std::string(400, '9') + " bag", std::string("0.5.5*dress + sandal")}) {
+        ditstudio::Result<ditstudio::PromptMatch> r = ditstudio::makeError(ditstudio::ErrorCode::Internal, "not run");
+        ASSERT_NO_THROW(r = ditstudio::matchPrompt(prompt, names, 10)) << prompt;
+        ASSERT_FALSE(r.ok()) << prompt;
+        EXPECT_EQ(r.error().code, ditstudio::ErrorCode::InvalidArgument) << r.error().message;
+        EXPECT_NE(r.error().message.find("is not a weight"), std::string::npos) << r.error().message;
+    }
+    // Valid weights still work.
+    auto ok = ditstudio::matchPrompt("0.7 sneaker + 30% sandal", names, 10);
+    ASSERT_TRUE(ok.ok()) << ok.error().message;
+    EXPECT_EQ(ok->conditioning.classes.size(), 2u);
+}

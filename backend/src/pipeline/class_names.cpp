@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -171,7 +173,14 @@ Result<PromptMatch> matchPrompt(const std::string &prompt, const std::vector<std
             if (j > i && (j == term.size() || term[j] == ' ' || term[j] == '*' || term[j] == '%' || term[j] == 'x')) {
                 bool isId = i > 0 && term[i - 1] == '#';
                 if (!isId) {
-                    weight = std::stod(term.substr(i, j - i));
+                    // strtod, not stod: "." or "1.2.3" or 400 digits are a clear error, not an exception.
+                    const std::string number = term.substr(i, j - i);
+                    char *end = nullptr;
+                    weight = std::strtod(number.c_str(), &end);
+                    if (end != number.c_str() + number.size() || !std::isfinite(weight))
+                        return makeError(ErrorCode::InvalidArgument, "prompt '" + prompt + "': '" + number
+                                                                         + "' is not a weight (write e.g. '0.7 "
+                                                                         + displayName(classNames, 0) + "')");
                     if (j < term.size() && term[j] == '%')
                         weight /= 100.0;
                     term = term.substr(j + (j < term.size() && term[j] != ' ' ? 1 : 0));
