@@ -4,9 +4,13 @@
 #include "cli_runner.h"
 #include "test_util.h"
 
+#include "core/errors.h"
 #include "core/tensor_image.h"
 #include "ditstudio/engine.h"
 #include "io/safetensors.h"
+#include "pipeline/model_loader.h"
+
+#include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <fstream>
@@ -118,6 +122,27 @@ TEST_F(FaultTest, RequestsThatCannotFitAreRefusedWithTheEstimate)
     EXPECT_NE(capped.error().message.find("lower the batch"), std::string::npos) << capped.error().message;
     req.batch = 1;
     EXPECT_TRUE(engine.generate(req).ok());
+}
+
+TEST_F(FaultTest, MalformedDiffusersConfigValuesAreClearErrors)
+{
+    const fs::path src = dataDir() / "parity" / "dit-tiny" / "diffusers";
+    for (const std::string &value : {std::string("\"abc\""), std::string("[1, 2]"), std::string("1.5")}) {
+        const fs::path dir = m_dir / "diffusers";
+        fs::remove_all(dir);
+        fs::copy(src, dir, fs::copy_options::recursive);
+        std::ifstream in(dir / "transformer" / "config.json");
+        nlohmann::json cfg = nlohmann::json::parse(in);
+        in.close();
+        cfg["class_dropout_prob"] = nlohmann::json::parse(value);
+        std::ofstream(dir / "transformer" / "config.json") << cfg.dump();
+        try {
+            describeCheckpoint(dir);
+            ADD_FAILURE() << "class_dropout_prob " << value << " was accepted";
+        } catch (const DitException &e) {
+            EXPECT_NE(std::string(e.what()).find("class_dropout_prob"), std::string::npos) << e.what();
+        }
+    }
 }
 
 #if !defined(_WIN32)

@@ -66,7 +66,13 @@ void applyConfig(DiTConfig &c, const nlohmann::json &j, const std::string &sourc
     getInt("num_attention_heads", c.numHeads);
     if (j.contains("class_dropout_prob")) {
         const auto &v = j["class_dropout_prob"];
-        c.classDropoutProb = v.is_string() ? std::stod(v.get<std::string>()) : v.get<double>();
+        try {
+            c.classDropoutProb = v.is_string() ? std::stod(v.get<std::string>()) : v.get<double>();
+        } catch (...) {
+            fail(ErrorCode::FormatError, source + ": 'class_dropout_prob' must be a number");
+        }
+        if (!(c.classDropoutProb >= 0 && c.classDropoutProb < 1))
+            fail(ErrorCode::FormatError, source + ": 'class_dropout_prob' must be in [0, 1)");
     }
 }
 
