@@ -147,8 +147,11 @@ TEST_P(ExplainParity, EngineProbesOfTheDdimRunMatch)
         }
         EXPECT_TRUE(tensorsClose(fromHost(p.activity), m_explain.at("ddim.activity")[s], kTol))
             << "activity s" << s;
-        EXPECT_TRUE(tensorsClose(fromHost(p.guidance), m_explain.at("ddim.guidance")[s], kTol))
-            << "guidance s" << s;
+        if (m_explain.contains("ddim.guidance")) // absent for a fixture sampled without guidance
+            EXPECT_TRUE(tensorsClose(fromHost(p.guidance), m_explain.at("ddim.guidance")[s], kTol))
+                << "guidance s" << s;
+        else
+            EXPECT_TRUE(p.guidance.data.empty());
         EXPECT_TRUE(tensorsClose(fromHost(u.xt), xts[s].narrow(0, 0, b), kTol)) << "x_t s" << s;
         ++checked;
     };
@@ -208,11 +211,16 @@ TEST_P(ExplainParity, CliProbeOutMatches)
         const auto k = std::to_string(s);
         EXPECT_TRUE(tensorsClose(probes.at("activity.s" + k), m_explain.at("ddim.activity")[s], kTol))
             << "activity s" << k;
-        EXPECT_TRUE(tensorsClose(probes.at("guidance.s" + k), m_explain.at("ddim.guidance")[s], kTol))
-            << "guidance s" << k;
-        compared += 2;
+        ++compared;
+        if (m_explain.contains("ddim.guidance")) {
+            EXPECT_TRUE(tensorsClose(probes.at("guidance.s" + k), m_explain.at("ddim.guidance")[s], kTol))
+                << "guidance s" << k;
+            ++compared;
+        } else {
+            EXPECT_FALSE(probes.contains("guidance.s" + k));
+        }
     }
-    EXPECT_GE(compared, 2 * steps + 2 * steps);
+    EXPECT_GE(compared, 3 * steps);
     fs::remove_all(dir);
 }
 

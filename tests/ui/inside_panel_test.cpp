@@ -8,6 +8,11 @@
 #include "inside_panel.h"
 #include "main_window.h"
 #include "preview_panel.h"
+#include "engine_module.h"
+#include "image_conversion.h"
+
+#include "ditstudio/engine_module.h"
+#include "ditstudio/video.h"
 
 #include "ditstudio/engine.h"
 #include "ditstudio/runtime.h"
@@ -283,6 +288,22 @@ private slots:
         QTest::qWait(100);
         QVERIFY(saveShot(window.grab().toImage(), QStringLiteral("inside_intervention.png")));
         QVERIFY(saveShot(inside->processSheet(), QStringLiteral("inside_process_sheet.png")));
+
+        // The film with the overlay: the frames the export encodes, through the engine module.
+        const QList<QImage> frames = inside->overlayFrames();
+        QCOMPARE(frames.size(), 6);
+        std::vector<ditstudio::Image> images;
+        for (const QImage &f : frames)
+            images.push_back(
+                toDitImage(f.scaled(f.width() * 8, f.height() * 8).convertToFormat(QImage::Format_RGB888)));
+        QTemporaryDir dir;
+        const std::string film = dir.filePath(QStringLiteral("inside.gif")).toStdString();
+        ditstudio::VideoWriterOptions vo;
+        vo.codec = ditstudio::VideoCodec::Gif;
+        const auto written = EngineModule::api()->writeVideo(film, images, vo);
+        QVERIFY2(written.ok(), written.ok() ? "" : written.error().message.c_str());
+        QCOMPARE(written->frameCount, std::int64_t(6));
+        QVERIFY(QFileInfo::exists(QString::fromStdString(film)));
     }
 
     void latentModelWithVaeShowsInside()
