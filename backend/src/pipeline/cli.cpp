@@ -163,37 +163,12 @@ int cmdGenerate(const Args &a)
     if (!a.positional.empty())
         throw UsageError("generate: unexpected argument '" + a.positional[0] + "'");
     GenerateRequest req;
-    LoadOptions lo;
-    lo.device = opt(a, "--device", "auto");
-    lo.labelsPath = opt(a, "--labels");
-    lo.vaePath = opt(a, "--vae");
+    const LoadOptions lo = loadOptionsFromFlags(a);
     req.vaePreviewEvery = static_cast<int>(intOpt(a, "--vae-preview-every", 0, 0, 100000));
     if (req.vaePreviewEvery > 0 && (lo.vaePath.empty() || !a.options.count("--preview-dir")))
         throw UsageError("--vae-preview-every needs --vae PATH and --preview-dir DIR");
-    if (a.options.count("--dtype") && !parseDType(opt(a, "--dtype"), lo.dtype))
-        throw UsageError("--dtype: expected fp32, bf16 or fp16");
-    req.steps = static_cast<int>(intOpt(a, "--steps", 50, 1, 1000));
-    if (a.options.count("--sampler") && !parseSampler(opt(a, "--sampler"), req.sampler))
-        throw UsageError("--sampler: expected ddpm, ddim, dpmpp-2m, euler, euler-a or heun");
-    req.eta = floatOpt(a, "--eta", 0.0);
-    req.cfgScale = floatOpt(a, "--cfg", 4.0);
+    samplingFromFlags(a, req);
     const std::string ch = opt(a, "--cfg-channels", "3");
-    if (ch == "3")
-        req.guidedChannels = GuidedChannels::First3;
-    else if (ch == "all")
-        req.guidedChannels = GuidedChannels::All;
-    else
-        throw UsageError("--cfg-channels: expected 3 or all");
-    if (a.options.count("--cfg-interval")) {
-        const auto v = opt(a, "--cfg-interval");
-        const auto comma = v.find(',');
-        if (comma == std::string::npos)
-            throw UsageError("--cfg-interval: expected FROM,TO (fractions of the 1000 timesteps)");
-        req.guidanceFrom = std::stod(v.substr(0, comma));
-        req.guidanceTo = std::stod(v.substr(comma + 1));
-    }
-    req.karrasSigmas = a.flags.count("--karras") > 0;
-    req.seed = static_cast<std::uint64_t>(intOpt(a, "--seed", 0, 0, (1LL << 62)));
     req.batch = static_cast<int>(intOpt(a, "--batch", 1, 1, 256));
     const bool json = a.flags.count("--json") > 0;
     if (a.options.count("--prompt") == a.options.count("--class"))

@@ -37,6 +37,11 @@ std::string usageVideo();
 // cli_generation.cpp: the sampling flags every sampling family accepts (model, prompt/class, steps,
 // sampler, eta, cfg, seed, device, dtype, ...). --class A,B,... gives one class per image.
 extern const std::set<std::string> kGenerationKeys;
+/// --device, --labels, --vae, --dtype.
+LoadOptions loadOptionsFromFlags(const Args &a);
+/// --steps, --sampler (req.sampler is the default), --eta, --cfg, --cfg-channels, --cfg-interval,
+/// --karras, --seed into req.
+void samplingFromFlags(const Args &a, GenerateRequest &req);
 GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind defaultSampler, bool needCondition);
 /// engine.generate with Ctrl+C cancelling it; nullopt (after saying so) when cancelled, throws on errors.
 std::optional<GenerateResult> generateInterruptibly(Engine &engine, const GenerateRequest &request,

@@ -133,12 +133,7 @@ int cmdEdit(const std::vector<std::string> &argv)
     EditRequest req;
     req.mode = mode;
     auto &g = req.generate;
-    LoadOptions lo;
-    lo.device = opt(a, "--device", "auto");
-    lo.labelsPath = opt(a, "--labels");
-    lo.vaePath = opt(a, "--vae");
-    if (a.options.count("--dtype") && !parseDType(opt(a, "--dtype"), lo.dtype))
-        throw UsageError("--dtype: expected fp32, bf16 or fp16");
+    const LoadOptions lo = loadOptionsFromFlags(a);
     g.steps = static_cast<int>(intOpt(a, "--steps", 50, 1, 1000));
     req.inversionSteps = g.steps;
     if (a.options.count("--sampler") && !parseSampler(opt(a, "--sampler"), g.sampler))

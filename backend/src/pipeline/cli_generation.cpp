@@ -17,9 +17,7 @@ const std::set<std::string> kGenerationKeys
     = {"--model", "--vae",     "--labels",       "--prompt",       "--class",  "--steps", "--sampler",
        "--eta",   "--cfg",     "--cfg-channels", "--cfg-interval", "--karras", "--seed",  "--device",
        "--dtype", "--threads", "--log-level",    "--quiet",        "--json"};
-/// Load the model and fill the sampler settings, as `generate` reads them.
-GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind defaultSampler,
-                                    bool needCondition)
+LoadOptions loadOptionsFromFlags(const Args &a)
 {
     LoadOptions lo;
     lo.device = opt(a, "--device", "auto");
@@ -27,9 +25,12 @@ GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind d
     lo.vaePath = opt(a, "--vae");
     if (a.options.count("--dtype") && !parseDType(opt(a, "--dtype"), lo.dtype))
         throw UsageError("--dtype: expected fp32, bf16 or fp16");
-    GenerateRequest req;
+    return lo;
+}
+
+void samplingFromFlags(const Args &a, GenerateRequest &req)
+{
     req.steps = static_cast<int>(intOpt(a, "--steps", 50, 1, 1000));
-    req.sampler = defaultSampler;
     if (a.options.count("--sampler") && !parseSampler(opt(a, "--sampler"), req.sampler))
         throw UsageError("--sampler: expected ddpm, ddim, dpmpp-2m, euler, euler-a or heun");
     req.eta = floatOpt(a, "--eta", 0.0);
@@ -48,6 +49,16 @@ GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind d
     }
     req.karrasSigmas = has(a, "--karras");
     req.seed = static_cast<std::uint64_t>(intOpt(a, "--seed", 0, 0, (1LL << 62)));
+}
+
+/// Load the model and fill the sampler settings, as `generate` reads them.
+GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind defaultSampler,
+                                    bool needCondition)
+{
+    const LoadOptions lo = loadOptionsFromFlags(a);
+    GenerateRequest req;
+    req.sampler = defaultSampler;
+    samplingFromFlags(a, req);
     if (needCondition && a.options.count("--prompt") == a.options.count("--class"))
         throw UsageError("give exactly one of --prompt TEXT or --class N");
     const std::string modelPath = opt(a, "--model");
