@@ -20,6 +20,14 @@
 #include <random>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#if !defined(_WIN32)
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
 namespace fs = std::filesystem;
 using namespace ditstudio;
 using namespace ditstudio::test;
@@ -186,6 +194,151 @@ TEST_F(TrainingTest, ResumeContinuesBitForBit)
         }
     }
 }
+
+#if !defined(_WIN32)
+namespace {
+long long checkpointStep(const fs::path &out)
+{
+    std::ifstream in(out / "state.json");
+    if (!in)
+        return 0;
+    try {
+        return nlohmann::json::parse(in).at("step").get<long long>();
+    } catch (const std::exception &) {
+        return -1; // a torn state.json: the test fails on it below
+    }
+}
+
+pid_t spawnCli(const std::vector<std::string> &args)
+{
+    std::vector<char *> argv;
+    static const std::string cli = DITSTUDIO_CLI_PATH;
+    argv.push_back(const_cast<char *>(cli.c_str()));
+    for (const auto &a : args)
+        argv.push_back(const_cast<char *>(a.c_str()));
+    argv.push_back(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        execv(cli.c_str(), argv.data());
+        _exit(127);
+    }
+    return pid;
+}
+} // namespace
+
+// The process is SIGKILLed at random moments of a run that writes a checkpoint after every step, so many
+// kills land while a checkpoint is half written. Every restart must resume from a complete checkpoint:
+// the finished run equals an uninterrupted one bit for bit, and the log has each step once.
+TEST_F(TrainingTest, KilledWhileWritingCheckpointsTheRunResumesFromTheLastCompleteOne)
+{
+    const int total = 30;
+    auto args = [&](const std::string &out) {
+        return std::vector<std::string>{"train", "--dataset", (m_tmp / "data").string(), "--input-size", "8",
+                                        "--channels", "1", "--depth", "2", "--hidden", "32", "--heads", "2",
+                                        "--patch", "4", "--batch", "4", "--lr", "1e-3", "--ema", "0.9",
+                                        "--grad-clip", "1.0", "--hflip", "--steps", std::to_string(total),
+                                        "--checkpoint-every", "1", "--log-every", "1", "--seed", "11", "--threads",
+                                        "1", "--quiet", "--log-level", "error", "--out", (m_tmp / out).string()};
+    };
+    auto runToEnd = [&](const std::string &out) {
+        int status = 0;
+        const pid_t pid = spawnCli(args(out));
+        waitpid(pid, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    };
+    ASSERT_EQ(runToEnd("straight"), 0);
+
+    const fs::path out = m_tmp / "killed";
+    std::mt19937 rng(20261202);
+    int kills = 0, midCheckpoint = 0;
+    bool finished = false;
+    while (kills < 20 && !finished) {
+        const long long before = checkpointStep(out);
+        ASSERT_GE(before, 0) << "state.json was torn after a kill";
+        const pid_t pid = spawnCli(args("killed"));
+        // Let it resume and commit at least one new checkpoint, then kill it a random moment later.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+        int status = 0;
+        while (checkpointStep(out) <= before && std::chrono::steady_clock::now() < deadline) {
+            if (waitpid(pid, &status, WNOHANG) == pid) {
+                finished = true;
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        if (finished)
+            break;
+        if (kills % 2 == 0) {
+            // Every other kill aims inside a checkpoint write: as soon as the next set's folder appears.
+            const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+            while (!fs::exists(out / ".checkpoint-next") && std::chrono::steady_clock::now() < until)
+                std::this_thread::yield();
+            std::this_thread::sleep_for(std::chrono::microseconds(rng() % 3000));
+        } else {
+            std::this_thread::sleep_for(std::chrono::microseconds(rng() % 25000));
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            finished = true;
+            break;
+        }
+        ++kills;
+        if (fs::exists(out / ".checkpoint-next"))
+            ++midCheckpoint;
+    }
+    std::cout << "[ measured ] " << kills << " kills, " << midCheckpoint << " of them while a checkpoint was being written\n";
+    EXPECT_GE(kills, 10);
+    EXPECT_GE(midCheckpoint, 3) << "no kill landed inside a checkpoint write; the test did not exercise the fault";
+    ASSERT_EQ(runToEnd("killed"), 0);
+    EXPECT_EQ(checkpointStep(out), total);
+    EXPECT_FALSE(fs::exists(out / ".checkpoint-next"));
+    for (const char *file : {"raw.safetensors", "model.safetensors"}) {
+        const auto a = weights(m_tmp / "straight" / file);
+        const auto b = weights(out / file);
+        ASSERT_EQ(a.size(), b.size());
+        for (const auto &[k, v] : a)
+            EXPECT_TRUE(torch::equal(v, b.at(k))) << file << ": " << k << " differs after the kills";
+    }
+    std::vector<std::string> expected;
+    for (int i = 1; i <= total; ++i)
+        expected.push_back(std::to_string(i));
+    EXPECT_EQ(logSteps(out / "log.csv"), expected);
+}
+
+// A full disk while writing a checkpoint: a clear error, the previous checkpoint intact and resumable.
+TEST_F(TrainingTest, FullDiskWhileWritingACheckpointKeepsThePreviousOne)
+{
+    const std::string cli = DITSTUDIO_CLI_PATH;
+    const fs::path out = m_tmp / "run";
+    const std::string common = " train --dataset '" + (m_tmp / "data").string()
+                               + "' --input-size 8 --channels 1 --depth 2 --hidden 64 --heads 2 --patch 4 --batch 4"
+                                 " --lr 1e-3 --ema 0.9 --seed 3 --threads 1 --quiet --checkpoint-every 2 --out '"
+                               + out.string() + "'";
+    ASSERT_EQ(std::system(("'" + cli + "'" + common + " --steps 2").c_str()), 0);
+    const auto before = weights(out / "raw.safetensors");
+    std::ifstream s0(out / "state.json");
+    const std::string stateBefore((std::istreambuf_iterator<char>(s0)), {});
+    // The model file is ~1 MB; 64 KiB lets the log grow but no weight file be written.
+    const std::string cmd = "bash -c \"trap '' XFSZ; ulimit -f 64; exec '" + cli + "'" + common
+                            + " --steps 4\" 2> '" + (m_tmp / "err.txt").string() + "'";
+    const int status = std::system(cmd.c_str());
+    std::ifstream errIn(m_tmp / "err.txt");
+    const std::string err((std::istreambuf_iterator<char>(errIn)), {});
+    EXPECT_NE(WEXITSTATUS(status), 0) << err;
+    EXPECT_NE(err.find("checkpoint of step 4"), std::string::npos) << err;
+    EXPECT_NE(err.find("previous checkpoint is intact"), std::string::npos) << err;
+    std::ifstream s1(out / "state.json");
+    EXPECT_EQ(std::string((std::istreambuf_iterator<char>(s1)), {}), stateBefore);
+    const auto after = weights(out / "raw.safetensors");
+    for (const auto &[k, v] : before)
+        EXPECT_TRUE(torch::equal(v, after.at(k))) << k;
+    EXPECT_FALSE(fs::exists(out / ".checkpoint-next"));
+    // And it resumes from there once there is room.
+    EXPECT_EQ(std::system(("'" + cli + "'" + common + " --steps 4").c_str()), 0);
+    EXPECT_EQ(checkpointStep(out), 4);
+}
+#endif
 
 TEST_F(TrainingTest, ResumeWithAnotherWeightingIsRefused)
 {

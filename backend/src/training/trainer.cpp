@@ -29,6 +29,31 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr const char *kNextCheckpointDir = ".checkpoint-next";
+
+// Finishes a checkpoint that a kill interrupted: a set in .checkpoint-next with its state.json is
+// complete and is moved into place (state.json last; moving is idempotent, so a kill here is safe
+// too); a set without state.json was not finished and is discarded (the previous files are intact).
+void completeInterruptedCheckpoint(const fs::path &out)
+{
+    const fs::path next = out / kNextCheckpointDir;
+    std::error_code ec;
+    if (!fs::is_directory(next, ec))
+        return;
+    if (!fs::exists(next / "state.json")) {
+        spdlog::warn("{}: discarding an unfinished checkpoint (the run was stopped while writing it)", next.string());
+        fs::remove_all(next, ec);
+        return;
+    }
+    for (const auto &e : fs::directory_iterator(next)) {
+        const auto name = e.path().filename().string();
+        if (name != "state.json" && name.find(".tmp-") == std::string::npos)
+            commitTemporary(e.path(), out / name);
+    }
+    commitTemporary(next / "state.json", out / "state.json");
+    fs::remove_all(next, ec);
+}
+
 std::map<std::string, torch::Tensor> namedTensors(torch::nn::Module &m)
 {
     std::map<std::string, torch::Tensor> out;
@@ -317,6 +342,8 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         unetOpt = std::make_unique<torch::optim::Adam>(unet->parameters(), torch::optim::AdamOptions(o.learningRate));
     long long step = 0;
     double priorSeconds = 0;
+    if (writer && o.resume)
+        completeInterruptedCheckpoint(out);
     if (o.resume && fs::exists(out / "state.json")) {
         std::ifstream in(out / "state.json");
         const auto state = nlohmann::json::parse(in);
@@ -368,34 +395,52 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         return m;
     }(), cfg.learnSigma ? VarianceType::LearnedRange : VarianceType::FixedLarge);
 
+    // A checkpoint is several files; a kill at any moment must leave one complete set to resume from.
+    // The new set is written into out/.checkpoint-next/ with state.json last (from then on it is
+    // complete), then moved over the previous files with state.json last, then the folder is removed.
+    // completeInterruptedCheckpoint (called before the resume above) finishes or discards a set that a
+    // kill interrupted.
     auto save = [&](long long atStep, double wall) {
         if (!writer)
             return;
-        safetensors::save(out / "model.safetensors", namedTensors(*ema), modelMetadata(cfg, data.classNames, atStep));
-        safetensors::save(out / "raw.safetensors", namedTensors(*model), modelMetadata(cfg, data.classNames, atStep));
-        const auto tmp = temporarySibling(out / "optimizer.pt");
-        torch::save(opt, tmp.string());
-        commitTemporary(tmp, out / "optimizer.pt");
-        if (unet) {
-            safetensors::save(out / "weighting.safetensors", namedTensors(*unet), {{"format", "ditstudio-edm2-uncertainty"}});
-            const auto tmp2 = temporarySibling(out / "weighting-optimizer.pt");
-            torch::save(*unetOpt, tmp2.string());
-            commitTemporary(tmp2, out / "weighting-optimizer.pt");
+        const fs::path next = out / kNextCheckpointDir;
+        std::error_code ec;
+        fs::remove_all(next, ec);
+        try {
+            fs::create_directories(next);
+            safetensors::save(next / "model.safetensors", namedTensors(*ema), modelMetadata(cfg, data.classNames, atStep));
+            safetensors::save(next / "raw.safetensors", namedTensors(*model), modelMetadata(cfg, data.classNames, atStep));
+            const auto tmp = temporarySibling(next / "optimizer.pt");
+            torch::save(opt, tmp.string());
+            commitTemporary(tmp, next / "optimizer.pt");
+            if (unet) {
+                safetensors::save(next / "weighting.safetensors", namedTensors(*unet),
+                                  {{"format", "ditstudio-edm2-uncertainty"}});
+                const auto tmp2 = temporarySibling(next / "weighting-optimizer.pt");
+                torch::save(*unetOpt, tmp2.string());
+                commitTemporary(tmp2, next / "weighting-optimizer.pt");
+            }
+            nlohmann::json state = {{"step", atStep},
+                                    {"wall_seconds", wall},
+                                    {"batch_size", o.batchSize},
+                                    {"world_size", world},
+                                    {"learning_rate", o.learningRate},
+                                    {"ema_decay", o.emaDecay},
+                                    {"ema_warmup_steps", o.emaWarmupSteps},
+                                    {"seed", o.seed},
+                                    {"loss_weighting", lossWeightingName(o.weighting)},
+                                    {"architecture", cfg.name()},
+                                    {"dataset", o.dataset}};
+            if (o.weighting == LossWeighting::MinSnr)
+                state["min_snr_gamma"] = o.minSnrGamma;
+            writeFileAtomically(next / "state.json", [&](std::ostream &s) { s << state.dump(2) << '\n'; });
+        } catch (const std::exception &e) {
+            // Disk full or unwritable: the previous checkpoint is untouched; drop the partial set.
+            fs::remove_all(next, ec);
+            fail(ErrorCode::IoError, "cannot write the checkpoint of step " + std::to_string(atStep) + " in "
+                                         + out.string() + " (the previous checkpoint is intact): " + e.what());
         }
-        nlohmann::json state = {{"step", atStep},
-                                {"wall_seconds", wall},
-                                {"batch_size", o.batchSize},
-                                {"world_size", world},
-                                {"learning_rate", o.learningRate},
-                                {"ema_decay", o.emaDecay},
-                                {"ema_warmup_steps", o.emaWarmupSteps},
-                                {"seed", o.seed},
-                                {"loss_weighting", lossWeightingName(o.weighting)},
-                                {"architecture", cfg.name()},
-                                {"dataset", o.dataset}};
-        if (o.weighting == LossWeighting::MinSnr)
-            state["min_snr_gamma"] = o.minSnrGamma;
-        writeFileAtomically(out / "state.json", [&](std::ostream &s) { s << state.dump(2) << '\n'; });
+        completeInterruptedCheckpoint(out);
         writeLossPlot(out);
         writeWeightingPlot(out, o.weighting, diffusion, o.minSnrGamma, unet ? &unet : nullptr);
         if (o.sampleEvery > 0 && atStep % o.sampleEvery == 0)
