@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The cancel/close stress test (tests/backend/stress_test.cpp) under AddressSanitizer + UBSan and under
+# ThreadSanitizer: builds the backend tests with the asan and tsan presets and runs CancelStress with
+# DITSTUDIO_STRESS_RUNS runs (default 200) in each. LibTorch, OpenBLAS and libgomp are not instrumented;
+# tests/sanitizers/tsan.supp lists what TSan cannot see through in them (and nothing of ours).
+# Usage: scripts/stress-sanitizers.sh [asan] [tsan]   (default: both). Takes ~40 min on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+presets=("$@")
+[ ${#presets[@]} -eq 0 ] && presets=(asan tsan)
+runs=${DITSTUDIO_STRESS_RUNS:-200}
+jobs=${JOBS:-2}
+for p in "${presets[@]}"; do
+    echo "== $p: configure and build the backend tests"
+    cmake --preset "$p" >/dev/null
+    cmake --build "build/$p" -j "$jobs" --target ditstudio_backend_tests
+    echo "== $p: CancelStress, $runs runs"
+    case "$p" in
+    asan)
+        export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1
+        export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+        ;;
+    tsan)
+        export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/sanitizers/tsan.supp"
+        ;;
+    esac
+    DITSTUDIO_STRESS_RUNS=$runs OMP_WAIT_POLICY=passive "build/$p/tests/ditstudio_backend_tests" \
+        --gtest_filter='CancelStress.*:TrainingTest.Killed*'
+done
+echo "stress test clean under: ${presets[*]}"
