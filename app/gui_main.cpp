@@ -1,5 +1,6 @@
 // ditstudio: the GUI. main() only wires things: application, logging, threads, the main window.
 #include "engine_module.h"
+#include "history_store.h"
 #include "main_window.h"
 
 #include "ditstudio/runtime.h"
@@ -63,8 +64,8 @@ int main(int argc, char **argv)
     parser.addOption(logLevel);
     // For measuring start-up (scripts, CI): quit as soon as the window is ready for a prompt.
     QCommandLineOption exitWhenReady(QStringLiteral("exit-when-ready"),
-                                     QStringLiteral("Quit once the start-up model has loaded (prints the launch time)."));
-    exitWhenReady.setFlags(QCommandLineOption::HiddenFromHelp);
+                                     QStringLiteral("Quit once the start-up model has loaded (prints the launch time); "
+                                                    "exit status 0 only when a model is loaded and Generate is available."));
     parser.addOption(exitWhenReady);
     parser.addPositionalArgument(QStringLiteral("model"),
                                  QStringLiteral("Checkpoint file or diffusers folder to open (default: the last "
@@ -72,8 +73,8 @@ int main(int argc, char **argv)
                                  QStringLiteral("[model]"));
     parser.process(app);
 
-    const QString logDir =
-        QDir(QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation)).filePath(QStringLiteral("logs"));
+    // Beside the history and outputs: $DITSTUDIO_DATA_DIR when set, else the per-user data folder.
+    const QString logDir = QDir(HistoryStore::dataDirectory()).filePath(QStringLiteral("logs"));
     if (auto logging = ditstudio::initLogging(parser.value(logLevel).toStdString(), logDir.toStdString());
         !logging.ok()) {
         std::fprintf(stderr, "ditstudio: %s\n", logging.error().message.c_str());
@@ -85,9 +86,14 @@ int main(int argc, char **argv)
         const std::string text = "ready for a prompt " + std::to_string(launch.elapsed()) + " ms after launch";
         ditstudio::logInfo(text);
         if (parser.isSet(exitWhenReady)) {
-            std::printf("%s\n", text.c_str());
+            // 0 only when a model is loaded and Generate can be pressed: a script can tell a usable launch.
+            const bool usable = window.isUsable();
+            std::printf("%s%s\n", text.c_str(), usable ? "" : " (not usable: no model loaded)");
             std::fflush(stdout);
-            QTimer::singleShot(0, &window, &QWidget::close);
+            QTimer::singleShot(0, &window, [&window, usable] {
+                window.close();
+                QCoreApplication::exit(usable ? 0 : 3);
+            });
         }
     });
     // The window first, then the engine: loading LibTorch and its ~290 libraries takes most of a

@@ -1,8 +1,10 @@
 #include "film_export_dialog.h"
 
 #include "engine_client.h"
+#include "history_store.h"
 
 #include "ditstudio/engine.h"
+#include "ditstudio/runtime.h"
 #include "ditstudio/video.h"
 
 #include <QCheckBox>
@@ -127,9 +129,7 @@ FilmExportDialog::FilmExportDialog(const GenerationSettings &settings, QWidget *
 
     m_path = new QLineEdit(this);
     m_path->setObjectName(QStringLiteral("filmPath"));
-    const QString movies = QStandardPaths::writableLocation(QStandardPaths::MoviesLocation);
-    m_path->setText(
-        QDir(movies.isEmpty() ? QDir::homePath() : movies).filePath(QStringLiteral("ditstudio-film.mp4")));
+    m_path->setText(QDir(defaultFilmFolder()).filePath(QStringLiteral("ditstudio-film.mp4")));
     auto *browseButton = new QToolButton(this);
     browseButton->setText(QStringLiteral("…"));
     connect(browseButton, &QToolButton::clicked, this, &FilmExportDialog::browse);
@@ -255,6 +255,22 @@ void FilmExportDialog::updateMode()
         w->setEnabled(!film);
 }
 
+QString FilmExportDialog::defaultFilmFolder()
+{
+    // The user's Videos folder when it exists; a fresh home may have none (and a headless one no
+    // Videos at all), so otherwise the app's own outputs folder, which start() creates.
+    const QString movies = QStandardPaths::writableLocation(QStandardPaths::MoviesLocation);
+    if (!movies.isEmpty() && QFileInfo(movies).isDir())
+        return movies;
+    return QDir(HistoryStore::dataDirectory()).filePath(QStringLiteral("outputs/films"));
+}
+
+void FilmExportDialog::reportFailure(const QString &text)
+{
+    m_status->setText(text);
+    ditstudio::logError(QStringLiteral("Export film: %1").arg(text).toStdString()); // reaches the log panel
+}
+
 void FilmExportDialog::start()
 {
     if (isRunning())
@@ -262,10 +278,15 @@ void FilmExportDialog::start()
     ExportJob job;
     job.settings = m_settings;
     job.path = outputPath();
+    const QString folder = QFileInfo(job.path).absolutePath();
+    if (!QDir().mkpath(folder)) {
+        reportFailure(tr("Cannot create the folder %1 for the film").arg(QDir::toNativeSeparators(folder)));
+        return;
+    }
     job.mode = m_mode->currentIndex();
     auto codec = ditstudio::videoCodecForPath(job.path.toStdString());
     if (!codec.ok()) {
-        m_status->setText(QString::fromStdString(codec.error().message));
+        reportFailure(QString::fromStdString(codec.error().message));
         return;
     }
     ditstudio::VideoWriterOptions vo;
@@ -327,6 +348,8 @@ void FilmExportDialog::onFinished()
     m_ok = outcome.ok;
     m_resultText = outcome.text;
     m_status->setText(outcome.text);
+    if (!outcome.ok && !m_cancel.isCancelled())
+        ditstudio::logError(QStringLiteral("Export film: %1").arg(outcome.text).toStdString());
     m_progress->setRange(0, 1);
     m_progress->setValue(outcome.ok ? 1 : 0);
     m_startButton->setEnabled(true);

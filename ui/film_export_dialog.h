@@ -40,6 +40,8 @@ public:
     /// What the last export did ("Wrote …", "Cancelled", or the error); for tests and the status bar.
     QString resultText() const { return m_resultText; }
     QString outputPath() const;
+    /// Where films go by default: the Videos folder when it exists, else <data dir>/outputs/films.
+    static QString defaultFilmFolder();
     void setOutputPath(const QString &path);
     /// 0: denoising film, 1: latent walk.
     void setMode(int mode);
@@ -54,6 +56,7 @@ signals:
 protected:
 
 private:
+    void reportFailure(const QString &text);
     void browse();
     void updateMode();
     void onProgress(int done, int total, const QString &stage);

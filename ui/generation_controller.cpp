@@ -26,6 +26,7 @@ GenerationController::GenerationController(QObject *parent)
     connect(m_worker, &GenerationWorker::promptChecked, this, &GenerationController::promptChecked);
     connect(m_worker, &GenerationWorker::modelLoaded, this, &GenerationController::onModelLoaded);
     connect(m_worker, &GenerationWorker::loadFailed, this, &GenerationController::onLoadFailed);
+    connect(m_worker, &GenerationWorker::itemFinished, this, &GenerationController::itemFinished);
     connect(m_worker, &GenerationWorker::finished, this, &GenerationController::onFinished);
 
     m_thread.start();

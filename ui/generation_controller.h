@@ -69,6 +69,8 @@ signals:
     void previewReady(const QImage &xt, const QImage &x0, int step);
     void probesReady(const InsideProbes &probes, int step);
     /// Exactly once per job id returned by generate().
+    /// One image of a job is done (emitted for each image, before the job's finished()).
+    void itemFinished(quint64 jobId, const QImage &image, quint64 seed, double seconds, const QString &conditioning);
     void finished(const GenerationOutcome &outcome);
     void promptChecked(const PromptCheck &check);
     /// Emitted when isBusy(), isLoading() or isCancelling() changes.

@@ -164,6 +164,7 @@ void GenerationWorker::generate(quint64 jobId, const ditstudio::GenerateRequest 
                 outcome.images << toQImage(r.images.front());
                 outcome.seeds << seeds[i];
                 outcome.itemSeconds << r.seconds;
+                emit itemFinished(jobId, outcome.images.back(), seeds[i], r.seconds, outcome.conditioning);
             }
         }
         finish(GenerationOutcome::Status::Completed);

@@ -47,6 +47,7 @@ signals:
     void previewReady(const QImage &xt, const QImage &x0, int step);
     /// What the request's probes recorded at step (1-based), after previewReady of that step.
     void probesReady(const InsideProbes &probes, int step);
+    void itemFinished(quint64 jobId, const QImage &image, quint64 seed, double seconds, const QString &conditioning);
     void finished(const GenerationOutcome &outcome);
     void promptChecked(const PromptCheck &check);
 

@@ -3,6 +3,7 @@
 #include <QDesktopServices>
 #include <QDir>
 #include <QFileInfo>
+#include <QFontMetrics>
 #include <QHBoxLayout>
 #include <QIcon>
 #include <QLabel>
@@ -54,10 +55,12 @@ HistoryPanel::HistoryPanel(HistoryStore *store, QWidget *parent)
     m_list->setObjectName(QStringLiteral("historyList"));
     m_list->setViewMode(QListView::IconMode);
     m_list->setIconSize(QSize(kIconSide, kIconSide));
-    m_list->setGridSize(QSize(kIconSide + 16, kIconSide + 38));
+    // Room for the thumbnail and two caption lines (class, seed), each elided to the cell (makeItem).
+    m_list->setGridSize(QSize(kIconSide + 32, kIconSide + 2 * fontMetrics().lineSpacing() + 16));
     m_list->setResizeMode(QListView::Adjust);
     m_list->setMovement(QListView::Static);
-    m_list->setWordWrap(true);
+    m_list->setWordWrap(false);
+    m_list->setTextElideMode(Qt::ElideRight);
     m_list->setUniformItemSizes(true);
     m_list->setSelectionMode(QAbstractItemView::SingleSelection);
     m_list->setContextMenuPolicy(Qt::CustomContextMenu);
@@ -84,7 +87,12 @@ HistoryPanel::HistoryPanel(HistoryStore *store, QWidget *parent)
 
     connect(m_search, &QLineEdit::textChanged, this, [this] { refresh(selectedId()); });
     connect(m_list, &QListWidget::itemSelectionChanged, this, &HistoryPanel::updateButtons);
-    connect(m_list, &QListWidget::itemDoubleClicked, this, [this](QListWidgetItem *item) {
+    // One click shows the image (as in any gallery); Return on the selected item too.
+    connect(m_list, &QListWidget::itemClicked, this, [this](QListWidgetItem *item) {
+        if (auto e = m_store->entry(item->data(kIdRole).toLongLong()))
+            emit showRequested(*e);
+    });
+    connect(m_list, &QListWidget::itemActivated, this, [this](QListWidgetItem *item) {
         if (auto e = m_store->entry(item->data(kIdRole).toLongLong()))
             emit showRequested(*e);
     });
@@ -113,7 +121,12 @@ QListWidgetItem *HistoryPanel::makeItem(const HistoryEntry &e) const
     thumb.loadFromData(e.thumbnailPng, "PNG");
     if (!thumb.isNull() && thumb.width() < kIconSide)
         thumb = thumb.scaled(kIconSide, kIconSide, Qt::KeepAspectRatio, Qt::SmoothTransformation);
-    auto *item = new QListWidgetItem(QIcon(thumb), tr("%1\nseed %2").arg(e.conditioning).arg(e.settings.seed));
+    // Each caption line fits the cell: a long mix of classes is elided (the tooltip has it whole).
+    const int width = m_list->gridSize().width() - 8;
+    const QFontMetrics fm(m_list->font());
+    const QString text = fm.elidedText(e.conditioning, Qt::ElideRight, width) + QLatin1Char('\n')
+                         + fm.elidedText(tr("seed %1").arg(e.settings.seed), Qt::ElideRight, width);
+    auto *item = new QListWidgetItem(QIcon(thumb), text);
     item->setData(kIdRole, e.id);
     item->setToolTip(tooltipFor(e));
     item->setTextAlignment(Qt::AlignHCenter | Qt::AlignTop);

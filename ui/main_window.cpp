@@ -17,6 +17,7 @@
 #include "ditstudio/runtime.h"
 #include "ditstudio/video.h"
 
+#include <QAbstractItemView>
 #include <QAction>
 #include <QCloseEvent>
 #include <QComboBox>
@@ -31,6 +32,7 @@
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QFrame>
+#include <QGuiApplication>
 #include <QFutureWatcher>
 #include <QImageReader>
 #include <QHBoxLayout>
@@ -44,6 +46,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QScreen>
 #include <QScrollArea>
 #include <QSettings>
 #include <QSpinBox>
@@ -146,6 +149,7 @@ MainWindow::MainWindow(QWidget *parent, const QString &historyDatabase)
     connect(c, &GenerationController::previewReady, this, &MainWindow::onPreviewReady);
     connect(c, &GenerationController::probesReady, this,
             [this](const InsideProbes &probes, int step) { m_insidePanel->addProbes(step, probes); });
+    connect(c, &GenerationController::itemFinished, this, &MainWindow::onItemFinished);
     connect(c, &GenerationController::finished, this, &MainWindow::onFinished);
     connect(c, &GenerationController::promptChecked, this, &MainWindow::onPromptChecked);
     connect(c, &GenerationController::stateChanged, this, &MainWindow::updateActions);
@@ -237,11 +241,13 @@ QWidget *MainWindow::buildGeneratePanel()
     m_vaePath->setPlaceholderText(tr("none (pixel-space model)"));
     m_vaePath->setClearButtonEnabled(true);
     m_vaePath->setToolTip(tr("Stable Diffusion VAE for latent-space models (file or folder); applied on the next load"));
-    auto *vaeBrowse = new QToolButton(panel);
-    vaeBrowse->setText(QStringLiteral("…"));
-    vaeBrowse->setToolTip(tr("Choose a VAE checkpoint"));
+    m_vaeBrowse = new QToolButton(panel);
+    m_vaeBrowse->setObjectName(QStringLiteral("vaeBrowse"));
+    m_vaeBrowse->setText(QStringLiteral("…"));
+    m_vaeBrowse->setToolTip(tr("Choose a VAE checkpoint"));
+    m_vaeBrowse->setAccessibleName(tr("Choose a VAE checkpoint"));
     vaeRow->addWidget(m_vaePath, 1);
-    vaeRow->addWidget(vaeBrowse);
+    vaeRow->addWidget(m_vaeBrowse);
     model->addRow(buddyLabel(tr("&VAE"), m_vaePath, panel), vaeRow);
     auto *deviceRow = new QHBoxLayout;
     deviceRow->setSpacing(4);
@@ -278,7 +284,9 @@ QWidget *MainWindow::buildGeneratePanel()
     m_promptStatus->setObjectName(QStringLiteral("promptStatus"));
     m_promptStatus->setWordWrap(true);
     m_promptStatus->setTextFormat(Qt::RichText);
-    m_promptStatus->setMinimumHeight(fontMetrics().height() * 2 + 4);
+    // Two lines, fixed: a long message is elided (whole in the tooltip) instead of pushing the
+    // Sampling section down.
+    m_promptStatus->setFixedHeight(fontMetrics().lineSpacing() * 2 + 4);
     m_promptStatus->setAlignment(Qt::AlignLeft | Qt::AlignTop);
     prompt->addRow(QString(), m_promptStatus);
     m_promptTimer = new QTimer(this);
@@ -378,10 +386,18 @@ QWidget *MainWindow::buildGeneratePanel()
     outer->addStretch(1);
 
     connect(m_modelCombo, &QComboBox::activated, this, &MainWindow::onModelComboActivated);
-    connect(vaeBrowse, &QToolButton::clicked, this, &MainWindow::chooseVae);
+    connect(m_vaeBrowse, &QToolButton::clicked, this, &MainWindow::chooseVae);
     connect(m_vaePath, &QLineEdit::editingFinished, this, [this] {
         if (m_controller->hasModel() && m_vaePath->text().trimmed() != m_controller->model().vaePath)
             reloadWithPanelOptions();
+    });
+    // Clearing the field (its clear button, or deleting the text) takes the VAE off at once.
+    connect(m_vaePath, &QLineEdit::textChanged, this, [this](const QString &text) {
+        if (text.isEmpty() && !m_applyingSettings && m_controller->hasModel() && !m_controller->model().vaePath.isEmpty())
+            QTimer::singleShot(0, this, [this] {
+                if (m_vaePath->text().isEmpty())
+                    reloadWithPanelOptions();
+            });
     });
     connect(m_device, &QComboBox::activated, this, [this] { reloadWithPanelOptions(); });
     connect(m_precision, &QComboBox::activated, this, [this] { reloadWithPanelOptions(); });
@@ -568,7 +584,45 @@ void MainWindow::readSettings()
         qBound(0, s.value(kKeyViewMode, static_cast<int>(PreviewPanel::ViewMode::SideBySide)).toInt(), 2)));
     if (!restoreGeometry(s.value(kKeyGeometry).toByteArray()))
         resize(1280, 820);
+    else
+        keepOnScreen();
     restoreState(s.value(kKeyState).toByteArray());
+}
+
+void MainWindow::keepOnScreen()
+{
+    // Saved on another monitor or at another scale factor, the geometry may now lie partly off every
+    // screen or be larger than the screen: then the window comes back centred on the screen that
+    // shows most of it (else the primary one), no larger than that screen.
+    const QRect frame = frameGeometry();
+    const qint64 area = qint64(frame.width()) * frame.height();
+    qint64 visible = 0;
+    const QScreen *best = nullptr;
+    qint64 bestShare = -1;
+    for (const QScreen *screen : QGuiApplication::screens()) {
+        const QRect shared = screen->availableGeometry().intersected(frame);
+        const qint64 share = shared.isEmpty() ? 0 : qint64(shared.width()) * shared.height();
+        visible += share;
+        if (share > bestShare) {
+            bestShare = share;
+            best = screen;
+        }
+    }
+    if (area <= 0 || visible * 100 >= area * 97)
+        return; // (almost) all of it is on screens: where the user put it
+    if (bestShare <= 0 || !best)
+        best = QGuiApplication::primaryScreen();
+    if (!best)
+        return;
+    if (isMaximized() || isFullScreen())
+        showNormal();
+    const QRect avail = best->availableGeometry();
+    const QSize decoration = frame.size() - size();
+    const QSize inner(qMin(width(), avail.width() * 9 / 10 - decoration.width()),
+                      qMin(height(), avail.height() * 9 / 10 - decoration.height()));
+    resize(inner);
+    const QSize outer = inner + decoration;
+    move(avail.center() - QPoint(outer.width() / 2, outer.height() / 2));
 }
 
 void MainWindow::writeSettings() const
@@ -583,7 +637,9 @@ void MainWindow::writeSettings() const
     s.setValue(kKeySeedMode, seedModeName(static_cast<SeedMode>(m_seedMode->currentData().toInt())));
     s.setValue(kKeyBatch, m_batchCount->value());
     s.setValue(kKeyPrompt, m_prompt->text());
-    s.setValue(kKeyVae, m_vaePath->text().trimmed());
+    // Only what loaded: a VAE that was refused must not break the next launch.
+    if (m_controller->hasModel())
+        s.setValue(kKeyVae, m_controller->model().vaePath);
     s.setValue(kKeyDevice, m_device->currentData().toString());
     s.setValue(kKeyPrecision, m_precision->currentData().toString());
     s.setValue(kKeyAutoSave, m_autoSaveAction->isChecked());
@@ -620,10 +676,21 @@ void MainWindow::updateActions()
     m_modelCombo->setEnabled(!busy && !loading);
     m_device->setEnabled(!busy && !loading);
     m_precision->setEnabled(!busy && !loading);
+    // A VAE only means something for latent-space models (or before the first model is in).
+    const bool vaeApplies = !m_controller->hasModel() || m_controller->model().latentSpace;
+    m_vaePath->setEnabled(vaeApplies && !busy && !loading);
+    m_vaeBrowse->setEnabled(vaeApplies && !busy && !loading);
+    m_vaePath->setToolTip(vaeApplies ? tr("Stable Diffusion VAE for latent-space models (file or folder); applied on the next load")
+                                     : tr("The loaded model works in pixel space: it needs no VAE"));
     if (loading)
         m_modelLabel->setText(tr("Loading model…"));
     else if (m_controller->hasModel())
         m_modelLabel->setText(m_controller->model().displayText());
+}
+
+bool MainWindow::isUsable() const
+{
+    return m_controller->hasModel() && m_generateAction->isEnabled();
 }
 
 // ---- models ----
@@ -632,7 +699,9 @@ ModelLoadSpec MainWindow::loadSpec(const QString &path) const
 {
     ModelLoadSpec spec;
     spec.path = path;
-    spec.vaePath = m_vaePath->text().trimmed();
+    // The embedded default model works in pixel space: a VAE (say, one saved by an older version)
+    // must never stop it from loading.
+    spec.vaePath = path.isEmpty() ? QString() : m_vaePath->text().trimmed();
     spec.device = m_device->currentData().toString();
     spec.precision = m_precision->currentData().toString();
     return spec;
@@ -642,6 +711,7 @@ void MainWindow::loadInitialModel(const QString &path)
 {
     m_startupPending = true;
     if (!path.isEmpty()) {
+        m_fallBackToDefault = true; // a start-up load that fails falls back to the embedded default
         openModel(path);
         return;
     }
@@ -746,9 +816,18 @@ void MainWindow::onLoadFailed(const QString &message)
     if (!m_controller->hasModel())
         m_modelLabel->setText(tr("No model loaded — open a checkpoint"));
     showError(tr("Could not load the model"), message); // the backend's message names the file
+    // The field shows what is loaded again: a refused VAE is neither kept nor saved.
+    {
+        m_applyingSettings = true;
+        m_vaePath->setText(m_controller->hasModel() ? m_controller->model().vaePath : QString());
+        m_applyingSettings = false;
+    }
     if (m_fallBackToDefault) {
         m_fallBackToDefault = false;
+        const QString note = tr("The saved model could not be loaded; using the embedded default model instead");
+        ditstudio::logWarn(note.toStdString() + ": " + message.toStdString());
         openDefaultModel();
+        statusBar()->showMessage(note, 20000);
     } else if (m_startupPending) {
         m_startupPending = false;
         emit ready();
@@ -866,9 +945,14 @@ void MainWindow::schedulePromptCheck()
 
 void MainWindow::setPromptStatus(const QString &text, const QString &color)
 {
+    const QFontMetrics fm(m_promptStatus->font());
+    const int width = qMax(160, m_promptStatus->width() > 0 ? m_promptStatus->width() : 220);
+    // Word wrap breaks lines early; leave some slack so two lines always hold the elided text.
+    const QString shown = fm.elidedText(text, Qt::ElideRight, width * 2 - fm.averageCharWidth() * 8);
+    m_promptStatus->setToolTip(shown == text ? QString() : text);
     m_promptStatus->setText(text.isEmpty() ? QString()
                                            : QStringLiteral("<span style=\"color:%1\">%2</span>")
-                                                 .arg(color, text.toHtmlEscaped()));
+                                                 .arg(color, shown.toHtmlEscaped()));
 }
 
 void MainWindow::onPromptChecked(const PromptCheck &check)
@@ -876,9 +960,22 @@ void MainWindow::onPromptChecked(const PromptCheck &check)
     if (check.prompt != m_prompt->text())
         return; // the text changed since: a newer check is on its way
     m_promptCheck = check;
-    if (!check.ok)
+    if (!check.ok) {
+        // A class name being typed ("snea") is not an error yet: offer what it completes to.
+        QString typing = check.prompt.section(QLatin1Char('+'), -1).trimmed();
+        typing.remove(QRegularExpression(QStringLiteral("^[0-9.]+\\s*")));
+        QStringList matches;
+        if (!typing.isEmpty() && !typing.startsWith(QLatin1Char('#')))
+            for (const QString &c : m_completionModel->stringList())
+                if (c.startsWith(typing, Qt::CaseInsensitive))
+                    matches << c;
+        if (!matches.isEmpty()) {
+            setPromptStatus(tr("… %1? Keep typing or pick one from the list").arg(matches.mid(0, 3).join(QStringLiteral(", "))),
+                            QStringLiteral("#8a8f98"));
+            return;
+        }
         setPromptStatus(check.message, QStringLiteral("#d0473e"));
-    else if (!check.warnings.isEmpty())
+    } else if (!check.warnings.isEmpty())
         setPromptStatus(tr("→ %1 (%2)").arg(check.conditioning, check.warnings.join(QStringLiteral("; "))),
                         QStringLiteral("#b7791f"));
     else
@@ -935,6 +1032,8 @@ bool MainWindow::startGeneration()
         m_prompt->setFocus();
         return false;
     }
+    if (m_completer->popup() && m_completer->popup()->isVisible())
+        m_completer->popup()->hide(); // it would cover the hint and the panel during the run
     GenerationSettings settings = currentSettings();
     const QList<quint64> seeds = settings.jobSeeds();
     QString error;
@@ -1018,6 +1117,19 @@ void MainWindow::onPreviewReady(const QImage &xt, const QImage &x0, int step)
     m_insidePanel->addPreview(step, xt, x0);
 }
 
+void MainWindow::onItemFinished(quint64 jobId, const QImage &image, quint64 seed, double seconds,
+                                const QString &conditioning)
+{
+    if (jobId == m_interventionJob && m_interventionJob != 0)
+        return; // an Inside-view re-run is never added to the history
+    // Every finished image goes to the history at once (a batch does not wait for its last image).
+    m_result = image;
+    m_resultSettings = m_jobSettings.forImage(seed);
+    m_resultConditioning = conditioning;
+    m_resultHistoryId = recordResult(image, seed, seconds, m_jobSettings.steps, conditioning);
+    updateActions();
+}
+
 void MainWindow::onFinished(const GenerationOutcome &outcome)
 {
     using Status = GenerationOutcome::Status;
@@ -1040,16 +1152,7 @@ void MainWindow::onFinished(const GenerationOutcome &outcome)
         updateActions();
         return;
     }
-    // Every finished image goes to the history, also when the job was stopped after it.
-    for (int i = 0; i < outcome.images.size(); ++i) {
-        const QImage &image = outcome.images[i];
-        const quint64 seed = outcome.seeds.value(i, outcome.seed);
-        m_result = image;
-        m_resultSettings = m_jobSettings.forImage(seed);
-        m_resultConditioning = outcome.conditioning;
-        m_resultHistoryId = recordResult(image, seed, outcome.itemSeconds.value(i), m_jobSettings.steps,
-                                         outcome.conditioning);
-    }
+    // Each finished image went to the history as it finished (onItemFinished).
     if (!outcome.images.isEmpty()) {
         m_preview->finishRun(outcome.images.back());
         m_insidePanel->finishRun(outcome.images.back());
@@ -1229,7 +1332,19 @@ void MainWindow::showHistoryEntry(const HistoryEntry &entry)
         image.load(entry.imagePath);
     if (image.isNull())
         image.loadFromData(entry.thumbnailPng, "PNG");
-    m_preview->showStill(image, tr("%1 · seed %2 (history)").arg(entry.conditioning).arg(entry.settings.seed));
+    if (m_controller->isBusy()) {
+        // The running job owns the preview; the image shows when asked again after it.
+        statusBar()->showMessage(tr("A run is in progress: open the history image when it has finished"),
+                                 kStatusTimeoutMs);
+        return;
+    }
+    const GenerationSettings &s = entry.settings;
+    m_preview->showStill(image, tr("%1 · seed %2 (history)").arg(entry.conditioning).arg(s.seed),
+                         tr("finished image · %1 steps %2 · CFG %3").arg(entry.steps).arg(s.sampler).arg(s.cfgScale));
+    // The bar describes what is shown, not the last run.
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
+    m_progress->setFormat(tr("Showing a history image"));
 }
 
 // ---- settings in and out ----

@@ -86,6 +86,8 @@ public:
     GenerationSettings resultSettings() const { return m_resultSettings; }
     /// History id of the last completed image (0 when none or not recorded).
     qint64 resultHistoryId() const { return m_resultHistoryId; }
+    /// A model is loaded and Generate can be pressed (what --exit-when-ready reports).
+    bool isUsable() const;
 
 signals:
     /// The first model after start-up loaded (or failed): the window is ready for a prompt.
@@ -116,6 +118,8 @@ private:
     void onItemStarted(int index, int count, quint64 seed, const QString &conditioning);
     void onStepFinished(int step, int total, double timestep, double sigma, double elapsedSeconds);
     void onPreviewReady(const QImage &xt, const QImage &x0, int step);
+    void keepOnScreen();
+    void onItemFinished(quint64 jobId, const QImage &image, quint64 seed, double seconds, const QString &conditioning);
     void onFinished(const GenerationOutcome &outcome);
     void onPromptChecked(const PromptCheck &check);
     void schedulePromptCheck();
@@ -144,6 +148,7 @@ private:
     // Generate panel.
     QComboBox *m_modelCombo = nullptr;
     QLineEdit *m_vaePath = nullptr;
+    QToolButton *m_vaeBrowse = nullptr;
     QComboBox *m_device = nullptr;
     QComboBox *m_precision = nullptr;
     QLineEdit *m_prompt = nullptr;

@@ -3,6 +3,7 @@
 #include "image_view.h"
 #include "noise_chart.h"
 
+#include <QAbstractButton>
 #include <QButtonGroup>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -14,13 +15,14 @@
 
 namespace {
 
-QWidget *makeColumn(const QString &html, ImageView *&view, const QString &name, QWidget *parent)
+QWidget *makeColumn(const QString &html, ImageView *&view, QLabel *&caption, const QString &name, QWidget *parent)
 {
     auto *column = new QWidget(parent);
     auto *layout = new QVBoxLayout(column);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(4);
-    auto *caption = new QLabel(html, column);
+    caption = new QLabel(html, column);
+    caption->setObjectName(name + QStringLiteral("Caption"));
     caption->setTextFormat(Qt::RichText);
     caption->setAlignment(Qt::AlignHCenter);
     view = new ImageView(column);
@@ -29,6 +31,9 @@ QWidget *makeColumn(const QString &html, ImageView *&view, const QString &name, 
     layout->addWidget(view, 1);
     return column;
 }
+
+QString xtCaptionText() { return QObject::tr("<b>x<sub>t</sub></b> — current sample"); }
+QString x0CaptionText() { return QObject::tr("<b>x̂<sub>0</sub></b> — predicted clean image"); }
 
 } // namespace
 
@@ -74,9 +79,8 @@ PreviewPanel::PreviewPanel(QWidget *parent)
 
     auto *views = new QHBoxLayout;
     views->setSpacing(12);
-    m_xtColumn = makeColumn(tr("<b>x<sub>t</sub></b> — current sample"), m_xtView, QStringLiteral("xtView"), this);
-    m_x0Column = makeColumn(tr("<b>x̂<sub>0</sub></b> — predicted clean image"), m_x0View, QStringLiteral("x0View"),
-                            this);
+    m_xtColumn = makeColumn(xtCaptionText(), m_xtView, m_xtCaption, QStringLiteral("xtView"), this);
+    m_x0Column = makeColumn(x0CaptionText(), m_x0View, m_x0Caption, QStringLiteral("x0View"), this);
     views->addWidget(m_xtColumn, 1);
     views->addWidget(m_x0Column, 1);
     layout->addLayout(views, 1);
@@ -132,9 +136,27 @@ PreviewPanel::PreviewPanel(QWidget *parent)
     updateStepLabel();
 }
 
+void PreviewPanel::setStill(bool still, const QString &detail)
+{
+    m_still = still;
+    // A finished image is one picture: one pane, captioned as what it is, no x_t / x̂₀ modes.
+    m_x0Caption->setText(still ? tr("<b>Image</b> — %1").arg(detail.toHtmlEscaped()) : x0CaptionText());
+    for (QAbstractButton *b : m_modeGroup->buttons())
+        b->setEnabled(!still);
+    setViewMode(m_mode);
+}
+
 void PreviewPanel::setViewMode(ViewMode mode)
 {
     m_mode = mode;
+    if (m_still) {
+        m_xtColumn->setVisible(false);
+        m_x0Column->setVisible(true);
+        if (auto *b = m_modeGroup->button(static_cast<int>(mode)); b && !b->isChecked())
+            b->setChecked(true);
+        emit viewModeChanged(mode);
+        return;
+    }
     m_xtColumn->setVisible(mode != ViewMode::X0);
     m_x0Column->setVisible(mode != ViewMode::Xt);
     if (auto *b = m_modeGroup->button(static_cast<int>(mode)); b && !b->isChecked())
@@ -144,6 +166,8 @@ void PreviewPanel::setViewMode(ViewMode mode)
 
 void PreviewPanel::beginRun(int totalSteps, const QString &title)
 {
+    if (m_still)
+        setStill(false);
     m_timeline.reset(totalSteps);
     m_timesteps = QVector<double>(totalSteps, std::nan(""));
     m_chart->reset(totalSteps);
@@ -199,8 +223,9 @@ void PreviewPanel::finishRun(const QImage &result)
     }
 }
 
-void PreviewPanel::showStill(const QImage &image, const QString &title)
+void PreviewPanel::showStill(const QImage &image, const QString &title, const QString &detail)
 {
+    setStill(true, detail.isEmpty() ? tr("a finished image") : detail);
     m_timeline.reset(0);
     m_timesteps.clear();
     m_chart->reset(0);
@@ -245,7 +270,9 @@ void PreviewPanel::updateStepLabel()
         emit shownStepChanged(m_shownStep);
     }
     if (m_shownStep <= 0) {
-        m_stepLabel->setText(m_timeline.totalSteps() > 0 ? tr("waiting for the first step…") : tr("no steps"));
+        m_stepLabel->setText(m_still ? tr("finished image: its steps are not kept")
+                             : m_timeline.totalSteps() > 0 ? tr("waiting for the first step…")
+                                                           : tr("no steps yet"));
         return;
     }
     const int total = qMax(m_timeline.totalSteps(), m_lastStep);

@@ -34,7 +34,9 @@ public:
     /// The run's final image (shown in the x0 view and, after the last step, as x_t too).
     void finishRun(const QImage &result);
     /// Show a still image (history entry, opened file): clears the timeline.
-    void showStill(const QImage &image, const QString &title);
+    void showStill(const QImage &image, const QString &title, const QString &detail = {});
+    /// True while a finished image (history, opened file) is shown instead of a run's steps.
+    bool isShowingStill() const { return m_still; }
 
     void setViewMode(ViewMode mode);
     ViewMode viewMode() const { return m_mode; }
@@ -67,6 +69,10 @@ private:
 
     QButtonGroup *m_modeGroup = nullptr;
     QWidget *m_xtColumn = nullptr;
+    QLabel *m_xtCaption = nullptr;
+    QLabel *m_x0Caption = nullptr;
+    bool m_still = false;
+    void setStill(bool still, const QString &detail = {});
     QWidget *m_x0Column = nullptr;
     ImageView *m_xtView = nullptr;
     ImageView *m_x0View = nullptr;

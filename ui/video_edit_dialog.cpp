@@ -39,6 +39,7 @@ struct VideoEditJob {
     QString output;
     double strength = 0.6;
     double smoothing = 0.0;
+    int outputScale = 1;
 };
 
 using FrameSink = std::function<void(int done, int total, const QImage &after)>;
@@ -62,6 +63,7 @@ VideoEditOutcome runVideoEdit(const VideoEditJob &job, const ditstudio::CancelTo
     request.edit.generate = *generate;
     request.edit.strength = job.strength;
     request.temporalSmoothing = job.smoothing;
+    request.outputScale = job.outputScale;
 
     EngineClient engine;
     auto loaded = engine.loadForSettings(job.settings);
@@ -108,7 +110,13 @@ VideoEditDialog::VideoEditDialog(const GenerationSettings &settings, QWidget *pa
 
     m_input = new QLineEdit(this);
     m_input->setObjectName(QStringLiteral("videoEditInput"));
-    m_input->setReadOnly(true);
+    m_input->setPlaceholderText(tr("a video file (type a path or Open…)"));
+    // A typed or pasted path is opened when the field is left or Return is pressed.
+    connect(m_input, &QLineEdit::editingFinished, this, [this] {
+        const QString typed = QDir::fromNativeSeparators(m_input->text().trimmed());
+        if (!typed.isEmpty() && typed != m_inputPath)
+            setInputPath(typed);
+    });
     auto *openButton = new QPushButton(tr("Open…"), this);
     connect(openButton, &QPushButton::clicked, this, &VideoEditDialog::browseInput);
     auto *inputRow = new QHBoxLayout;
@@ -153,18 +161,31 @@ VideoEditDialog::VideoEditDialog(const GenerationSettings &settings, QWidget *pa
     m_smoothing->setSingleStep(0.05);
     m_smoothing->setValue(0.0);
     m_smoothing->setToolTip(tr("Blend each edited latent with the previous frame's (0 = off): less flicker"));
+    m_scale = new QSpinBox(this);
+    m_scale->setObjectName(QStringLiteral("videoEditScale"));
+    m_scale->setRange(1, 16);
+    m_scale->setValue(1);
+    m_scale->setPrefix(QStringLiteral("×"));
+    m_scale->setToolTip(tr("Enlarge the model-size frames by this factor in the written video (nearest pixels)"));
 
+    // Rows whose field is a layout get a label with a buddy: QFormLayout would show the '&' literally.
     auto *form = new QFormLayout;
-    form->addRow(tr("&Input"), inputRow);
+    auto labelFor = [this](const QString &text, QWidget *buddy) {
+        auto *label = new QLabel(text, this);
+        label->setBuddy(buddy);
+        return label;
+    };
+    form->addRow(labelFor(tr("&Input"), m_input), inputRow);
     form->addRow(tr("Video"), m_info);
-    form->addRow(tr("&Output"), outputRow);
+    form->addRow(labelFor(tr("&Output"), m_output), outputRow);
     form->addRow(tr("&Class"), m_prompt);
     form->addRow(tr("S&trength"), m_strength);
     form->addRow(tr("&Steps"), m_steps);
     form->addRow(tr("C&FG scale"), m_cfg);
     form->addRow(tr("S&eed"), m_seed);
-    form->addRow(tr("Sampler"), m_sampler);
-    form->addRow(tr("Temporal smoothing"), m_smoothing);
+    form->addRow(tr("Sa&mpler"), m_sampler);
+    form->addRow(tr("Temporal s&moothing"), m_smoothing);
+    form->addRow(tr("&Upscale"), m_scale);
 
     m_inputView = new ImageView(this);
     m_inputView->setObjectName(QStringLiteral("videoEditInputFrame"));
@@ -197,19 +218,20 @@ VideoEditDialog::VideoEditDialog(const GenerationSettings &settings, QWidget *pa
     m_progress->setObjectName(QStringLiteral("videoEditProgress"));
     m_progress->setRange(0, 1);
     m_progress->setValue(0);
-    m_progress->setFormat(tr("%v / %m frames"));
+    m_progress->setFormat(tr("no video"));
     m_status = new QLabel(tr("Open a video, choose an output file, and run."), this);
     m_status->setObjectName(QStringLiteral("videoEditStatus"));
     m_status->setWordWrap(true);
 
     auto *buttons = new QDialogButtonBox(this);
-    m_runButton = buttons->addButton(tr("Run"), QDialogButtonBox::AcceptRole);
+    m_runButton = buttons->addButton(tr("Run"), QDialogButtonBox::ActionRole); // not Accept: never the default
     m_runButton->setObjectName(QStringLiteral("videoEditRun"));
     m_cancelButton = buttons->addButton(tr("Cancel edit"), QDialogButtonBox::ActionRole);
     setJobWidgets(&m_watcher, m_status, m_cancelButton);
     m_cancelButton->setObjectName(QStringLiteral("videoEditCancel"));
     m_cancelButton->setEnabled(false);
     buttons->addButton(QDialogButtonBox::Close);
+
     connect(m_runButton, &QPushButton::clicked, this, &VideoEditDialog::start);
     connect(m_cancelButton, &QPushButton::clicked, this, &VideoEditDialog::cancel);
     connect(buttons, &QDialogButtonBox::rejected, this, &VideoEditDialog::reject);
@@ -223,6 +245,9 @@ VideoEditDialog::VideoEditDialog(const GenerationSettings &settings, QWidget *pa
     layout->addWidget(m_progress);
     layout->addWidget(m_status);
     layout->addWidget(buttons);
+    // Return in a field opens what was typed; it must not also press a button (Open…, Run).
+    for (QPushButton *b : findChildren<QPushButton *>())
+        b->setAutoDefault(false);
 }
 
 VideoEditDialog::~VideoEditDialog()
@@ -240,8 +265,10 @@ bool VideoEditDialog::setInputPath(const QString &path)
     if (!info.ok()) {
         m_inputPath.clear();
         m_frameCount = 0;
-        m_input->clear();
         m_info->setText(tr("No video"));
+        m_progress->setRange(0, 1);
+        m_progress->setValue(0);
+        m_progress->setFormat(tr("no video"));
         m_frameSlider->setRange(0, 0);
         m_frameSlider->setEnabled(false);
         m_inputView->clear();
@@ -266,6 +293,10 @@ bool VideoEditDialog::setInputPath(const QString &path)
         m_output->setText(fi.dir().filePath(fi.completeBaseName() + QStringLiteral("-edited.") +
                                             (fi.suffix().isEmpty() ? QStringLiteral("mp4") : fi.suffix())));
     }
+    // The bar counts this video's frames from the start (the container's count, maybe an estimate).
+    m_progress->setRange(0, qMax(1, m_frameCount));
+    m_progress->setValue(0);
+    m_progress->setFormat(tr("%v / %m frames"));
     const QSignalBlocker block(m_frameSlider);
     m_frameSlider->setRange(0, qMax(0, m_frameCount - 1));
     m_frameSlider->setValue(0);
@@ -397,6 +428,7 @@ void VideoEditDialog::start()
     job.output = output;
     job.strength = m_strength->value();
     job.smoothing = m_smoothing->value();
+    job.outputScale = m_scale->value();
 
     m_cancel.reset();
     m_resultText.clear();
@@ -405,6 +437,7 @@ void VideoEditDialog::start()
     m_runButton->setEnabled(false);
     m_cancelButton->setEnabled(true);
     m_progress->setRange(0, 0); // busy while the model loads
+    m_progress->setFormat(tr("%v / %m frames"));
     m_status->setText(tr("Loading the model…"));
     QPointer<VideoEditDialog> self(this);
     const ditstudio::CancelToken cancelToken = m_cancel;
@@ -447,7 +480,7 @@ void VideoEditDialog::onFinished()
         m_progress->setRange(0, qMax(1, outcome.frames));
         m_progress->setValue(outcome.frames);
     } else {
-        m_progress->setRange(0, 1);
+        m_progress->setRange(0, qMax(1, m_frameCount));
         m_progress->setValue(0);
     }
     m_runButton->setEnabled(true);

@@ -90,6 +90,7 @@ private:
     QSpinBox *m_seed = nullptr;
     QComboBox *m_sampler = nullptr;
     QDoubleSpinBox *m_smoothing = nullptr;
+    QSpinBox *m_scale = nullptr; ///< output upscale factor (1 = model size)
     QLabel *m_status = nullptr;
     QProgressBar *m_progress = nullptr;
     QPushButton *m_runButton = nullptr;

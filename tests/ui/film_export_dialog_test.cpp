@@ -5,7 +5,12 @@
 #include "ditstudio/engine.h"
 #include "ditstudio/video.h"
 
+#include "ditstudio/runtime.h"
+
+#include <QDir>
+#include <QFileInfo>
 #include <QProgressBar>
+#include <QStandardPaths>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -55,6 +60,41 @@ private slots:
         QVERIFY(done.wait(60000));
         QCOMPARE(done.last().at(0).toBool(), false);
         QVERIFY2(dialog.resultText().contains(QStringLiteral("exists")), qPrintable(dialog.resultText()));
+    }
+
+    // Issue 18: on a fresh home folder (no ~/Videos) the first export works: the default path is in
+    // a folder that exists or is created; a film that cannot be written is reported in the log too.
+    void firstExportWorksOnAFreshHome()
+    {
+        QTemporaryDir home, data;
+        const QByteArray oldHome = qgetenv("HOME");
+        qputenv("HOME", home.path().toUtf8());
+        qputenv("XDG_CONFIG_HOME", home.filePath(QStringLiteral(".config")).toUtf8());
+        qputenv("DITSTUDIO_DATA_DIR", data.path().toUtf8());
+        QVERIFY(!QFileInfo::exists(home.filePath(QStringLiteral("Videos"))));
+        FilmExportDialog dialog(settings(3));
+        const QString path = dialog.outputPath();
+        QSignalSpy done(&dialog, &FilmExportDialog::finishedExport);
+        dialog.start();
+        QVERIFY(done.wait(60000));
+        QVERIFY2(done.first().at(0).toBool(), qPrintable(dialog.resultText()));
+        QVERIFY2(QFileInfo::exists(path), qPrintable(path));
+
+        QVERIFY(ditstudio::initLogging("warn", "").ok());
+        static QStringList logged;
+        ditstudio::setLogCallback([](void *, const char *, const char *message) { logged << QString::fromUtf8(message); },
+                                  nullptr);
+        QFile blocker(data.filePath(QStringLiteral("blocker")));
+        QVERIFY(blocker.open(QIODevice::WriteOnly)); // a file where a folder would have to be
+        blocker.close();
+        dialog.setOutputPath(data.filePath(QStringLiteral("blocker/sub/film.mp4")));
+        dialog.start();
+        QTest::qWait(200);
+        ditstudio::setLogCallback(nullptr, nullptr);
+        QVERIFY2(logged.join(QLatin1Char('\n')).contains(QStringLiteral("Export film")), qPrintable(logged.join(QLatin1Char('\n'))));
+        qputenv("HOME", oldHome);
+        qunsetenv("XDG_CONFIG_HOME");
+        qunsetenv("DITSTUDIO_DATA_DIR");
     }
 
     void walkExport()

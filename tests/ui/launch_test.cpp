@@ -12,6 +12,9 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSettings>
+#include <QFileInfo>
+#include <QProcess>
+#include <QProcessEnvironment>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -94,6 +97,51 @@ private slots:
         QVERIFY(generate->isEnabled());
         QCOMPARE(prompt->text(), QStringLiteral("sneaker")); // what was typed meanwhile is kept
         QVERIFY2(label->text().contains(QLatin1String("ditstudio-fmnist")), qPrintable(label->text()));
+    }
+
+    // `ditstudio --exit-when-ready` exits 0 only when a model is loaded and Generate is available, so
+    // a script can check that a launch is usable; the log file follows $DITSTUDIO_DATA_DIR.
+    void exitWhenReadyTellsWhetherTheLaunchIsUsable()
+    {
+        auto launch = [](const QProcessEnvironment &env, QString *output) {
+            QProcess app;
+            app.setProcessEnvironment(env);
+            app.setProcessChannelMode(QProcess::MergedChannels);
+            app.start(QStringLiteral(DITSTUDIO_GUI_PATH), {QStringLiteral("--exit-when-ready")});
+            if (!app.waitForFinished(120000)) {
+                app.kill();
+                app.waitForFinished();
+                return -100;
+            }
+            *output = QString::fromUtf8(app.readAll());
+            return app.exitStatus() == QProcess::NormalExit ? app.exitCode() : -1;
+        };
+        QTemporaryDir home, data;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        env.insert(QStringLiteral("HOME"), home.path()); // a fresh user: no settings, no ~/Videos
+        env.insert(QStringLiteral("XDG_CONFIG_HOME"), home.filePath(QStringLiteral(".config")));
+        env.insert(QStringLiteral("DITSTUDIO_DATA_DIR"), data.path());
+        QString out;
+        QCOMPARE(launch(env, &out), 0);
+        QVERIFY2(out.contains(QStringLiteral("ready for a prompt")), qPrintable(out));
+        QVERIFY2(QFileInfo::exists(data.filePath(QStringLiteral("logs/ditstudio.log"))),
+                 "the log file is not under DITSTUDIO_DATA_DIR");
+
+        // A saved model that is gone: the launch falls back to the embedded default and is usable.
+        {
+            QSettings saved(home.filePath(QStringLiteral(".config/ditstudio/ditstudio.conf")), QSettings::IniFormat);
+            saved.setValue(QStringLiteral("model/lastPath"), home.filePath(QStringLiteral("gone.safetensors")));
+            saved.setValue(QStringLiteral("model/lastIsDefault"), false);
+            saved.setValue(QStringLiteral("model/vaePath"), home.filePath(QStringLiteral("gone-vae.safetensors")));
+        }
+        QCOMPARE(launch(env, &out), 0);
+
+        // No engine at all: nothing can load, and the exit status says so.
+        env.insert(QStringLiteral("DITSTUDIO_ENGINE_MODULE"), home.filePath(QStringLiteral("no-such-engine.so")));
+        const int code = launch(env, &out);
+        QVERIFY2(code > 0, qPrintable(QStringLiteral("exit %1: %2").arg(code).arg(out)));
+        QVERIFY2(out.contains(QStringLiteral("not usable")), qPrintable(out));
     }
 };
 

@@ -9,6 +9,11 @@
 #include "ditstudio/video.h"
 
 #include <QAction>
+#include <QFormLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QSpinBox>
 #include <QApplication>
 #include <QStandardPaths>
 #include <QTimer>
@@ -141,6 +146,50 @@ private slots:
         QVERIFY(!done.first().at(0).toBool());
         QVERIFY2(dialog.resultText().contains(QStringLiteral("Cancelled")), qPrintable(dialog.resultText()));
         QVERIFY(!QFileInfo::exists(out));
+    }
+
+    // Issue 18: typing a path opens it, no label shows a literal '&', the bar counts the video's frames
+    // once it is open (not "0 / 1"), and the output can be upscaled like an exported film.
+    void typedInputLabelsProgressAndUpscale()
+    {
+        VideoEditDialog dialog(settings(2));
+        dialog.show();
+        auto *progress = dialog.findChild<QProgressBar *>(QStringLiteral("videoEditProgress"));
+        QVERIFY(progress);
+        QVERIFY2(!progress->text().contains(QStringLiteral("/ 1")), qPrintable(progress->text()));
+        auto *input = dialog.findChild<QLineEdit *>(QStringLiteral("videoEditInput"));
+        QVERIFY(input);
+        QVERIFY(!input->isReadOnly());
+        input->setFocus();
+        QTest::keyClicks(input, m_video);
+        QCOMPARE(input->text(), m_video); // typing reaches the field
+        QTest::keyClick(input, Qt::Key_Return);
+        QCOMPARE(dialog.inputFrameCount(), 8);
+        QCOMPARE(progress->maximum(), 8);
+        QCOMPARE(progress->text(), QStringLiteral("0 / 8 frames"));
+        for (QLabel *label : dialog.findChildren<QLabel *>()) {
+            if (label->textFormat() == Qt::RichText || label->text().startsWith(QLatin1Char('<')))
+                continue;
+            // A label with a buddy shows its mnemonic underlined; one without shows the '&' itself.
+            if (label->text().contains(QLatin1Char('&')))
+                QVERIFY2(label->buddy() != nullptr, qPrintable(QStringLiteral("label shows a literal '&': ") + label->text()));
+        }
+        auto *scale = dialog.findChild<QSpinBox *>(QStringLiteral("videoEditScale"));
+        QVERIFY(scale);
+        scale->setValue(3);
+        const QString out = m_dir.filePath(QStringLiteral("upscaled.mp4"));
+        dialog.setOutputPath(out);
+        dialog.setStrength(0.3);
+        QSignalSpy done(&dialog, &VideoEditDialog::finishedEdit);
+        dialog.start();
+        QVERIFY(done.wait(60000));
+        QVERIFY2(done.first().at(0).toBool(), qPrintable(dialog.resultText()));
+        QCOMPARE(progress->text(), QStringLiteral("8 / 8 frames"));
+        ditstudio::VideoReader reader;
+        auto info = reader.open(out.toStdString());
+        QVERIFY(info.ok());
+        QCOMPARE(info->width, 84);
+        QCOMPARE(info->height, 84);
     }
 
     void unreadableInputGivesErrorText()

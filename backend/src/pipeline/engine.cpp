@@ -421,9 +421,14 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
         result.latent = toHost(final);
         result.images = m_impl->vae && !outcome.cancelled ? m_impl->decodeImages(final) : m_impl->previewImages(final);
         result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        spdlog::info("generated {} image(s) of '{}' in {:.2f} s ({} steps, {}){}", b,
-                     cond.describe(m_impl->info.classNames), result.seconds, result.stepsDone,
-                     samplerName(request.sampler), outcome.cancelled ? " - cancelled" : "");
+        if (outcome.cancelled)
+            spdlog::info("cancelled '{}' after {} of {} steps ({:.2f} s, {}): no finished image",
+                         cond.describe(m_impl->info.classNames), result.stepsDone, request.steps, result.seconds,
+                         samplerName(request.sampler));
+        else
+            spdlog::info("generated {} image{} of '{}' in {:.2f} s ({} steps, {})", b, b == 1 ? "" : "s",
+                         cond.describe(m_impl->info.classNames), result.seconds, result.stepsDone,
+                         samplerName(request.sampler));
         return result;
     });
 }
