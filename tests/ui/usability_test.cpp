@@ -15,6 +15,7 @@
 
 #include <QAbstractItemView>
 #include <QComboBox>
+#include <QDateTime>
 #include <QCompleter>
 #include <QFile>
 #include <QFileInfo>
@@ -35,6 +36,11 @@
 #include <QtTest>
 
 #include "test_skip.h"
+
+#if !defined(_WIN32)
+#include <csignal>
+#include <sys/resource.h>
+#endif
 
 namespace {
 
@@ -351,6 +357,55 @@ private slots:
         qInfo() << "screen" << screen << "window frame" << window.frameGeometry();
         QVERIFY(screen.contains(window.frameGeometry().topLeft() + QPoint(10, 10)));
     }
+
+#if !defined(_WIN32)
+    // Issue 17: a full disk (RLIMIT_FSIZE, SIGXFSZ ignored) while recording into the history: a clear
+    // error, the entries it had are intact, and it records again once there is room.
+    void historyOnAFullDiskKeepsWhatItHad()
+    {
+        QTemporaryDir dir;
+        const QString db = dir.filePath(QStringLiteral("history.sqlite"));
+        HistoryStore store(db);
+        QVERIFY2(store.isOpen(), qPrintable(store.errorString()));
+        HistoryEntry e;
+        e.createdAt = QDateTime::currentDateTimeUtc();
+        e.settings.prompt = QStringLiteral("coat");
+        e.conditioning = QStringLiteral("Coat");
+        e.imageSize = QSize(28, 28);
+        for (int i = 0; i < 3; ++i) {
+            e.settings.seed = quint64(i);
+            QVERIFY(store.add(e) != 0);
+        }
+        // A big entry: random bytes as the thumbnail, far over what the limit leaves.
+        HistoryEntry big = e;
+        big.settings.seed = 99;
+        big.thumbnailPng.resize(512 * 1024);
+        for (int i = 0; i < big.thumbnailPng.size(); ++i)
+            big.thumbnailPng[i] = char((i * 2654435761u) >> 24);
+        const qint64 limit = qMax(QFileInfo(db).size(), QFileInfo(db + QStringLiteral("-wal")).size()) + 4096;
+        struct rlimit old {};
+        QVERIFY(getrlimit(RLIMIT_FSIZE, &old) == 0);
+        auto *oldHandler = std::signal(SIGXFSZ, SIG_IGN);
+        struct rlimit full = old;
+        full.rlim_cur = rlim_t(limit);
+        QVERIFY(setrlimit(RLIMIT_FSIZE, &full) == 0);
+        const qint64 id = store.add(big);
+        const QString error = store.errorString();
+        setrlimit(RLIMIT_FSIZE, &old);
+        std::signal(SIGXFSZ, oldHandler);
+        QCOMPARE(id, qint64(0));
+        QVERIFY2(!error.isEmpty(), "no error for a failed write");
+        qInfo() << "full disk:" << error;
+        QCOMPARE(store.count(), 3);
+        QCOMPARE(store.list().size(), 3);
+        // Reopened from the file, the three are there; and it records again with room.
+        HistoryStore reopened(db);
+        QVERIFY2(reopened.isOpen(), qPrintable(reopened.errorString()));
+        QCOMPARE(reopened.count(), 3);
+        QVERIFY(reopened.add(big) != 0);
+        QCOMPARE(reopened.count(), 4);
+    }
+#endif
 };
 
 QTEST_MAIN(UsabilityTest)
