@@ -505,7 +505,7 @@ void EditDialog::updateMode()
 
 void EditDialog::browseImage()
 {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open image to edit"), QString(),
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open image to edit"), m_startFolder,
                                                       tr("Images (*.png *.jpg *.jpeg *.bmp *.webp)"));
     if (!path.isEmpty())
         openImageFile(path);
@@ -542,6 +542,11 @@ void EditDialog::start()
     job.strength = m_strength->value() / 100.0;
     job.feather = m_feather->value();
     job.sourcePrompt = m_sourcePrompt->text();
+    m_runSettings = job.settings;
+    m_runSettings.batchCount = 1;
+    static const char *const kModeNames[] = {"img2img", "inpaint", "invert"};
+    m_runDescription = QStringLiteral("%1 %2").arg(QString::fromLatin1(kModeNames[qBound(0, job.mode, 2)]))
+                           .arg(job.strength, 0, 'f', 2);
 
     m_cancel.reset();
     m_resultText.clear();
@@ -621,7 +626,8 @@ bool EditDialog::saveResultTo(const QString &path, bool overwrite)
 void EditDialog::saveResult()
 {
     // QFileDialog asks before replacing a file, so an overwrite here is never silent.
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save edited image"), QStringLiteral("edited.png"),
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save edited image"),
+                                                      QDir(m_startFolder).filePath(QStringLiteral("edited.png")),
                                                       tr("PNG images (*.png)"));
     if (!path.isEmpty())
         saveResultTo(path, QFileInfo::exists(path));

@@ -104,6 +104,13 @@ public:
     void setFeather(double pixels);
     QImage beforeImage() const { return m_before; }
     QImage afterImage() const { return m_after; }
+    /// What made afterImage(): the settings of that run (prompt, steps, seed, …) and its classes.
+    GenerationSettings resultSettings() const { return m_runSettings; }
+    QString resultConditioning() const { return m_conditioning; }
+    /// A short description of the edit for the history, e.g. "img2img 0.60".
+    QString resultDescription() const { return m_runDescription; }
+    /// Where the file dialogs start (the app's outputs folder); default: the home folder.
+    void setStartFolder(const QString &folder) { m_startFolder = folder; }
     /// What the last run (or refused start / save) said; for tests and the status line.
     QString resultText() const { return m_resultText; }
     /// Write the result as PNG; refuses an existing file unless overwrite. Returns the status text.
@@ -154,4 +161,7 @@ private:
     QImage m_after;
     QString m_conditioning;
     QString m_resultText;
+    GenerationSettings m_runSettings;
+    QString m_runDescription;
+    QString m_startFolder;
 };

@@ -1,6 +1,12 @@
 #include "history_panel.h"
 
+#include <QAction>
+#include <QClipboard>
 #include <QDesktopServices>
+#include <QGuiApplication>
+#include <QImage>
+#include <QKeySequence>
+#include <QShortcut>
 #include <QDir>
 #include <QFileInfo>
 #include <QFontMetrics>
@@ -62,7 +68,8 @@ HistoryPanel::HistoryPanel(HistoryStore *store, QWidget *parent)
     m_list->setWordWrap(false);
     m_list->setTextElideMode(Qt::ElideRight);
     m_list->setUniformItemSizes(true);
-    m_list->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_list->setSelectionMode(QAbstractItemView::ExtendedSelection); // Ctrl/Shift: compare, grid
+    m_list->setAccessibleName(tr("History of generated images"));
     m_list->setContextMenuPolicy(Qt::CustomContextMenu);
     layout->addWidget(m_list, 1);
 
@@ -84,6 +91,25 @@ HistoryPanel::HistoryPanel(HistoryStore *store, QWidget *parent)
     buttons->addWidget(m_open);
     buttons->addWidget(m_delete);
     layout->addLayout(buttons);
+    auto *more = new QHBoxLayout;
+    m_edit = new QPushButton(tr("Send to Edit"), this);
+    m_edit->setObjectName(QStringLiteral("historyEdit"));
+    m_edit->setToolTip(tr("Open this image in the image editor (img2img, inpaint, invert)"));
+    m_compare = new QPushButton(tr("Compare"), this);
+    m_compare->setObjectName(QStringLiteral("historyCompare"));
+    m_compare->setToolTip(tr("Compare two selected images side by side or with a swipe (Ctrl+click selects two)"));
+    m_grid = new QPushButton(tr("Grid"), this);
+    m_grid->setObjectName(QStringLiteral("historyGrid"));
+    m_grid->setToolTip(tr("Show the selected images as a grid (Ctrl/Shift+click selects several)"));
+    more->addWidget(m_edit);
+    more->addWidget(m_compare);
+    more->addWidget(m_grid);
+    layout->addLayout(more);
+    auto *copy = new QShortcut(QKeySequence::Copy, m_list, nullptr, nullptr, Qt::WidgetShortcut);
+    connect(copy, &QShortcut::activated, this, &HistoryPanel::copySelected);
+    connect(m_edit, &QPushButton::clicked, this, &HistoryPanel::editSelected);
+    connect(m_compare, &QPushButton::clicked, this, &HistoryPanel::compareSelected);
+    connect(m_grid, &QPushButton::clicked, this, &HistoryPanel::gridOfSelected);
 
     connect(m_search, &QLineEdit::textChanged, this, [this] { refresh(selectedId()); });
     connect(m_list, &QListWidget::itemSelectionChanged, this, &HistoryPanel::updateButtons);
@@ -162,15 +188,77 @@ void HistoryPanel::setFilter(const QString &text)
 
 qint64 HistoryPanel::selectedId() const
 {
+    // The current item when it is selected (the one the user clicked last), else the first selected.
+    if (QListWidgetItem *current = m_list->currentItem(); current && current->isSelected())
+        return current->data(kIdRole).toLongLong();
     const auto items = m_list->selectedItems();
     return items.isEmpty() ? 0 : items.front()->data(kIdRole).toLongLong();
+}
+
+QList<qint64> HistoryPanel::selectedIds() const
+{
+    QList<qint64> ids;
+    for (int i = 0; i < m_list->count(); ++i)
+        if (m_list->item(i)->isSelected())
+            ids << m_list->item(i)->data(kIdRole).toLongLong();
+    return ids;
+}
+
+QImage HistoryPanel::imageOf(const HistoryEntry &entry)
+{
+    QImage image;
+    if (!entry.imagePath.isEmpty())
+        image.load(entry.imagePath);
+    if (image.isNull())
+        image.loadFromData(entry.thumbnailPng, "PNG");
+    return image;
+}
+
+void HistoryPanel::copySelected()
+{
+    const auto e = m_store->entry(selectedId());
+    if (!e)
+        return;
+    const QImage image = imageOf(*e);
+    if (image.isNull()) {
+        emit errorOccurred(tr("The image of “%1” cannot be read.").arg(e->conditioning));
+        return;
+    }
+    QGuiApplication::clipboard()->setImage(image);
+}
+
+void HistoryPanel::editSelected()
+{
+    if (auto e = m_store->entry(selectedId()))
+        emit editRequested(*e);
+}
+
+void HistoryPanel::compareSelected()
+{
+    const QList<qint64> ids = selectedIds();
+    if (ids.size() != 2)
+        return;
+    const auto a = m_store->entry(ids[0]);
+    const auto b = m_store->entry(ids[1]);
+    if (a && b)
+        emit compareRequested(*a, *b);
+}
+
+void HistoryPanel::gridOfSelected()
+{
+    QList<HistoryEntry> entries;
+    for (qint64 id : selectedIds())
+        if (auto e = m_store->entry(id))
+            entries << *e;
+    if (entries.size() >= 2)
+        emit gridRequested(entries);
 }
 
 void HistoryPanel::select(qint64 id)
 {
     for (int i = 0; i < m_list->count(); ++i)
         if (m_list->item(i)->data(kIdRole).toLongLong() == id) {
-            m_list->setCurrentRow(i);
+            m_list->setCurrentRow(i, QItemSelectionModel::ClearAndSelect); // only this one
             m_list->scrollToItem(m_list->item(i));
             return;
         }
@@ -184,9 +272,13 @@ int HistoryPanel::visibleCount() const
 void HistoryPanel::updateButtons()
 {
     const bool any = selectedId() != 0;
+    const int n = int(selectedIds().size());
     m_reuse->setEnabled(any);
     m_open->setEnabled(any);
     m_delete->setEnabled(any);
+    m_edit->setEnabled(any);
+    m_compare->setEnabled(n == 2);
+    m_grid->setEnabled(n >= 2);
 }
 
 void HistoryPanel::reuseSelected()
@@ -243,6 +335,12 @@ void HistoryPanel::showContextMenu(const QPoint &pos)
         if (auto e = m_store->entry(selectedId()))
             emit showRequested(*e);
     });
+    menu.addAction(tr("Send to &Edit"), this, &HistoryPanel::editSelected);
+    menu.addAction(tr("&Copy image"), this, &HistoryPanel::copySelected)->setShortcut(QKeySequence::Copy);
+    QAction *compare = menu.addAction(tr("Co&mpare the two selected…"), this, &HistoryPanel::compareSelected);
+    compare->setEnabled(selectedIds().size() == 2);
+    QAction *grid = menu.addAction(tr("Show selected as a &grid…"), this, &HistoryPanel::gridOfSelected);
+    grid->setEnabled(selectedIds().size() >= 2);
     menu.addAction(tr("Export film of this run…"), this, &HistoryPanel::exportFilmOfSelected);
     menu.addAction(tr("Open file location"), this, &HistoryPanel::openSelectedLocation);
     menu.addSeparator();

@@ -28,6 +28,16 @@ public:
     void setFilter(const QString &text);
     /// Id of the selected entry, 0 when none.
     qint64 selectedId() const;
+    /// Every selected entry's id, in list order (newest first).
+    QList<qint64> selectedIds() const;
+    /// The entry's full image (its PNG when it still exists, else the thumbnail).
+    static QImage imageOf(const HistoryEntry &entry);
+    /// Put the selected image on the clipboard (Ctrl+C).
+    void copySelected();
+    /// Send to Edit / Compare (two selected) / Grid (two or more selected).
+    void editSelected();
+    void compareSelected();
+    void gridOfSelected();
     void select(qint64 id);
     int visibleCount() const;
 
@@ -44,6 +54,12 @@ signals:
     void filmRequested(const HistoryEntry &entry);
     /// Double-click: show the entry's image.
     void showRequested(const HistoryEntry &entry);
+    /// "Send to Edit": open the image editor on this entry's image.
+    void editRequested(const HistoryEntry &entry);
+    /// A/B compare of two entries (a is the newer).
+    void compareRequested(const HistoryEntry &a, const HistoryEntry &b);
+    /// The selected entries as a grid.
+    void gridRequested(const QList<HistoryEntry> &entries);
     /// An operation failed (message names the file).
     void errorOccurred(const QString &message);
 
@@ -60,4 +76,7 @@ private:
     QPushButton *m_reuse = nullptr;
     QPushButton *m_open = nullptr;
     QPushButton *m_delete = nullptr;
+    QPushButton *m_edit = nullptr;
+    QPushButton *m_compare = nullptr;
+    QPushButton *m_grid = nullptr;
 };

@@ -1,6 +1,8 @@
 #include "main_window.h"
 
+#include "compare_dialog.h"
 #include "edit_panel.h"
+#include "grid_dialog.h"
 #include "engine_module.h"
 #include "video_edit_dialog.h"
 #include "film_export_dialog.h"
@@ -42,7 +44,9 @@
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QHeaderView>
 #include <QMimeData>
+#include <QTableWidget>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRegularExpression>
@@ -139,6 +143,14 @@ MainWindow::MainWindow(QWidget *parent, const QString &historyDatabase)
     buildDocks();
     buildMenus();
     readSettings();
+    applyPreferences(Preferences::load());
+    // Screen readers: every labelled control is named by its label; the rest by their tooltips.
+    for (QLabel *label : findChildren<QLabel *>())
+        if (QWidget *buddy = label->buddy(); buddy && buddy->accessibleName().isEmpty())
+            buddy->setAccessibleName(label->text().remove(QLatin1Char('&')));
+    for (QWidget *w : findChildren<QWidget *>())
+        if (w->accessibleName().isEmpty() && !w->toolTip().isEmpty() && w->focusPolicy() != Qt::NoFocus)
+            w->setAccessibleName(w->toolTip().section(QLatin1Char('('), 0, 0).trimmed());
     m_prompt->setFocus();
 
     GenerationController *c = m_controller.get();
@@ -421,6 +433,23 @@ void MainWindow::buildDocks()
     connect(m_historyPanel, &HistoryPanel::filmRequested, this,
             [this](const HistoryEntry &e) { exportFilm(e.settings); });
     connect(m_historyPanel, &HistoryPanel::showRequested, this, &MainWindow::showHistoryEntry);
+    connect(m_historyPanel, &HistoryPanel::editRequested, this, [this](const HistoryEntry &e) {
+        openEditDialog(HistoryPanel::imageOf(e), &e.settings);
+    });
+    connect(m_historyPanel, &HistoryPanel::compareRequested, this, [this](const HistoryEntry &a, const HistoryEntry &b) {
+        auto caption = [](const HistoryEntry &e) {
+            return tr("%1 · seed %2 · %3 steps %4").arg(e.conditioning).arg(e.settings.seed).arg(e.steps).arg(e.settings.sampler);
+        };
+        auto *dialog = new CompareDialog(HistoryPanel::imageOf(a), caption(a), HistoryPanel::imageOf(b), caption(b), this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->show();
+    });
+    connect(m_historyPanel, &HistoryPanel::gridRequested, this, [this](const QList<HistoryEntry> &entries) {
+        QList<QPair<QImage, QString>> items;
+        for (const HistoryEntry &e : entries)
+            items << qMakePair(HistoryPanel::imageOf(e), tr("%1\nseed %2").arg(e.conditioning).arg(e.settings.seed));
+        showGrid(items, tr("%n history image(s)", nullptr, int(items.size())));
+    });
     connect(m_historyPanel, &HistoryPanel::errorOccurred, this,
             [this](const QString &message) { showError(tr("History"), message); });
 
@@ -499,17 +528,21 @@ void MainWindow::buildMenus()
 
     // Editing (issue 7): img2img, inpainting and inversion with the current model and settings.
     QMenu *edit = menuBar()->addMenu(tr("&Edit"));
-    QAction *editImage = edit->addAction(tr("Edit &image…"), this, [this] {
-        EditDialog dialog(currentSettings(), this);
-        dialog.exec();
-    });
+    QAction *editImage = edit->addAction(tr("Edit &image…"), this, [this] { openEditDialog(); });
+    editImage->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     editImage->setObjectName(QStringLiteral("editImageAction"));
     // Video-to-video: img2img on every frame of a clip, one shared noise (ui/video_edit_dialog.h).
     QAction *editVideo = edit->addAction(tr("Edit &video…"), this, [this] {
         VideoEditDialog dialog(currentSettings(), this);
+        dialog.setStartFolder(outputsFolder());
         dialog.exec();
     });
     editVideo->setObjectName(QStringLiteral("editVideoAction"));
+    edit->addSeparator();
+    QAction *prefs = edit->addAction(tr("&Preferences…"), this, &MainWindow::showPreferences);
+    prefs->setObjectName(QStringLiteral("preferencesAction"));
+    prefs->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Comma));
+    prefs->setMenuRole(QAction::PreferencesRole);
 
     QMenu *generation = menuBar()->addMenu(tr("&Generation"));
     m_generateAction = generation->addAction(tr("&Generate"), this, [this] { startGeneration(); });
@@ -552,8 +585,30 @@ void MainWindow::buildMenus()
         QAction *a = view->addAction(m.text, this, [this, mode = m.mode] { m_preview->setViewMode(mode); });
         a->setShortcut(m.key);
     }
+    view->addSeparator();
+    QAction *zoomIn = view->addAction(tr("Zoom &in"), this, [this] { m_preview->zoomIn(); });
+    zoomIn->setShortcuts({QKeySequence::ZoomIn, QKeySequence(Qt::CTRL | Qt::Key_Equal)});
+    QAction *zoomOut = view->addAction(tr("Zoom &out"), this, [this] { m_preview->zoomOut(); });
+    zoomOut->setShortcut(QKeySequence::ZoomOut);
+    QAction *fit = view->addAction(tr("&Fit to the pane"), this,
+                                   [this] { m_preview->setFitMode(int(ImageView::FitMode::Fit)); });
+    fit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
+    QAction *actual = view->addAction(tr("&Actual size (100%)"), this,
+                                      [this] { m_preview->setFitMode(int(ImageView::FitMode::ActualSize)); });
+    actual->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_8));
+    QAction *pixels = view->addAction(tr("&Pixel-exact (crisp pixels)"), this,
+                                      [this] { m_preview->setFitMode(int(ImageView::FitMode::PixelExact)); });
+    pixels->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_9));
+    pixels->setObjectName(QStringLiteral("pixelExactAction"));
+    view->addSeparator();
+    QAction *grid = view->addAction(tr("Last batch as a &grid…"), this, &MainWindow::showLastBatchGrid);
+    grid->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_G));
+    grid->setObjectName(QStringLiteral("batchGridAction"));
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    QAction *keys = help->addAction(tr("&Keyboard shortcuts"), this, &MainWindow::showShortcuts);
+    keys->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Slash));
+    keys->setObjectName(QStringLiteral("shortcutsAction"));
     QAction *about = help->addAction(tr("&About DiT Studio"), this, &MainWindow::showAbout);
     about->setMenuRole(QAction::AboutRole);
 }
@@ -774,6 +829,8 @@ void MainWindow::addEngineDevices()
 void MainWindow::onModelLoaded(const ModelSummary &model)
 {
     addEngineDevices();
+    if (m_prefs.threads > 0)
+        EngineModule::setComputeThreads(m_prefs.threads); // the module is in: this does not wait
     m_insidePanel->setModel(model);
     m_fallBackToDefault = false;
     m_modelLabel->setText(model.displayText());
@@ -1049,6 +1106,7 @@ bool MainWindow::startGeneration()
     if (m_controller->generate(*request, seeds) == 0)
         return false;
     m_jobSettings = settings;
+    m_lastBatch.clear();
     m_jobItem = 0;
     m_jobItems = static_cast<int>(seeds.size());
     m_jobTimer.start();
@@ -1127,6 +1185,7 @@ void MainWindow::onItemFinished(quint64 jobId, const QImage &image, quint64 seed
     m_resultSettings = m_jobSettings.forImage(seed);
     m_resultConditioning = conditioning;
     m_resultHistoryId = recordResult(image, seed, seconds, m_jobSettings.steps, conditioning);
+    m_lastBatch << qMakePair(image, tr("seed %1").arg(seed)); // the grid's title names the class
     updateActions();
 }
 
@@ -1280,8 +1339,7 @@ void MainWindow::exportInsideFilm()
 QString MainWindow::autoSave(const QImage &image, const GenerationSettings &settings, const QString &conditioning)
 {
     const QDateTime now = QDateTime::currentDateTime();
-    const QDir dir(QDir(HistoryStore::dataDirectory())
-                       .filePath(QStringLiteral("outputs/") + now.toString(QStringLiteral("yyyy-MM-dd"))));
+    const QDir dir(QDir(outputsFolder()).filePath(now.toString(QStringLiteral("yyyy-MM-dd"))));
     if (!QDir().mkpath(dir.path())) {
         ditstudio::logWarn("auto-save: cannot create " + dir.path().toStdString());
         return {};
@@ -1307,9 +1365,15 @@ QString MainWindow::autoSave(const QImage &image, const GenerationSettings &sett
 qint64 MainWindow::recordResult(const QImage &image, quint64 seed, double seconds, int steps,
                                 const QString &conditioning)
 {
+    return recordEntry(image, m_jobSettings.forImage(seed), conditioning, seconds, steps);
+}
+
+qint64 MainWindow::recordEntry(const QImage &image, const GenerationSettings &settings, const QString &conditioning,
+                               double seconds, int steps)
+{
     HistoryEntry entry;
     entry.createdAt = QDateTime::currentDateTimeUtc();
-    entry.settings = m_jobSettings.forImage(seed);
+    entry.settings = settings;
     entry.conditioning = conditioning;
     entry.imageSize = image.size();
     entry.seconds = seconds;
@@ -1493,6 +1557,137 @@ bool MainWindow::saveImageTo(const QString &path, bool overwrite)
             m_history->setImagePath(m_resultHistoryId, QFileInfo(path).absoluteFilePath());
     statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), kStatusTimeoutMs);
     return true;
+}
+
+QString MainWindow::outputsFolder() const
+{
+    return m_prefs.outputFolder.isEmpty() ? Preferences::defaultOutputFolder() : m_prefs.outputFolder;
+}
+
+void MainWindow::openEditDialog(const QImage &image, const GenerationSettings *settings)
+{
+    GenerationSettings s = currentSettings();
+    if (settings) {
+        // The entry's own prompt, sampler and seed; the loaded model stays.
+        s.prompt = settings->prompt;
+        s.steps = settings->steps;
+        s.sampler = settings->sampler;
+        s.cfgScale = settings->cfgScale;
+        s.seed = settings->seed;
+    }
+    EditDialog dialog(s, this);
+    dialog.setStartFolder(outputsFolder());
+    const QImage start = image.isNull() ? m_result : image;
+    if (!start.isNull())
+        dialog.setImage(start); // starts from the current image; Open… picks another
+    // A finished edit goes into the history like a generated image.
+    connect(&dialog, &EditDialog::finishedEdit, this, [this, &dialog](bool ok) {
+        if (!ok || dialog.afterImage().isNull())
+            return;
+        const QString what = tr("%1 (%2)").arg(dialog.resultConditioning(), dialog.resultDescription());
+        const qint64 id = recordEntry(dialog.afterImage(), dialog.resultSettings(), what, 0.0,
+                                      dialog.resultSettings().steps);
+        if (id != 0)
+            statusBar()->showMessage(tr("Edit added to the history"), kStatusTimeoutMs);
+    });
+    dialog.exec();
+}
+
+void MainWindow::showGrid(const QList<QPair<QImage, QString>> &items, const QString &title)
+{
+    auto *dialog = new GridDialog(items, title, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
+}
+
+void MainWindow::showLastBatchGrid()
+{
+    if (m_lastBatch.isEmpty()) {
+        statusBar()->showMessage(tr("No batch yet: generate with Images set to 2 or more"), kStatusTimeoutMs);
+        return;
+    }
+    showGrid(m_lastBatch, m_jobSettings.prompt);
+}
+
+void MainWindow::showPreferences()
+{
+    QStringList devices;
+    for (int i = 0; i < m_device->count(); ++i)
+        devices << m_device->itemData(i).toString();
+    Preferences current = m_prefs;
+    current.autoSave = m_autoSaveAction->isChecked();
+    current.device = m_device->currentData().toString();
+    PreferencesDialog dialog(current, devices, this);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    const Preferences chosen = dialog.preferences();
+    chosen.save();
+    applyPreferences(chosen);
+}
+
+void MainWindow::applyPreferences(const Preferences &prefs)
+{
+    const bool threadsChanged = prefs.threads != m_prefs.threads;
+    m_prefs = prefs;
+    applyTheme(prefs.theme);
+    m_preview->setSmoothing(prefs.smoothPreview);
+    m_autoSaveAction->setChecked(prefs.autoSave);
+    m_autoSaveAction->setToolTip(tr("Write every generated image (with its settings) to %1")
+                                     .arg(QDir::toNativeSeparators(outputsFolder())));
+    if (const int device = m_device->findData(prefs.device); device >= 0)
+        m_device->setCurrentIndex(device); // used by the next load
+    if (threadsChanged && EngineModule::isFinished())
+        EngineModule::setComputeThreads(prefs.threads);
+}
+
+void MainWindow::showShortcuts()
+{
+    // Every menu action that has a shortcut, plus the keys of the image views.
+    auto *table = new QTableWidget(0, 2);
+    table->setObjectName(QStringLiteral("shortcutsTable"));
+    table->setHorizontalHeaderLabels({tr("Action"), tr("Keys")});
+    table->verticalHeader()->hide();
+    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    auto add = [table](const QString &what, const QString &keys) {
+        const int row = table->rowCount();
+        table->insertRow(row);
+        table->setItem(row, 0, new QTableWidgetItem(what));
+        table->setItem(row, 1, new QTableWidgetItem(keys));
+    };
+    for (QAction *menuAction : menuBar()->actions()) {
+        QMenu *menu = menuAction->menu();
+        if (!menu)
+            continue;
+        const QString menuName = menuAction->text().remove(QLatin1Char('&'));
+        for (QAction *a : menu->actions()) {
+            if (a->isSeparator() || a->shortcuts().isEmpty())
+                continue;
+            QStringList keys;
+            for (const QKeySequence &k : a->shortcuts())
+                keys << k.toString(QKeySequence::NativeText);
+            add(menuName + QStringLiteral(" → ") + a->text().remove(QLatin1Char('&')), keys.join(QStringLiteral(", ")));
+        }
+    }
+    add(tr("Image view: zoom in / out"), tr("Mouse wheel, + / -"));
+    add(tr("Image view: pan"), tr("Drag"));
+    add(tr("Image view: fit / 100% / pixel-exact"), tr("Double click or 0, 1, P"));
+    add(tr("History: copy the selected image"), QKeySequence(QKeySequence::Copy).toString(QKeySequence::NativeText));
+    add(tr("History: select two or more"), tr("Ctrl+click, Shift+click"));
+    add(tr("Inside: move the probed patch"), tr("Arrow keys"));
+    table->resizeColumnsToContents();
+    table->horizontalHeader()->setStretchLastSection(true);
+    QDialog dialog(this);
+    dialog.setObjectName(QStringLiteral("shortcutsDialog"));
+    dialog.setWindowTitle(tr("Keyboard shortcuts"));
+    auto *layout = new QVBoxLayout(&dialog);
+    table->setParent(&dialog);
+    layout->addWidget(table);
+    auto *close = new QPushButton(tr("Close"), &dialog);
+    connect(close, &QPushButton::clicked, &dialog, &QDialog::accept);
+    layout->addWidget(close, 0, Qt::AlignRight);
+    dialog.resize(560, 520);
+    dialog.exec();
 }
 
 void MainWindow::showAbout()

@@ -6,6 +6,7 @@
 /// GenerationController, so the GUI thread never blocks on the model.
 
 #include "generation_controller.h"
+#include "preferences_dialog.h"
 #include "generation_settings.h"
 #include "generation_types.h"
 
@@ -86,6 +87,15 @@ public:
     GenerationSettings resultSettings() const { return m_resultSettings; }
     /// History id of the last completed image (0 when none or not recorded).
     qint64 resultHistoryId() const { return m_resultHistoryId; }
+    /// Edit → Preferences (output folder, auto-save, theme, smoothing, threads, default device).
+    void showPreferences();
+    /// The image editor, starting from `image` (the current result when null), with the panel's
+    /// settings; a finished edit goes into the history.
+    void openEditDialog(const QImage &image = {}, const GenerationSettings *settings = nullptr);
+    /// The images of the last batch as a grid (View → Last batch as grid).
+    void showLastBatchGrid();
+    /// The folder auto-saved images go to (Preferences; default <data dir>/outputs).
+    QString outputsFolder() const;
     /// A model is loaded and Generate can be pressed (what --exit-when-ready reports).
     bool isUsable() const;
 
@@ -125,6 +135,8 @@ private:
     void schedulePromptCheck();
     void setPromptStatus(const QString &text, const QString &color);
     qint64 recordResult(const QImage &image, quint64 seed, double seconds, int steps, const QString &conditioning);
+    qint64 recordEntry(const QImage &image, const GenerationSettings &settings, const QString &conditioning,
+                       double seconds, int steps);
     QString autoSave(const QImage &image, const GenerationSettings &settings, const QString &conditioning);
     void showHistoryEntry(const HistoryEntry &entry);
     /// The Inside view asked to re-run the last result with interventions (same seed).
@@ -139,6 +151,9 @@ private:
     void chooseVae();
     void saveImage();
     void showAbout();
+    void showShortcuts();
+    void applyPreferences(const Preferences &prefs);
+    void showGrid(const QList<QPair<QImage, QString>> &items, const QString &title);
     void showError(const QString &title, const QString &message);
     QString modelDialogDir() const;
 
@@ -204,6 +219,8 @@ private:
     std::optional<PromptCheck> m_promptCheck; ///< the worker's verdict on the current prompt text
     bool m_fallBackToDefault = false; ///< the start-up load of the last model: try the default if it fails
     bool m_startupPending = false;    ///< ready() not emitted yet
+    QList<QPair<QImage, QString>> m_lastBatch; ///< the last job's images with captions (grid view)
+    Preferences m_prefs;
     bool m_engineDevicesListed = false;
     bool m_applyingSettings = false;
 };

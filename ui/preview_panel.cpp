@@ -74,6 +74,33 @@ PreviewPanel::PreviewPanel(QWidget *parent)
         header->addWidget(button);
     }
     m_modeGroup->button(static_cast<int>(m_mode))->setChecked(true);
+    header->addSpacing(12);
+    // Zoom: fit, actual size, pixel-exact (crisp whole-number enlargement of small images).
+    m_zoomGroup = new QButtonGroup(this);
+    m_zoomGroup->setExclusive(true);
+    const struct {
+        ImageView::FitMode mode;
+        QString text, tip, name;
+    } zooms[] = {
+        {ImageView::FitMode::Fit, tr("Fit"), tr("Fit the image to the pane (Ctrl+0); wheel zooms, drag pans"),
+         QStringLiteral("zoomFit")},
+        {ImageView::FitMode::ActualSize, tr("100%"), tr("One image pixel per screen pixel"), QStringLiteral("zoom100")},
+        {ImageView::FitMode::PixelExact, tr("Pixels"),
+         tr("Pixel-exact: the largest whole-number enlargement, each image pixel a crisp square (Ctrl+9)"),
+         QStringLiteral("zoomPixels")},
+    };
+    for (const auto &z : zooms) {
+        auto *button = new QToolButton(this);
+        button->setText(z.text);
+        button->setToolTip(z.tip);
+        button->setAccessibleName(z.tip);
+        button->setObjectName(z.name);
+        button->setCheckable(true);
+        m_zoomGroup->addButton(button, static_cast<int>(z.mode));
+        header->addWidget(button);
+    }
+    m_zoomGroup->button(static_cast<int>(ImageView::FitMode::Fit))->setChecked(true);
+    connect(m_zoomGroup, &QButtonGroup::idClicked, this, [this](int id) { setFitMode(id); });
     connect(m_modeGroup, &QButtonGroup::idClicked, this, [this](int id) { setViewMode(static_cast<ViewMode>(id)); });
     layout->addLayout(header);
 
@@ -81,6 +108,20 @@ PreviewPanel::PreviewPanel(QWidget *parent)
     views->setSpacing(12);
     m_xtColumn = makeColumn(xtCaptionText(), m_xtView, m_xtCaption, QStringLiteral("xtView"), this);
     m_x0Column = makeColumn(x0CaptionText(), m_x0View, m_x0Caption, QStringLiteral("x0View"), this);
+    // Linked panes: zooming or panning one moves the other the same way.
+    connect(m_xtView, &ImageView::viewChanged, m_x0View, &ImageView::setView);
+    connect(m_x0View, &ImageView::viewChanged, m_xtView, &ImageView::setView);
+    for (ImageView *v : {m_xtView, m_x0View})
+        connect(v, &ImageView::viewChanged, this, [this](ImageView::FitMode mode, double zoom, const QPointF &) {
+            // The buttons show the fit mode while no free zoom is set.
+            if (auto *b = m_zoomGroup->button(static_cast<int>(mode)); b && zoom <= 0)
+                b->setChecked(true);
+            else if (zoom > 0 && m_zoomGroup->checkedButton()) {
+                m_zoomGroup->setExclusive(false);
+                m_zoomGroup->checkedButton()->setChecked(false);
+                m_zoomGroup->setExclusive(true);
+            }
+        });
     views->addWidget(m_xtColumn, 1);
     views->addWidget(m_x0Column, 1);
     layout->addLayout(views, 1);
@@ -134,6 +175,31 @@ PreviewPanel::PreviewPanel(QWidget *parent)
     });
     setViewMode(m_mode);
     updateStepLabel();
+}
+
+void PreviewPanel::setFitMode(int mode)
+{
+    const auto m = static_cast<ImageView::FitMode>(mode);
+    m_xtView->setFitMode(m); // announces: the x̂₀ pane follows
+    m_x0View->setView(m, 0, {});
+    if (auto *b = m_zoomGroup->button(mode))
+        b->setChecked(true);
+}
+
+void PreviewPanel::zoomIn()
+{
+    (m_xtColumn->isVisible() ? m_xtView : m_x0View)->zoomIn();
+}
+
+void PreviewPanel::zoomOut()
+{
+    (m_xtColumn->isVisible() ? m_xtView : m_x0View)->zoomOut();
+}
+
+void PreviewPanel::setSmoothing(bool on)
+{
+    m_xtView->setSmoothing(on);
+    m_x0View->setSmoothing(on);
 }
 
 void PreviewPanel::setStill(bool still, const QString &detail)

@@ -39,6 +39,11 @@ public:
     bool isShowingStill() const { return m_still; }
 
     void setViewMode(ViewMode mode);
+    /// Zoom of both image panes (linked: they always show the same region).
+    void setFitMode(int mode); ///< an ImageView::FitMode
+    void zoomIn();
+    void zoomOut();
+    void setSmoothing(bool on);
     ViewMode viewMode() const { return m_mode; }
     /// Show a stored step (what the scrubber does); returns false when no frame is stored.
     bool showStep(int step);
@@ -70,6 +75,7 @@ private:
     QButtonGroup *m_modeGroup = nullptr;
     QWidget *m_xtColumn = nullptr;
     QLabel *m_xtCaption = nullptr;
+    QButtonGroup *m_zoomGroup = nullptr;
     QLabel *m_x0Caption = nullptr;
     bool m_still = false;
     void setStill(bool still, const QString &detail = {});

@@ -379,7 +379,7 @@ void VideoEditDialog::setTemporalSmoothing(double amount)
 
 void VideoEditDialog::browseInput()
 {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open video to edit"), QString(),
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open video to edit"), m_startFolder,
                                                       tr("Videos (*.mp4 *.mov *.mkv *.webm *.gif *.avi)"));
     if (!path.isEmpty())
         setInputPath(path);
@@ -388,7 +388,8 @@ void VideoEditDialog::browseInput()
 void VideoEditDialog::browseOutput()
 {
     // No overwrite confirmation: start() refuses existing files, so nothing is replaced silently.
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save edited video"), m_output->text(),
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save edited video"),
+                                                      m_output->text().isEmpty() ? QDir(m_startFolder).filePath(QStringLiteral("edited.mp4")) : m_output->text(),
                                                       tr("Videos (*.mp4 *.webm *.gif)"), nullptr,
                                                       QFileDialog::DontConfirmOverwrite);
     if (!path.isEmpty())

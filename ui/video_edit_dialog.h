@@ -49,6 +49,8 @@ public:
     void setSteps(int steps);
     void setSeed(int seed);
     void setTemporalSmoothing(double amount); ///< 0..0.95
+    /// Where the file dialogs start (the app's outputs folder); default: the home folder.
+    void setStartFolder(const QString &folder) { m_startFolder = folder; }
     /// Show input frame `index` in the preview (the slider does the same).
     void showInputFrame(int index);
     int inputFrameCount() const;
@@ -76,6 +78,7 @@ private:
     GenerationSettings m_settings;
     QString m_inputPath;
     int m_frameCount = 0;
+    QString m_startFolder;
     ImageView *m_inputView = nullptr;
     ImageView *m_outputView = nullptr;
     QSlider *m_frameSlider = nullptr;
