@@ -3,6 +3,8 @@
 #include "ditstudio/runtime.h"
 
 #include <QFileInfo>
+
+#include <cmath>
 #include <QJsonDocument>
 #include <QJsonValue>
 #include <QRandomGenerator>
@@ -88,7 +90,7 @@ bool GenerationSettings::operator==(const GenerationSettings &o) const
 {
     return prompt == o.prompt && steps == o.steps && sampler == o.sampler && cfgScale == o.cfgScale
            && eta == o.eta && guidedChannels == o.guidedChannels && seedMode == o.seedMode && seed == o.seed
-           && batchCount == o.batchCount && embeddedDefault == o.embeddedDefault && modelPath == o.modelPath
+           && batchCount == o.batchCount && cacheInterval == o.cacheInterval && embeddedDefault == o.embeddedDefault && modelPath == o.modelPath
            && modelHash == o.modelHash && modelArchitecture == o.modelArchitecture && vaePath == o.vaePath
            && device == o.device && precision == o.precision;
 }
@@ -115,6 +117,7 @@ std::optional<ditstudio::GenerateRequest> GenerationSettings::toRequest(quint64 
         return std::nullopt;
     }
     r.seed = seedValue;
+    r.cacheInterval = cacheInterval;
     r.batch = 1;
     r.wantPreviews = true;
     return r;
@@ -162,20 +165,27 @@ QJsonObject GenerationSettings::toJson() const
                        {QStringLiteral("seed_mode"), seedModeName(seedMode)},
                        {QStringLiteral("seed"), QString::number(seed)},
                        {QStringLiteral("batch_count"), batchCount},
+                       {QStringLiteral("cache_interval"), cacheInterval},
                        {QStringLiteral("model"), model}};
 }
 
 std::optional<GenerationSettings> GenerationSettings::fromJson(const QJsonObject &json, QString *error)
 {
     GenerationSettings s;
-    double steps = s.steps, batch = s.batchCount;
+    double steps = s.steps, batch = s.batchCount, cache = s.cacheInterval;
     QString seedMode = seedModeName(s.seedMode), seed = QString::number(s.seed);
     if (!takeString(json, "prompt", s.prompt, error) || !takeNumber(json, "steps", steps, error)
         || !takeString(json, "sampler", s.sampler, error) || !takeNumber(json, "cfg_scale", s.cfgScale, error)
         || !takeNumber(json, "eta", s.eta, error) || !takeString(json, "guided_channels", s.guidedChannels, error)
         || !takeString(json, "seed_mode", seedMode, error) || !takeString(json, "seed", seed, error)
-        || !takeNumber(json, "batch_count", batch, error))
+        || !takeNumber(json, "batch_count", batch, error) || !takeNumber(json, "cache_interval", cache, error))
         return std::nullopt;
+    if (cache < 1 || cache > 8 || cache != std::floor(cache)) {
+        if (error)
+            *error = QStringLiteral("field 'cache_interval': expected a whole number in 1..8, got %1").arg(cache);
+        return std::nullopt;
+    }
+    s.cacheInterval = int(cache);
     const QJsonValue model = json.value(QStringLiteral("model"));
     if (!model.isUndefined() && !model.isNull()) {
         if (!model.isObject()) {
@@ -236,6 +246,8 @@ QString GenerationSettings::parametersText(const QString &conditioning, const QS
     if (sampler == QLatin1String("ddim"))
         fields << QStringLiteral("Eta: %1").arg(num(eta));
     fields << QStringLiteral("Guided channels: %1").arg(guidedChannels);
+    if (cacheInterval > 1)
+        fields << QStringLiteral("Step cache: %1").arg(cacheInterval);
     if (!conditioning.isEmpty())
         fields << QStringLiteral("Class: %1").arg(conditioning);
     const QString modelName = embeddedDefault ? QStringLiteral("embedded default") : QFileInfo(modelPath).fileName();
@@ -294,6 +306,8 @@ std::optional<GenerationSettings> GenerationSettings::fromParametersText(const Q
             s.eta = value.toDouble(&ok);
         else if (key == QLatin1String("Guided channels"))
             s.guidedChannels = value;
+        else if (key == QLatin1String("Step cache"))
+            s.cacheInterval = qBound(1, value.toInt(&ok), 8);
         else if (key == QLatin1String("Model"))
             model = value;
         else if (key == QLatin1String("Model hash"))

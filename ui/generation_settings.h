@@ -32,6 +32,7 @@ struct GenerationSettings {
     SeedMode seedMode = SeedMode::Random;
     quint64 seed = 0;
     int batchCount = 1;
+    int cacheInterval = 1; ///< fast mode: step caching every N model calls (1 = off, exact)
 
     // The model (see ModelSummary / ModelLoadSpec).
     bool embeddedDefault = true; ///< the embedded default model (modelPath is informative only)

@@ -82,6 +82,7 @@ const QString kKeySteps = QStringLiteral("generation/steps");
 const QString kKeyCfg = QStringLiteral("generation/cfgScale");
 const QString kKeySampler = QStringLiteral("generation/sampler");
 const QString kKeyEta = QStringLiteral("generation/eta");
+const QString kKeyCache = QStringLiteral("generation/cacheInterval");
 const QString kKeyGuided = QStringLiteral("generation/guidedChannels");
 const QString kKeySeed = QStringLiteral("generation/seed");
 const QString kKeySeedMode = QStringLiteral("generation/seedMode");
@@ -345,6 +346,15 @@ QWidget *MainWindow::buildGeneratePanel()
     m_eta->setDecimals(2);
     m_eta->setToolTip(tr("DDIM stochasticity (0 = deterministic DDIM, 1 = DDPM-like); DDIM only"));
     sampling->addRow(tr("&Eta"), m_eta);
+    m_cache = new QComboBox(panel);
+    m_cache->setObjectName(QStringLiteral("cacheInterval"));
+    m_cache->addItem(tr("off (exact)"), 1);
+    m_cache->addItem(tr("fast: blocks every 2nd step"), 2);
+    m_cache->addItem(tr("faster: every 3rd step"), 3);
+    m_cache->setToolTip(tr("Step caching (FORA): the transformer blocks run in full on every Nth model call and "
+                           "their attention/MLP outputs are reused in between — about N× fewer block FLOPs, "
+                           "slightly different images. Off while Inside records."));
+    sampling->addRow(tr("F&ast mode"), m_cache);
     connect(m_sampler, &QComboBox::currentTextChanged, m_eta,
             [this](const QString &name) { m_eta->setEnabled(name == QLatin1String("ddim")); });
 
@@ -621,6 +631,7 @@ void MainWindow::readSettings()
     const int sampler = m_sampler->findText(s.value(kKeySampler, QStringLiteral("ddpm")).toString());
     m_sampler->setCurrentIndex(sampler >= 0 ? sampler : 0);
     m_eta->setValue(s.value(kKeyEta, 0.0).toDouble());
+    m_cache->setCurrentIndex(qMax(0, m_cache->findData(s.value(kKeyCache, 1).toInt())));
     m_eta->setEnabled(m_sampler->currentText() == QLatin1String("ddim"));
     const int guided = m_guidedChannels->findData(s.value(kKeyGuided, QStringLiteral("3")).toString());
     m_guidedChannels->setCurrentIndex(qMax(0, guided));
@@ -687,6 +698,7 @@ void MainWindow::writeSettings() const
     s.setValue(kKeyCfg, m_guidance->value());
     s.setValue(kKeySampler, m_sampler->currentText());
     s.setValue(kKeyEta, m_eta->value());
+    s.setValue(kKeyCache, m_cache->currentData().toInt());
     s.setValue(kKeyGuided, m_guidedChannels->currentData().toString());
     s.setValue(kKeySeed, m_seed->value());
     s.setValue(kKeySeedMode, seedModeName(static_cast<SeedMode>(m_seedMode->currentData().toInt())));
@@ -1053,6 +1065,7 @@ GenerationSettings MainWindow::currentSettings() const
     s.seedMode = static_cast<SeedMode>(m_seedMode->currentData().toInt());
     s.seed = static_cast<quint64>(m_seed->value());
     s.batchCount = m_batchCount->value();
+    s.cacheInterval = m_cache->currentData().toInt();
     s.vaePath = m_vaePath->text().trimmed();
     s.device = m_device->currentData().toString();
     s.precision = m_precision->currentData().toString();
@@ -1099,8 +1112,10 @@ bool MainWindow::startGeneration()
         showError(tr("Cannot generate"), error);
         return false;
     }
-    if (m_insidePanel->isRecording())
+    if (m_insidePanel->isRecording()) {
         request->probes = m_insidePanel->probeOptions(request->steps);
+        request->cacheInterval = 1; // the probes look inside every step's blocks: exact run
+    }
     if (settings.seedMode == SeedMode::Random)
         m_seed->setValue(static_cast<int>(seeds.back()));
     if (m_controller->generate(*request, seeds) == 0)
@@ -1267,6 +1282,7 @@ void MainWindow::startIntervention(const ditstudio::Interventions &interventions
         return;
     }
     request->interventions = interventions;
+    request->cacheInterval = 1; // interventions change blocks that a cached call would skip
     if (m_insidePanel->isRecording())
         request->probes = m_insidePanel->probeOptions(request->steps);
     const quint64 job = m_controller->generate(*request, {settings.seed});
@@ -1427,6 +1443,7 @@ void MainWindow::applySettings(const GenerationSettings &s)
     m_seedMode->setCurrentIndex(m_seedMode->findData(static_cast<int>(s.seedMode)));
     m_seed->setValue(static_cast<int>(qMin<quint64>(s.seed, kMaxSeed)));
     m_batchCount->setValue(s.batchCount);
+    m_cache->setCurrentIndex(qMax(0, m_cache->findData(s.cacheInterval)));
     const int precision = m_precision->findData(s.precision);
     if (precision >= 0)
         m_precision->setCurrentIndex(precision);

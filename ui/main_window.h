@@ -175,6 +175,7 @@ private:
     QSpinBox *m_steps = nullptr;
     QComboBox *m_sampler = nullptr;
     QDoubleSpinBox *m_eta = nullptr;
+    QComboBox *m_cache = nullptr; ///< fast mode (step caching)
     QSpinBox *m_seed = nullptr;
     QComboBox *m_seedMode = nullptr;
     QSpinBox *m_batchCount = nullptr;

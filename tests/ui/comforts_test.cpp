@@ -20,6 +20,7 @@
 #include <QCheckBox>
 #include <QClipboard>
 #include <QComboBox>
+#include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
@@ -282,6 +283,31 @@ private slots:
         p.theme = QStringLiteral("system");
         p.outputFolder = Preferences::defaultOutputFolder();
         p.save();
+    }
+
+    // Issue 15's fast mode in the app: the Sampling section's choice reaches the request, the PNG's
+    // JSON and parameters text carry it, and a run with it records fewer full model calls.
+    void fastModeReachesTheRequestAndRoundTrips()
+    {
+        MainWindow window;
+        auto *cache = child<QComboBox>(window, "cacheInterval");
+        QVERIFY(cache);
+        cache->setCurrentIndex(cache->findData(2));
+        GenerationSettings s = window.currentSettings();
+        QCOMPARE(s.cacheInterval, 2);
+        s.prompt = QStringLiteral("bag");
+        const auto request = s.toRequest(5);
+        QVERIFY(request);
+        QCOMPARE(request->cacheInterval, 2);
+        QString error;
+        const auto back = GenerationSettings::fromJson(s.toJson(), &error);
+        QVERIFY2(back, qPrintable(error));
+        QCOMPARE(back->cacheInterval, 2);
+        QVERIFY(s.parametersText(QStringLiteral("Bag"), QSize(28, 28)).contains(QStringLiteral("Step cache: 2")));
+        QJsonObject bad = s.toJson();
+        bad[QStringLiteral("cache_interval")] = 12;
+        QVERIFY(!GenerationSettings::fromJson(bad, &error));
+        QVERIFY2(error.contains(QStringLiteral("cache_interval")), qPrintable(error));
     }
 
     void keyboardShortcutsDialogListsTheActions()

@@ -88,6 +88,11 @@ struct GenerateRequest {
     /// With a VAE loaded: also decode x0 fully every N steps (and at the last step) into
     /// StepUpdate::decodedX0. A full decode costs seconds on a CPU; 0 turns it off.
     int vaePreviewEvery = 0;
+    /// Fast mode: step caching (FORA, Selvaraju et al. 2024). The transformer blocks run in full on
+    /// every cacheInterval-th model call and their attention and MLP outputs are reused in between
+    /// (re-gated by the current step's adaLN modulation), so a model call costs about 1/cacheInterval
+    /// of the block FLOPs. 1 = off (exact). 1..8; not together with probes or interventions.
+    int cacheInterval = 1;
     /// What to record inside the transformer each step (probes.h); all off by default.
     ProbeOptions probes;
     /// Changes to the forward pass (switched-off heads, skipped blocks, zeroed gates).
@@ -128,6 +133,8 @@ struct GenerateResult {
     std::vector<std::uint64_t> seeds; ///< the seed of each batch item (seed + index)
     double seconds = 0;
     int stepsDone = 0;
+    int modelCalls = 0;     ///< network calls of the sampler (Heun: two per step)
+    int fullModelCalls = 0; ///< of those, calls that ran the transformer blocks (fewer with cacheInterval > 1)
 };
 
 struct EngineInternals; // backend-internal view of the loaded model (editing, video)

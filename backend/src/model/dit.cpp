@@ -179,6 +179,18 @@ torch::Tensor DiTBlockImpl::forwardModulated(const torch::Tensor &x, const std::
     return h + mod[5].unsqueeze(1) * mlp->forward(modulate(layerNorm(h), mod[3], mod[4]));
 }
 
+torch::Tensor DiTBlockImpl::forwardCached(const torch::Tensor &x, const torch::Tensor &c, torch::Tensor &attnOut,
+                                          torch::Tensor &mlpOut, bool refresh)
+{
+    auto mod = adaLN_modulation->forward(c).chunk(6, 1);
+    if (refresh || !attnOut.defined())
+        attnOut = attn->forward(modulate(layerNorm(x), mod[0], mod[1]));
+    auto h = x + mod[2].unsqueeze(1) * attnOut;
+    if (refresh || !mlpOut.defined())
+        mlpOut = mlp->forward(modulate(layerNorm(h), mod[3], mod[4]));
+    return h + mod[5].unsqueeze(1) * mlpOut;
+}
+
 // ---------------------------------------------------------------------------------------------
 FinalLayerImpl::FinalLayerImpl(int hiddenSize, int patchSize, int outChannels) : m_hiddenSize(hiddenSize)
 {
@@ -264,10 +276,25 @@ torch::Tensor DiTImpl::forward(const torch::Tensor &x, const torch::Tensor &t, c
         trace->adaln.assign(depth, {});
         trace->activity.assign(depth, {});
     }
+    bool refresh = true;
+    if (stepCache && !trace) {
+        StepCache &sc = *stepCache;
+        const bool sameBatch = sc.attn.size() == depth && sc.attn.front().defined()
+                               && sc.attn.front().sizes() == h.sizes();
+        refresh = !sameBatch || sc.interval <= 1 || sc.calls % sc.interval == 0;
+        if (!sameBatch) {
+            sc.attn.assign(depth, {});
+            sc.mlp.assign(depth, {});
+        }
+        ++sc.calls;
+        if (refresh)
+            ++sc.refreshes;
+    }
     for (size_t i = 0; i < depth; ++i) {
         auto block = blocks->ptr<DiTBlockImpl>(i);
         if (!trace) {
-            h = block->forward(h, c);
+            h = stepCache ? block->forwardCached(h, c, stepCache->attn[i], stepCache->mlp[i], refresh)
+                          : block->forward(h, c);
             continue;
         }
         const torch::Tensor in = h;

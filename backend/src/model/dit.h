@@ -84,6 +84,10 @@ struct BlockHooks {
 struct DiTBlockImpl : torch::nn::Module {
     DiTBlockImpl(int hiddenSize, int numHeads, double mlpRatio);
     torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &c, const BlockHooks *hooks = nullptr);
+    /// Step caching (FORA): with refresh, run attention and MLP and keep their outputs in attnOut /
+    /// mlpOut; without, reuse them, gated and added with this call's modulation (which follows t).
+    torch::Tensor forwardCached(const torch::Tensor &x, const torch::Tensor &c, torch::Tensor &attnOut,
+                                torch::Tensor &mlpOut, bool refresh);
     /// The block's two branches given its modulation chunks (mod: 6 x [N, D]).
     torch::Tensor forwardModulated(const torch::Tensor &x, const std::vector<torch::Tensor> &mod,
                                    const AttentionHooks *attnHooks, bool zeroAttentionGate, bool zeroMlpGate);
@@ -114,6 +118,18 @@ struct DiTInterventions {
 
 /// Optional intermediates of one forward pass (parity tests, the probes of the Inside view) and
 /// interventions. A forward without a trace is the plain one.
+/// Training-free step caching across sampling steps (FORA: Selvaraju et al. 2024, "Fast-Forward
+/// Caching in Diffusion Transformer Acceleration"): every `interval`-th model call runs the blocks
+/// in full and keeps each block's attention and MLP outputs; the calls between reuse them (only the
+/// embedders, the adaLN modulation and the final layer run). interval 1 = off. A call whose batch
+/// differs from the cached one (guidance switched off by its interval) refreshes.
+struct StepCache {
+    int interval = 1;
+    long long calls = 0;     ///< model calls seen
+    long long refreshes = 0; ///< calls that ran the blocks in full
+    std::vector<torch::Tensor> attn, mlp;
+};
+
 struct DiTTrace {
     torch::Tensor tFreq, tEmb, yEmb, xEmb;
     std::vector<torch::Tensor> blockOut;
@@ -148,6 +164,9 @@ struct DiTImpl : torch::nn::Module {
     /// cond: labels or mix weights -> [N, outC, H, W].
     torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &t, const ClassCondition &cond,
                           DiTTrace *trace = nullptr);
+    /// Set by the engine for the duration of a sampling run to use step caching when no trace is
+    /// given; null otherwise.
+    StepCache *stepCache = nullptr;
     torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &t, const torch::Tensor &labels)
     {
         return forward(x, t, ClassCondition{labels, {}});

@@ -64,6 +64,8 @@ generate options:
   --cfg-channels 3|all  guide the first 3 eps channels (official) or all (default 3)
   --cfg-interval A,B    guide only where t/1000 is in [A, B]
   --karras              Karras sigma spacing for the sigma-space samplers
+  --cache N             fast mode: step caching (FORA); the transformer blocks run in full every Nth
+                        model call and their attention/MLP outputs are reused between (1 = off, exact)
   --seed N              seed (default 0); image i uses seed + i
   --batch N             images (default 1)
   --out FILE.png|DIR/   output (default out/); into a folder: <class>_<seed>_<index>.png
@@ -158,7 +160,7 @@ int cmdGenerate(const Args &a)
               {"--model", "--vae", "--prompt", "--class", "--steps", "--sampler", "--eta", "--cfg", "--cfg-channels",
                "--cfg-interval", "--karras", "--seed", "--batch", "--out", "--overwrite", "--init-noise",
                "--save-latent", "--labels", "--device", "--dtype", "--threads", "--json", "--quiet", "--log-level",
-               "--preview-dir", "--vae-preview-every"},
+               "--preview-dir", "--vae-preview-every", "--cache"},
               "generate");
     if (!a.positional.empty())
         throw UsageError("generate: unexpected argument '" + a.positional[0] + "'");

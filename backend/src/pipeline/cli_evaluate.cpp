@@ -26,7 +26,7 @@ std::string usageEvaluate()
 evaluate options (Fashion-MNIST models: pixel 28x28, 10 classes):
   --model PATH (default: the embedded model)  --classifier PATH (default: beside the embedded model)
   --samples-per-class N (100)  --batch N (50)  --steps N (50)  --sampler NAME (ddpm)  --cfg F (4)
-  --eta F  --seed N (0)  --dataset-dir DIR  --grid FILE.png (first 10 samples of every class)
+  --eta F  --seed N (0)  --cache N (1: off)  --dataset-dir DIR  --grid FILE.png (first 10 samples of every class)
   --overwrite  --json  --quiet
 train-classifier options:
   --dataset-dir DIR  --epochs N (3)  --batch N (128)  --lr F (1e-3)  --seed N (0)  --out FILE  --overwrite
@@ -66,7 +66,7 @@ int cmdEvaluate(const std::vector<std::string> &argv)
     const Args a = parseArgs(argv, 1);
     allowOnly(a, {"--model", "--classifier", "--samples-per-class", "--batch", "--steps", "--sampler", "--cfg", "--eta",
                   "--seed", "--dataset-dir", "--grid", "--overwrite", "--json", "--quiet", "--threads", "--log-level",
-                  "--device"},
+                  "--device", "--cache"},
               "evaluate");
     EvaluationOptions o;
     o.classifierPath = opt(a, "--classifier");
@@ -79,6 +79,7 @@ int cmdEvaluate(const std::vector<std::string> &argv)
     o.sampling.cfgScale = floatOptIn(a, "--cfg", 4.0, 0.0, 100.0);
     o.sampling.eta = floatOptIn(a, "--eta", 0.0, 0.0, 10.0);
     o.sampling.seed = static_cast<std::uint64_t>(intOpt(a, "--seed", 0, 0, 1LL << 62));
+    o.sampling.cacheInterval = static_cast<int>(intOpt(a, "--cache", 1, 1, 8));
     const std::string grid = opt(a, "--grid");
     if (!grid.empty() && !has(a, "--overwrite") && fs::exists(grid))
         fail(ErrorCode::IoError, grid + ": file exists (use --overwrite to replace it)");
@@ -119,6 +120,7 @@ int cmdEvaluate(const std::vector<std::string> &argv)
                             {"steps", o.sampling.steps},
                             {"sampler", samplerName(o.sampling.sampler)},
                             {"cfg", o.sampling.cfgScale},
+                            {"cache", o.sampling.cacheInterval},
                             {"seed", o.sampling.seed},
                             {"seconds", r.seconds}};
         std::cout << j.dump(2) << '\n';

@@ -16,7 +16,7 @@ namespace ditstudio::cli {
 const std::set<std::string> kGenerationKeys
     = {"--model", "--vae",     "--labels",       "--prompt",       "--class",  "--steps", "--sampler",
        "--eta",   "--cfg",     "--cfg-channels", "--cfg-interval", "--karras", "--seed",  "--device",
-       "--dtype", "--threads", "--log-level",    "--quiet",        "--json"};
+       "--dtype", "--threads", "--log-level",    "--quiet",        "--json",   "--cache"};
 LoadOptions loadOptionsFromFlags(const Args &a)
 {
     LoadOptions lo;
@@ -48,6 +48,7 @@ void samplingFromFlags(const Args &a, GenerateRequest &req)
         req.guidanceTo = std::stod(v.substr(comma + 1));
     }
     req.karrasSigmas = has(a, "--karras");
+    req.cacheInterval = static_cast<int>(intOpt(a, "--cache", 1, 1, 8));
     req.seed = static_cast<std::uint64_t>(intOpt(a, "--seed", 0, 0, (1LL << 62)));
 }
 

@@ -254,6 +254,13 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
             fail(ErrorCode::InvalidArgument, "guidance scale must be in [0, 100]");
         if (request.guidanceFrom < 0 || request.guidanceTo > 1 || request.guidanceFrom > request.guidanceTo)
             fail(ErrorCode::InvalidArgument, "guidance interval must satisfy 0 <= from <= to <= 1");
+        if (request.cacheInterval < 1 || request.cacheInterval > 8)
+            fail(ErrorCode::InvalidArgument, "cacheInterval must be in 1..8 (1 = no step caching), got "
+                                                 + std::to_string(request.cacheInterval));
+        if (request.cacheInterval > 1 && (request.probes.any() || request.interventions.any()))
+            fail(ErrorCode::InvalidArgument,
+                 "step caching (cacheInterval > 1) cannot be combined with probes or interventions: "
+                 "they look inside blocks that a cached call does not run");
         if (request.vaePreviewEvery < 0)
             fail(ErrorCode::InvalidArgument, "vaePreviewEvery must be >= 0 (0 turns full-decode previews off)");
         torch::InferenceMode inferenceMode; // thread-local: created on the calling (worker) thread
@@ -345,7 +352,9 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
         std::optional<DiTInterventions> interventions;
         if (request.interventions.any())
             interventions = DiTInterventions::resolve(request.interventions, cfg);
+        long long modelCalls = 0;
         ModelFn modelFn = [&](const torch::Tensor &x, const torch::Tensor &t) {
+            ++modelCalls;
             DiTTrace *trace = recorder.traceForCall();
             DiTTrace interventionsOnly;
             if (interventions) {
@@ -414,7 +423,22 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
         so.karras = request.karrasSigmas;
         so.varianceType = cfg.learnSigma ? VarianceType::LearnedRange : VarianceType::FixedLarge;
         torch::Tensor xT = (cfgOn ? torch::cat({z, z}, 0) : z).to(dev);
+        // Fast mode: the model keeps block outputs for the length of this run only.
+        StepCache stepCache;
+        stepCache.interval = request.cacheInterval;
+        struct CacheScope {
+            DiTImpl &m;
+            ~CacheScope() { m.stepCache = nullptr; }
+        } cacheScope{*model};
+        if (request.cacheInterval > 1)
+            model->stepCache = &stepCache;
         const auto outcome = runSampler(so, modelFn, xT, noiseFn, onStep);
+        model->stepCache = nullptr;
+        result.modelCalls = static_cast<int>(modelCalls);
+        result.fullModelCalls = static_cast<int>(request.cacheInterval > 1 ? stepCache.refreshes : modelCalls);
+        if (request.cacheInterval > 1)
+            spdlog::info("step cache (every {} calls): {} of {} model calls ran the blocks", request.cacheInterval,
+                         stepCache.refreshes, stepCache.calls);
         result.stepsDone = outcome.stepsDone;
         result.status = outcome.cancelled ? JobStatus::Cancelled : JobStatus::Completed;
         const auto final = outcome.x.narrow(0, 0, b).to(torch::kCPU, torch::kFloat32);
