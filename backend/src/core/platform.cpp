@@ -246,3 +246,32 @@ std::uint64_t availableMemoryBytes()
 }
 
 } // namespace ditstudio::platform
+
+#if defined(_WIN32)
+#include <psapi.h>
+#else
+#include <sys/resource.h>
+#endif
+
+namespace ditstudio::platform {
+
+std::uint64_t peakResidentBytes()
+{
+#if defined(_WIN32)
+    PROCESS_MEMORY_COUNTERS counters{};
+    return GetProcessMemoryInfo(GetCurrentProcess(), &counters, sizeof counters)
+               ? static_cast<std::uint64_t>(counters.PeakWorkingSetSize)
+               : 0;
+#else
+    struct rusage usage {};
+    if (getrusage(RUSAGE_SELF, &usage) != 0)
+        return 0;
+#if defined(__APPLE__)
+    return static_cast<std::uint64_t>(usage.ru_maxrss); // bytes on macOS
+#else
+    return static_cast<std::uint64_t>(usage.ru_maxrss) * 1024; // KiB on Linux
+#endif
+#endif
+}
+
+} // namespace ditstudio::platform

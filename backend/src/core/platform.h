@@ -19,6 +19,9 @@ bool torchHasCuda();
 /// Memory the system can still give this process, in bytes (Linux: MemAvailable; macOS: free and
 /// inactive pages; Windows: available physical memory); 0 when unknown.
 std::uint64_t availableMemoryBytes();
+
+/// The process's peak resident set size in bytes so far (0 where unknown).
+std::uint64_t peakResidentBytes();
 /// Per-user data directory (created on demand by callers).
 std::filesystem::path userDataDir();
 /// Directory of the running executable (empty if unknown).

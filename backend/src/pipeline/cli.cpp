@@ -82,6 +82,8 @@ generate options:
 bench options:
   --arch DiT-XL/2 (S, B, L, XL; /2, /4, /8)  --image-size N (default 256)  --batch N (default 2)
   --iters N (default 3)  --warmup N (default 1)  --dtype fp32|bf16  --device  --threads N  --json
+  --gemm                also measure the matrix-product peak at the model's shapes (same dtype and
+                        threads) and report the forward's share of it; the JSON has peak_rss_mb too
   --probes              time the Inside view's probes: the same generation (generate's options; default
                         the embedded model, ddim) with every probe off and on, ms per step
   --preview             time the per-step preview (x_t and x0 of one latent through the linear
@@ -294,7 +296,7 @@ int cmdGenerate(const Args &a)
 int cmdBench(const Args &a)
 {
     allowOnly(a, {"--arch", "--image-size", "--batch", "--iters", "--warmup", "--dtype", "--device", "--threads",
-                  "--json", "--log-level", "--num-classes"},
+                  "--json", "--log-level", "--num-classes", "--gemm"},
               "bench");
     const std::string arch = opt(a, "--arch", "DiT-XL/2");
     const int imageSize = static_cast<int>(intOpt(a, "--image-size", 256, 8, 4096));
@@ -347,6 +349,39 @@ int cmdBench(const Args &a)
     mean /= ms.size();
     const double flops = 2.0 * cfg.macsPerForward() * batch;
     const double gflops = flops / (median / 1000.0) / 1e9;
+    // --gemm: the machine's matrix-product peak at this model's shapes (the four linears of a block,
+    // tokens = batch x T rows), in the same dtype and threads, so the forward's share of it is known.
+    nlohmann::json gemm = nlohmann::json::array();
+    double gemmPeak = 0;
+    if (a.flags.count("--gemm")) {
+        const int64_t tokens = static_cast<int64_t>(batch) * cfg.tokens();
+        const int64_t d = cfg.hiddenSize;
+        const struct {
+            const char *name;
+            int64_t k, n;
+        } shapes[] = {{"qkv", d, 3 * d}, {"attn.proj", d, d}, {"mlp.fc1", d, 4 * d}, {"mlp.fc2", 4 * d, d}};
+        for (const auto &sh : shapes) {
+            const auto A = torch::randn({tokens, sh.k}).to(device, st);
+            const auto Bm = torch::randn({sh.k, sh.n}).to(device, st);
+            for (int i = 0; i < 2; ++i)
+                (void)torch::mm(A, Bm);
+            if (device.is_cuda())
+                torch::cuda::synchronize();
+            int reps = 0;
+            const auto s0 = std::chrono::steady_clock::now();
+            double elapsed = 0;
+            while (elapsed < 0.3 || reps < 3) {
+                (void)torch::mm(A, Bm);
+                if (device.is_cuda())
+                    torch::cuda::synchronize();
+                ++reps;
+                elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+            }
+            const double g = 2.0 * tokens * sh.k * sh.n * reps / elapsed / 1e9;
+            gemmPeak = std::max(gemmPeak, g);
+            gemm.push_back({{"name", sh.name}, {"m", tokens}, {"k", sh.k}, {"n", sh.n}, {"gflops", g}});
+        }
+    }
     nlohmann::json j = {{"arch", cfg.name()},
                         {"image_size", imageSize},
                         {"batch", batch},
@@ -361,7 +396,13 @@ int cmdBench(const Args &a)
                         {"gflops_per_forward", flops / 1e9},
                         {"achieved_gflops", gflops},
                         {"parameters", cfg.parameterCount()},
+                        {"peak_rss_mb", platform::peakResidentBytes() / 1048576.0},
                         {"blas", platform::blasDescription()}};
+    if (gemmPeak > 0) {
+        j["gemm"] = gemm;
+        j["gemm_peak_gflops"] = gemmPeak;
+        j["share_of_gemm_peak"] = gflops / gemmPeak;
+    }
     if (a.flags.count("--json")) {
         std::cout << j.dump(2) << '\n';
     } else {
@@ -369,6 +410,15 @@ int cmdBench(const Args &a)
                     "(%.1f GFLOP per forward)\n",
                     cfg.name().c_str(), imageSize, batch, dtypeName(dt), device.str().c_str(), computeThreads(),
                     median, iters, gflops, flops / 1e9);
+        if (gemmPeak > 0) {
+            for (const auto &g : gemm)
+                std::printf("  GEMM %-9s [%lld x %lld] x [%lld x %lld]: %.1f GFLOP/s\n",
+                            g["name"].get<std::string>().c_str(), static_cast<long long>(g["m"].get<int64_t>()),
+                            static_cast<long long>(g["k"].get<int64_t>()), static_cast<long long>(g["k"].get<int64_t>()),
+                            static_cast<long long>(g["n"].get<int64_t>()), g["gflops"].get<double>());
+            std::printf("  forward reaches %.0f%% of the GEMM peak (%.1f GFLOP/s); peak RSS %.0f MB\n",
+                        100.0 * gflops / gemmPeak, gemmPeak, platform::peakResidentBytes() / 1048576.0);
+        }
     }
     return 0;
 }
