@@ -45,6 +45,10 @@ struct LoadOptions {
     /// else <user data dir>/cache.
     std::string cacheDir;
     std::string labelsPath;      ///< optional class-name list (one class per line; tsv "id\tnames" ok)
+    /// bf16/fp16 only. false (default): the residual stream, norms, adaLN modulation and gates stay in
+    /// fp32 and only the matrix products and attention run in bf16/fp16 (much closer to fp32 at little
+    /// cost); true: the whole forward in bf16/fp16, as a plain model.to(bf16) would.
+    bool lowPrecisionResidual = false;
 };
 
 /// One class with a weight in a conditioning mix.

@@ -154,8 +154,10 @@ DiTBlockImpl::DiTBlockImpl(int hiddenSize, int numHeads, double mlpRatio) : m_hi
 torch::Tensor DiTBlockImpl::forward(const torch::Tensor &x, const torch::Tensor &c, const BlockHooks *hooks)
 {
     // Ref: DiT paper sec. 3.2 (adaLN-Zero); chunk order shift/scale/gate for msa then mlp.
-    auto modAll = adaLN_modulation->forward(c); // [N, 6D]
-    auto mod = modAll.chunk(6, 1);               // 6 x [N, D]
+    // Low-precision weights with an fp32 residual stream (DiTImpl::fp32Residual): the products run in
+    // the weights' dtype, the modulation, norms and residual adds in x's (no-ops when they agree).
+    auto modAll = adaLN_modulation->forward(c.to(weightDtype())).to(x.dtype()); // [N, 6D]
+    auto mod = modAll.chunk(6, 1);                                                // 6 x [N, D]
     if (!hooks)
         return forwardModulated(x, mod, nullptr, false, false);
     if (hooks->adalnOut)
@@ -167,27 +169,29 @@ torch::Tensor DiTBlockImpl::forward(const torch::Tensor &x, const torch::Tensor 
 torch::Tensor DiTBlockImpl::forwardModulated(const torch::Tensor &x, const std::vector<torch::Tensor> &mod,
                                              const AttentionHooks *attnHooks, bool zeroAttentionGate, bool zeroMlpGate)
 {
+    const auto wd = weightDtype();
     torch::Tensor h = x;
     if (!zeroAttentionGate) {
-        h = x + mod[2].unsqueeze(1) * attn->forward(modulate(layerNorm(x), mod[0], mod[1]), attnHooks);
+        h = x + mod[2].unsqueeze(1) * attn->forward(modulate(layerNorm(x), mod[0], mod[1]).to(wd), attnHooks).to(x.dtype());
     } else if (attnHooks && attnHooks->probsOut) {
         // The branch is off, but its attention is still what the block would look at: record it.
-        (void)attn->forward(modulate(layerNorm(x), mod[0], mod[1]), attnHooks);
+        (void)attn->forward(modulate(layerNorm(x), mod[0], mod[1]).to(wd), attnHooks);
     }
     if (zeroMlpGate)
         return h;
-    return h + mod[5].unsqueeze(1) * mlp->forward(modulate(layerNorm(h), mod[3], mod[4]));
+    return h + mod[5].unsqueeze(1) * mlp->forward(modulate(layerNorm(h), mod[3], mod[4]).to(wd)).to(x.dtype());
 }
 
 torch::Tensor DiTBlockImpl::forwardCached(const torch::Tensor &x, const torch::Tensor &c, torch::Tensor &attnOut,
                                           torch::Tensor &mlpOut, bool refresh)
 {
-    auto mod = adaLN_modulation->forward(c).chunk(6, 1);
+    const auto wd = weightDtype();
+    auto mod = adaLN_modulation->forward(c.to(wd)).to(x.dtype()).chunk(6, 1);
     if (refresh || !attnOut.defined())
-        attnOut = attn->forward(modulate(layerNorm(x), mod[0], mod[1]));
+        attnOut = attn->forward(modulate(layerNorm(x), mod[0], mod[1]).to(wd)).to(x.dtype());
     auto h = x + mod[2].unsqueeze(1) * attnOut;
     if (refresh || !mlpOut.defined())
-        mlpOut = mlp->forward(modulate(layerNorm(h), mod[3], mod[4]));
+        mlpOut = mlp->forward(modulate(layerNorm(h), mod[3], mod[4]).to(wd)).to(x.dtype());
     return h + mod[5].unsqueeze(1) * mlpOut;
 }
 
@@ -201,8 +205,9 @@ FinalLayerImpl::FinalLayerImpl(int hiddenSize, int patchSize, int outChannels) :
 
 torch::Tensor FinalLayerImpl::forward(const torch::Tensor &x, const torch::Tensor &c)
 {
-    auto mod = adaLN_modulation->forward(c).chunk(2, 1); // shift, scale
-    return linear->forward(modulate(layerNorm(x), mod[0], mod[1]));
+    const auto wd = linear->weight.scalar_type();
+    auto mod = adaLN_modulation->forward(c.to(wd)).to(x.dtype()).chunk(2, 1); // shift, scale
+    return linear->forward(modulate(layerNorm(x), mod[0], mod[1]).to(wd));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,17 +257,35 @@ torch::Tensor DiTImpl::unpatchify(const torch::Tensor &x) const
     return y.reshape({x.size(0), c, h * p, w * p});
 }
 
+torch::Tensor DiTImpl::posEmbed(torch::ScalarType dtype, const torch::Device &device)
+{
+    // Cached per dtype and device (the buffer itself follows module.to()); an fp32 residual stream
+    // under low-precision weights gets the exact fp32 table, not the rounded buffer.
+    if (m_posEmbedCache.defined() && m_posEmbedCache.scalar_type() == dtype && m_posEmbedCache.device() == device
+        && m_posEmbedSource.is_same(pos_embed))
+        return m_posEmbedCache;
+    torch::Tensor table = pos_embed;
+    if (dtype == torch::kFloat32 && pos_embed.scalar_type() != torch::kFloat32)
+        table = sinCosPosEmbed(m_config.hiddenSize, m_config.inputSize / m_config.patchSize);
+    m_posEmbedCache = table.to(device, dtype);
+    m_posEmbedSource = pos_embed;
+    return m_posEmbedCache;
+}
+
 torch::Tensor DiTImpl::forward(const torch::Tensor &x, const torch::Tensor &t, const ClassCondition &cond,
                                DiTTrace *trace)
 {
-    const auto dtype = x_embedder->proj->weight.dtype();
-    auto xe = x_embedder->forward(x.to(dtype)); // [N, T, D]
+    const auto dtype = x_embedder->proj->weight.scalar_type();
+    // The residual stream's dtype: the weights', or fp32 with low-precision weights and fp32Residual.
+    const auto rdtype = fp32Residual && dtype != torch::kFloat32 ? torch::kFloat32 : dtype;
+    auto xe = x_embedder->forward(x.to(dtype)).to(rdtype); // [N, T, D]
     if (trace)
         trace->xEmb = xe.detach();
-    auto h = xe + pos_embed.to(dtype);
-    torch::Tensor tEmb = t_embedder->forward(t); // [N, D]
-    torch::Tensor yEmb = cond.weights.defined() ? y_embedder->mix(cond.weights)
-                                                : y_embedder->forward(cond.labels, is_training(), cond.forceDrop);
+    auto h = xe + posEmbed(rdtype, xe.device());
+    torch::Tensor tEmb = t_embedder->forward(t).to(rdtype); // [N, D]
+    torch::Tensor yEmb = (cond.weights.defined() ? y_embedder->mix(cond.weights)
+                                                 : y_embedder->forward(cond.labels, is_training(), cond.forceDrop))
+                             .to(rdtype);
     if (trace) {
         trace->tFreq = TimestepEmbedderImpl::timestepFeatures(t, t_embedder->m_frequencySize).detach();
         trace->tEmb = tEmb.detach();
@@ -302,7 +325,10 @@ torch::Tensor DiTImpl::forward(const torch::Tensor &x, const torch::Tensor &t, c
             // Skipped: the block passes its input through (activity 0). Its modulation is still
             // what the conditioning asks of it, so the adaLN probe records it.
             if (trace->wantAdaln)
-                trace->adaln[i] = block->adaLN_modulation->forward(c).view({c.size(0), 6, block->m_hiddenSize}).detach();
+                trace->adaln[i] = block->adaLN_modulation->forward(c.to(block->weightDtype()))
+                                      .to(c.dtype())
+                                      .view({c.size(0), 6, block->m_hiddenSize})
+                                      .detach();
         } else {
             BlockHooks hooks;
             const bool wantAttn = trace->wantAttention && (trace->attentionBlocks.empty() || trace->attentionBlocks.at(i));

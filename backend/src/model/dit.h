@@ -91,6 +91,8 @@ struct DiTBlockImpl : torch::nn::Module {
     /// The block's two branches given its modulation chunks (mod: 6 x [N, D]).
     torch::Tensor forwardModulated(const torch::Tensor &x, const std::vector<torch::Tensor> &mod,
                                    const AttentionHooks *attnHooks, bool zeroAttentionGate, bool zeroMlpGate);
+    /// The dtype of the block's weights (its matrix products run in it).
+    torch::ScalarType weightDtype() const { return attn->qkv->weight.scalar_type(); }
     int m_hiddenSize;
     Attention attn{nullptr};
     Mlp mlp{nullptr};
@@ -167,6 +169,13 @@ struct DiTImpl : torch::nn::Module {
     /// Set by the engine for the duration of a sampling run to use step caching when no trace is
     /// given; null otherwise.
     StepCache *stepCache = nullptr;
+    /// With bf16/fp16 weights: keep the residual stream, the norms, the modulation and the gates in
+    /// fp32 and run only the matrix products (and attention) in the weights' dtype. Off: the whole
+    /// forward in the weights' dtype. No effect on fp32 weights.
+    bool fp32Residual = false;
+    /// pos_embed in dtype on device, cached (see fp32Residual for low-precision weights).
+    torch::Tensor posEmbed(torch::ScalarType dtype, const torch::Device &device);
+    torch::Tensor m_posEmbedCache, m_posEmbedSource;
     torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &t, const torch::Tensor &labels)
     {
         return forward(x, t, ClassCondition{labels, {}});

@@ -74,7 +74,8 @@ generate options:
   --save-latent FILE    write the final sample as tensor "latent"
   --labels FILE         class names, one per line
   --device cpu|cuda[:N]|mps|auto   (default auto)
-  --dtype fp32|bf16|fp16       (default fp32)
+  --dtype fp32|bf16|fp16       (default fp32; bf16/fp16 keep the residual stream in fp32)
+  --low-precision-residual     with bf16/fp16: the whole forward in that precision (faster, less exact)
   --threads N           intra-op threads (default: all cores)
   --json                machine-readable summary on stdout
   --quiet               no progress bar
@@ -162,7 +163,7 @@ int cmdGenerate(const Args &a)
               {"--model", "--vae", "--prompt", "--class", "--steps", "--sampler", "--eta", "--cfg", "--cfg-channels",
                "--cfg-interval", "--karras", "--seed", "--batch", "--out", "--overwrite", "--init-noise",
                "--save-latent", "--labels", "--device", "--dtype", "--threads", "--json", "--quiet", "--log-level",
-               "--preview-dir", "--vae-preview-every", "--cache"},
+               "--preview-dir", "--vae-preview-every", "--cache", "--low-precision-residual"},
               "generate");
     if (!a.positional.empty())
         throw UsageError("generate: unexpected argument '" + a.positional[0] + "'");
@@ -296,7 +297,7 @@ int cmdGenerate(const Args &a)
 int cmdBench(const Args &a)
 {
     allowOnly(a, {"--arch", "--image-size", "--batch", "--iters", "--warmup", "--dtype", "--device", "--threads",
-                  "--json", "--log-level", "--num-classes", "--gemm"},
+                  "--json", "--log-level", "--num-classes", "--gemm", "--low-precision-residual"},
               "bench");
     const std::string arch = opt(a, "--arch", "DiT-XL/2");
     const int imageSize = static_cast<int>(intOpt(a, "--image-size", 256, 8, 4096));
@@ -325,6 +326,7 @@ int cmdBench(const Args &a)
     DiT model(cfg);
     model->eval();
     model->to(device, st);
+    model->fp32Residual = !a.flags.count("--low-precision-residual");
     auto x = torch::randn({batch, cfg.inChannels, cfg.inputSize, cfg.inputSize}).to(device, st);
     auto t = torch::randint(0, 1000, {batch}).to(device);
     auto y = torch::randint(0, cfg.numClasses, {batch}, torch::kLong).to(device);
@@ -386,6 +388,7 @@ int cmdBench(const Args &a)
                         {"image_size", imageSize},
                         {"batch", batch},
                         {"dtype", dtypeName(dt)},
+                        {"residual", dt == DType::Float32 || a.flags.count("--low-precision-residual") ? dtypeName(dt) : "fp32"},
                         {"device", device.str()},
                         {"threads", computeThreads()},
                         {"iters", iters},

@@ -11,7 +11,7 @@ namespace ditstudio::cli {
 
 namespace {
 
-const std::set<std::string> kCommonFlags = {"--json", "--gemm", "--karras", "--overwrite", "--quiet", "--help", "--version",
+const std::set<std::string> kCommonFlags = {"--json", "--gemm", "--low-precision-residual", "--karras", "--overwrite", "--quiet", "--help", "--version",
                                             "--hflip", "--no-resume", "--no-learn-sigma", "--bf16"};
 
 std::atomic<CancelToken *> g_cancel{nullptr};

@@ -16,7 +16,8 @@ namespace ditstudio::cli {
 const std::set<std::string> kGenerationKeys
     = {"--model", "--vae",     "--labels",       "--prompt",       "--class",  "--steps", "--sampler",
        "--eta",   "--cfg",     "--cfg-channels", "--cfg-interval", "--karras", "--seed",  "--device",
-       "--dtype", "--threads", "--log-level",    "--quiet",        "--json",   "--cache"};
+       "--dtype", "--threads", "--log-level",    "--quiet",        "--json",   "--cache",
+       "--low-precision-residual"};
 LoadOptions loadOptionsFromFlags(const Args &a)
 {
     LoadOptions lo;
@@ -25,6 +26,7 @@ LoadOptions loadOptionsFromFlags(const Args &a)
     lo.vaePath = opt(a, "--vae");
     if (a.options.count("--dtype") && !parseDType(opt(a, "--dtype"), lo.dtype))
         throw UsageError("--dtype: expected fp32, bf16 or fp16");
+    lo.lowPrecisionResidual = a.flags.count("--low-precision-residual") > 0;
     return lo;
 }
 

@@ -155,6 +155,7 @@ Result<CheckpointInfo> Engine::loadModel(const std::string &path, const LoadOpti
             checkpoint.info.classNames = names;
         }
         auto model = buildDiT(checkpoint, device, dtype);
+        model->fp32Residual = !options.lowPrecisionResidual;
         // The VAE is loaded before anything is replaced, so a bad VAE leaves the engine as it was.
         std::optional<AutoencoderKL> vae;
         VaeCheckpointInfo vaeInfo;
