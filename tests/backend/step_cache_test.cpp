@@ -101,6 +101,39 @@ TEST_F(StepCacheTest, EngineRunsTheBlocksEveryNthCallAndStaysClose)
     EXPECT_EQ(heun->fullModelCalls, (heun->modelCalls + 1) / 2);
 }
 
+// Adaptive caching: the blocks run where the first block's input moves fast, the images stay close.
+TEST_F(StepCacheTest, AdaptiveThresholdSkipsCallsWhereTheInputMovesLittle)
+{
+    Engine engine;
+    ASSERT_TRUE(engine.loadDefaultModel(LoadOptions{"cpu"}).ok());
+    GenerateRequest r;
+    r.conditioning = Conditioning{{{5, 1.0}}};
+    r.steps = 50;
+    r.seed = 3;
+    r.batch = 2;
+    r.wantPreviews = false;
+    const auto exact = engine.generate(r);
+    ASSERT_TRUE(exact.ok());
+    int previousFull = 51;
+    for (double threshold : {0.05, 0.2, 0.5}) {
+        r.cacheThreshold = threshold;
+        const auto fast = engine.generate(r);
+        ASSERT_TRUE(fast.ok()) << fast.error().toString();
+        EXPECT_EQ(fast->modelCalls, 50);
+        EXPECT_GE(fast->fullModelCalls, 1);
+        EXPECT_LE(fast->fullModelCalls, previousFull); // a larger threshold never runs more
+        previousFull = fast->fullModelCalls;
+        const double p = imagePsnr(exact->images[0], fast->images[0]).value();
+        std::cout << "[ measured ] adaptive threshold " << threshold << ": " << fast->fullModelCalls
+                  << " of 50 calls ran the blocks, PSNR vs exact " << p << " dB\n";
+    }
+    EXPECT_LT(previousFull, 50);
+    r.cacheInterval = 2; // both kinds at once: refused
+    const auto both = engine.generate(r);
+    ASSERT_FALSE(both.ok());
+    EXPECT_NE(both.error().message.find("choose one"), std::string::npos) << both.error().message;
+}
+
 TEST_F(StepCacheTest, BadIntervalsAndProbesAreRefused)
 {
     Engine engine;

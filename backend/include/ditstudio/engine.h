@@ -97,6 +97,10 @@ struct GenerateRequest {
     /// (re-gated by the current step's adaLN modulation), so a model call costs about 1/cacheInterval
     /// of the block FLOPs. 1 = off (exact). 1..8; not together with probes or interventions.
     int cacheInterval = 1;
+    /// Adaptive step caching instead (> 0; cacheInterval must then be 1), after TeaCache (Liu et al.
+    /// 2024): the blocks run in full when the relative change of the first block's modulated input,
+    /// summed since the last full call, reaches this threshold; 0 = off. 0..10.
+    double cacheThreshold = 0.0;
     /// What to record inside the transformer each step (probes.h); all off by default.
     ProbeOptions probes;
     /// Changes to the forward pass (switched-off heads, skipped blocks, zeroed gates).

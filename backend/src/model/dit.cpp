@@ -304,7 +304,22 @@ torch::Tensor DiTImpl::forward(const torch::Tensor &x, const torch::Tensor &t, c
         StepCache &sc = *stepCache;
         const bool sameBatch = sc.attn.size() == depth && sc.attn.front().defined()
                                && sc.attn.front().sizes() == h.sizes();
-        refresh = !sameBatch || sc.interval <= 1 || sc.calls % sc.interval == 0;
+        if (sc.threshold > 0) {
+            // How much the first block's input moved since the last call (one adaLN and one norm).
+            auto b0 = blocks->ptr<DiTBlockImpl>(0);
+            auto mod0 = b0->adaLN_modulation->forward(c.to(b0->weightDtype())).to(h.dtype()).chunk(6, 1);
+            auto indicator = modulate(layerNorm(h), mod0[0], mod0[1]);
+            if (sameBatch && sc.previous.defined() && sc.previous.sizes() == indicator.sizes())
+                sc.accumulated += ((indicator - sc.previous).abs().mean()
+                                   / sc.previous.abs().mean().clamp_min(1e-12))
+                                      .item<double>();
+            refresh = !sameBatch || !sc.previous.defined() || sc.accumulated >= sc.threshold;
+            if (refresh)
+                sc.accumulated = 0;
+            sc.previous = indicator;
+        } else {
+            refresh = !sameBatch || sc.interval <= 1 || sc.calls % sc.interval == 0;
+        }
         if (!sameBatch) {
             sc.attn.assign(depth, {});
             sc.mlp.assign(depth, {});

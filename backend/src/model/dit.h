@@ -127,8 +127,14 @@ struct DiTInterventions {
 /// differs from the cached one (guidance switched off by its interval) refreshes.
 struct StepCache {
     int interval = 1;
+    /// > 0: adaptive instead of every `interval` calls (after TeaCache, Liu et al. 2024): refresh when
+    /// the relative L1 change of block 0's modulated input, summed since the last refresh, reaches it.
+    double threshold = 0;
+    double accumulated = 0;
+    torch::Tensor previous;  ///< block 0's modulated input at the last call
     long long calls = 0;     ///< model calls seen
     long long refreshes = 0; ///< calls that ran the blocks in full
+    bool active() const { return interval > 1 || threshold > 0; }
     std::vector<torch::Tensor> attn, mlp;
 };
 

@@ -66,6 +66,8 @@ generate options:
   --karras              Karras sigma spacing for the sigma-space samplers
   --cache N             fast mode: step caching (FORA); the transformer blocks run in full every Nth
                         model call and their attention/MLP outputs are reused between (1 = off, exact)
+  --cache-threshold F   adaptive step caching instead (TeaCache-style): run the blocks when the first
+                        block's input has changed by F (relative, summed) since they last ran
   --seed N              seed (default 0); image i uses seed + i
   --batch N             images (default 1)
   --out FILE.png|DIR/   output (default out/); into a folder: <class>_<seed>_<index>.png
@@ -163,7 +165,7 @@ int cmdGenerate(const Args &a)
               {"--model", "--vae", "--prompt", "--class", "--steps", "--sampler", "--eta", "--cfg", "--cfg-channels",
                "--cfg-interval", "--karras", "--seed", "--batch", "--out", "--overwrite", "--init-noise",
                "--save-latent", "--labels", "--device", "--dtype", "--threads", "--json", "--quiet", "--log-level",
-               "--preview-dir", "--vae-preview-every", "--cache", "--low-precision-residual"},
+               "--preview-dir", "--vae-preview-every", "--cache", "--low-precision-residual", "--cache-threshold"},
               "generate");
     if (!a.positional.empty())
         throw UsageError("generate: unexpected argument '" + a.positional[0] + "'");

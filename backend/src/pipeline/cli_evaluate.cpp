@@ -66,7 +66,7 @@ int cmdEvaluate(const std::vector<std::string> &argv)
     const Args a = parseArgs(argv, 1);
     allowOnly(a, {"--model", "--classifier", "--samples-per-class", "--batch", "--steps", "--sampler", "--cfg", "--eta",
                   "--seed", "--dataset-dir", "--grid", "--overwrite", "--json", "--quiet", "--threads", "--log-level",
-                  "--device", "--cache"},
+                  "--device", "--cache", "--cache-threshold"},
               "evaluate");
     EvaluationOptions o;
     o.classifierPath = opt(a, "--classifier");
@@ -80,6 +80,7 @@ int cmdEvaluate(const std::vector<std::string> &argv)
     o.sampling.eta = floatOptIn(a, "--eta", 0.0, 0.0, 10.0);
     o.sampling.seed = static_cast<std::uint64_t>(intOpt(a, "--seed", 0, 0, 1LL << 62));
     o.sampling.cacheInterval = static_cast<int>(intOpt(a, "--cache", 1, 1, 8));
+    o.sampling.cacheThreshold = floatOptIn(a, "--cache-threshold", 0.0, 0.0, 10.0);
     const std::string grid = opt(a, "--grid");
     if (!grid.empty() && !has(a, "--overwrite") && fs::exists(grid))
         fail(ErrorCode::IoError, grid + ": file exists (use --overwrite to replace it)");
@@ -121,6 +122,9 @@ int cmdEvaluate(const std::vector<std::string> &argv)
                             {"sampler", samplerName(o.sampling.sampler)},
                             {"cfg", o.sampling.cfgScale},
                             {"cache", o.sampling.cacheInterval},
+                            {"cache_threshold", o.sampling.cacheThreshold},
+                            {"model_calls", r.modelCalls},
+                            {"full_model_calls", r.fullModelCalls},
                             {"seed", o.sampling.seed},
                             {"seconds", r.seconds}};
         std::cout << j.dump(2) << '\n';

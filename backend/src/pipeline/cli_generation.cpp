@@ -17,7 +17,7 @@ const std::set<std::string> kGenerationKeys
     = {"--model", "--vae",     "--labels",       "--prompt",       "--class",  "--steps", "--sampler",
        "--eta",   "--cfg",     "--cfg-channels", "--cfg-interval", "--karras", "--seed",  "--device",
        "--dtype", "--threads", "--log-level",    "--quiet",        "--json",   "--cache",
-       "--low-precision-residual"};
+       "--low-precision-residual", "--cache-threshold"};
 LoadOptions loadOptionsFromFlags(const Args &a)
 {
     LoadOptions lo;
@@ -51,6 +51,7 @@ void samplingFromFlags(const Args &a, GenerateRequest &req)
     }
     req.karrasSigmas = has(a, "--karras");
     req.cacheInterval = static_cast<int>(intOpt(a, "--cache", 1, 1, 8));
+    req.cacheThreshold = floatOptIn(a, "--cache-threshold", 0.0, 0.0, 10.0);
     req.seed = static_cast<std::uint64_t>(intOpt(a, "--seed", 0, 0, (1LL << 62)));
 }
 

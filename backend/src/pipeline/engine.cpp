@@ -258,7 +258,13 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
         if (request.cacheInterval < 1 || request.cacheInterval > 8)
             fail(ErrorCode::InvalidArgument, "cacheInterval must be in 1..8 (1 = no step caching), got "
                                                  + std::to_string(request.cacheInterval));
-        if (request.cacheInterval > 1 && (request.probes.any() || request.interventions.any()))
+        if (!(request.cacheThreshold >= 0 && request.cacheThreshold <= 10))
+            fail(ErrorCode::InvalidArgument, "cacheThreshold must be in [0, 10] (0 = off), got "
+                                                 + std::to_string(request.cacheThreshold));
+        if (request.cacheThreshold > 0 && request.cacheInterval > 1)
+            fail(ErrorCode::InvalidArgument,
+                 "choose one kind of step caching: cacheInterval (every N calls) or cacheThreshold (adaptive)");
+        if ((request.cacheInterval > 1 || request.cacheThreshold > 0) && (request.probes.any() || request.interventions.any()))
             fail(ErrorCode::InvalidArgument,
                  "step caching (cacheInterval > 1) cannot be combined with probes or interventions: "
                  "they look inside blocks that a cached call does not run");
@@ -427,18 +433,21 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
         // Fast mode: the model keeps block outputs for the length of this run only.
         StepCache stepCache;
         stepCache.interval = request.cacheInterval;
+        stepCache.threshold = request.cacheThreshold;
         struct CacheScope {
             DiTImpl &m;
             ~CacheScope() { m.stepCache = nullptr; }
         } cacheScope{*model};
-        if (request.cacheInterval > 1)
+        if (stepCache.active())
             model->stepCache = &stepCache;
         const auto outcome = runSampler(so, modelFn, xT, noiseFn, onStep);
         model->stepCache = nullptr;
         result.modelCalls = static_cast<int>(modelCalls);
-        result.fullModelCalls = static_cast<int>(request.cacheInterval > 1 ? stepCache.refreshes : modelCalls);
-        if (request.cacheInterval > 1)
-            spdlog::info("step cache (every {} calls): {} of {} model calls ran the blocks", request.cacheInterval,
+        result.fullModelCalls = static_cast<int>(stepCache.active() ? stepCache.refreshes : modelCalls);
+        if (stepCache.active())
+            spdlog::info("step cache ({}): {} of {} model calls ran the blocks",
+                         request.cacheThreshold > 0 ? "adaptive, threshold " + std::to_string(request.cacheThreshold)
+                                                    : "every " + std::to_string(request.cacheInterval) + " calls",
                          stepCache.refreshes, stepCache.calls);
         result.stepsDone = outcome.stepsDone;
         result.status = outcome.cancelled ? JobStatus::Cancelled : JobStatus::Completed;

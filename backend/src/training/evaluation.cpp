@@ -69,6 +69,8 @@ EvaluationReport evaluateModel(Engine &engine, const EvaluationOptions &o, int k
                 fail(res.error().code, res.error().message);
             if (res->status == JobStatus::Cancelled)
                 break;
+            r.modelCalls += res->modelCalls;
+            r.fullModelCalls += res->fullModelCalls;
             const torch::Tensor x = fromHost(res->latent).clamp(-1, 1);
             torch::Tensor logits, f;
             classify(net, x, logits, f);

@@ -30,6 +30,8 @@ struct EvaluationReport {
     double frechetFloor = 0;               ///< real train subset (same size) vs test
     double classifierTestAccuracy = 0;     ///< the classifier's own accuracy on the test set
     double seconds = 0;
+    long long modelCalls = 0;              ///< network calls of the samplers, summed
+    long long fullModelCalls = 0;          ///< of those, calls that ran the blocks (fewer with step caching)
     std::vector<Image> firstSamples;       ///< the first `keep` samples of every class, class-major
 };
 
