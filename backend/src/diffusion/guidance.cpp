@@ -8,7 +8,9 @@ torch::Tensor guidedForward(DiTImpl &model, const torch::Tensor &x, const torch:
 {
     const auto b = x.size(0) / 2;
     const auto half = x.narrow(0, 0, b);
-    const double tFrac = t[0].item<double>() / 1000.0;
+    // Only a guidance interval needs the timestep on the host (a device sync per step on a GPU).
+    const bool everywhere = options.from <= 0.0 && options.to >= 1.0;
+    const double tFrac = everywhere ? 0.5 : t[0].item<double>() / 1000.0;
     if (tFrac < options.from || tFrac > options.to) {
         // Outside the guidance interval: the conditional prediction alone, computed once.
         ClassCondition c{cond.labels.defined() ? cond.labels.narrow(0, 0, b) : torch::Tensor(),

@@ -9,10 +9,17 @@ namespace ditstudio {
 
 namespace {
 
-// x * (1 + scale) + shift, with per-sample [N, D] modulation broadcast over tokens.
+// x * (1 + scale) + shift, with per-sample [N, D] modulation broadcast over tokens: one fused pass
+// over x (addcmul) instead of three.
 torch::Tensor modulate(const torch::Tensor &x, const torch::Tensor &shift, const torch::Tensor &scale)
 {
-    return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1);
+    return torch::addcmul(shift.unsqueeze(1), x, (1 + scale).unsqueeze(1));
+}
+
+// x + gate * branch (the adaLN-Zero residual add), one fused pass.
+torch::Tensor gated(const torch::Tensor &x, const torch::Tensor &gate, const torch::Tensor &branch)
+{
+    return torch::addcmul(x, gate.unsqueeze(1), branch);
 }
 
 // LayerNorm without affine parameters, eps 1e-6 (the official blocks' norm1/norm2/norm_final).
@@ -109,7 +116,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor &x, const AttentionHook
     auto qkvOut = qkv->forward(x).reshape({n, t, 3, m_numHeads, hd}).permute({2, 0, 3, 1, 4}); // [3, N, H, T, hd]
     auto q = qkvOut[0], k = qkvOut[1], v = qkvOut[2];
     auto attn = torch::matmul(q * m_scale, k.transpose(-2, -1)); // [N, H, T, T]
-    attn = attn.softmax(-1);
+    attn = attn.softmax(-1); // (in place would save one [N, H, T, T] buffer, but probes keep attn)
     auto out = torch::matmul(attn, v); // [N, H, T, hd]
     if (hooks) {
         if (hooks->probsOut) {
@@ -172,14 +179,14 @@ torch::Tensor DiTBlockImpl::forwardModulated(const torch::Tensor &x, const std::
     const auto wd = weightDtype();
     torch::Tensor h = x;
     if (!zeroAttentionGate) {
-        h = x + mod[2].unsqueeze(1) * attn->forward(modulate(layerNorm(x), mod[0], mod[1]).to(wd), attnHooks).to(x.dtype());
+        h = gated(x, mod[2], attn->forward(modulate(layerNorm(x), mod[0], mod[1]).to(wd), attnHooks).to(x.dtype()));
     } else if (attnHooks && attnHooks->probsOut) {
         // The branch is off, but its attention is still what the block would look at: record it.
         (void)attn->forward(modulate(layerNorm(x), mod[0], mod[1]).to(wd), attnHooks);
     }
     if (zeroMlpGate)
         return h;
-    return h + mod[5].unsqueeze(1) * mlp->forward(modulate(layerNorm(h), mod[3], mod[4]).to(wd)).to(x.dtype());
+    return gated(h, mod[5], mlp->forward(modulate(layerNorm(h), mod[3], mod[4]).to(wd)).to(x.dtype()));
 }
 
 torch::Tensor DiTBlockImpl::forwardCached(const torch::Tensor &x, const torch::Tensor &c, torch::Tensor &attnOut,
@@ -189,10 +196,10 @@ torch::Tensor DiTBlockImpl::forwardCached(const torch::Tensor &x, const torch::T
     auto mod = adaLN_modulation->forward(c.to(wd)).to(x.dtype()).chunk(6, 1);
     if (refresh || !attnOut.defined())
         attnOut = attn->forward(modulate(layerNorm(x), mod[0], mod[1]).to(wd)).to(x.dtype());
-    auto h = x + mod[2].unsqueeze(1) * attnOut;
+    auto h = gated(x, mod[2], attnOut);
     if (refresh || !mlpOut.defined())
         mlpOut = mlp->forward(modulate(layerNorm(h), mod[3], mod[4]).to(wd)).to(x.dtype());
-    return h + mod[5].unsqueeze(1) * mlpOut;
+    return gated(h, mod[5], mlpOut);
 }
 
 // ---------------------------------------------------------------------------------------------
