@@ -12,7 +12,7 @@ presets=("$@")
 runs=${DITSTUDIO_STRESS_RUNS:-200}
 jobs=${JOBS:-2}
 for p in "${presets[@]}"; do
-    echo "== $p: configure and build the backend tests"
+    echo "== $p: configure and build the stress test"
     cmake --preset "$p" >/dev/null
     cmake --build "build/$p" -j "$jobs" --target ditstudio_stress_tests
     echo "== $p: CancelStress, $runs runs"
