@@ -80,7 +80,11 @@ TEST_F(StepCacheTest, EngineRunsTheBlocksEveryNthCallAndStaysClose)
         const auto fast = engine.generate(r);
         ASSERT_TRUE(fast.ok()) << fast.error().toString();
         EXPECT_EQ(fast->modelCalls, 50);
-        EXPECT_EQ(fast->fullModelCalls, (50 + n - 1) / n);
+        // Every nth call, plus the calls below t = 80 (the last 4 of 50 DDPM steps: 0, 20, 40, 60).
+        int expected = 0;
+        for (int call = 0; call < 50; ++call)
+            expected += call % n == 0 || call >= 46;
+        EXPECT_EQ(fast->fullModelCalls, expected);
         // Close to the exact images (same seeds), but not the same.
         double worst = 1e9;
         for (int i = 0; i < 4; ++i) {
@@ -98,7 +102,8 @@ TEST_F(StepCacheTest, EngineRunsTheBlocksEveryNthCallAndStaysClose)
     r.cacheInterval = 2;
     const auto heun = engine.generate(r);
     ASSERT_TRUE(heun.ok());
-    EXPECT_EQ(heun->fullModelCalls, (heun->modelCalls + 1) / 2);
+    EXPECT_GE(heun->fullModelCalls, (heun->modelCalls + 1) / 2);
+    EXPECT_LT(heun->fullModelCalls, heun->modelCalls);
 }
 
 // Adaptive caching: the blocks run where the first block's input moves fast, the images stay close.

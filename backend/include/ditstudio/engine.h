@@ -94,8 +94,10 @@ struct GenerateRequest {
     int vaePreviewEvery = 0;
     /// Fast mode: step caching (FORA, Selvaraju et al. 2024). The transformer blocks run in full on
     /// every cacheInterval-th model call and their attention and MLP outputs are reused in between
-    /// (re-gated by the current step's adaLN modulation), so a model call costs about 1/cacheInterval
-    /// of the block FLOPs. 1 = off (exact). 1..8; not together with probes or interventions.
+    /// (re-gated by the current step's adaLN modulation and forecast linearly from the last two full
+    /// calls), so a model call costs about 1/cacheInterval of the block FLOPs. Calls at the last noise
+    /// levels (t < 80 of 1000), which form the fine details, always run in full.
+    /// 1 = off (exact). 1..8; not together with probes or interventions.
     int cacheInterval = 1;
     /// Adaptive step caching instead (> 0; cacheInterval must then be 1), after TeaCache (Liu et al.
     /// 2024): the blocks run in full when the relative change of the first block's modulated input,

@@ -190,16 +190,33 @@ torch::Tensor DiTBlockImpl::forwardModulated(const torch::Tensor &x, const std::
 }
 
 torch::Tensor DiTBlockImpl::forwardCached(const torch::Tensor &x, const torch::Tensor &c, torch::Tensor &attnOut,
-                                          torch::Tensor &mlpOut, bool refresh)
+                                          torch::Tensor &mlpOut, torch::Tensor &attnPrev, torch::Tensor &mlpPrev,
+                                          bool refresh, double extrapolate)
 {
     const auto wd = weightDtype();
     auto mod = adaLN_modulation->forward(c.to(wd)).to(x.dtype()).chunk(6, 1);
-    if (refresh || !attnOut.defined())
+    auto kept = [&](const torch::Tensor &out, const torch::Tensor &prev) {
+        return extrapolate > 0 && prev.defined() ? torch::lerp(out, prev, -extrapolate) // out + (out - prev) * e
+                                                 : out;
+    };
+    torch::Tensor a;
+    if (refresh || !attnOut.defined()) {
+        attnPrev = attnOut;
         attnOut = attn->forward(modulate(layerNorm(x), mod[0], mod[1]).to(wd)).to(x.dtype());
-    auto h = gated(x, mod[2], attnOut);
-    if (refresh || !mlpOut.defined())
+        a = attnOut;
+    } else {
+        a = kept(attnOut, attnPrev);
+    }
+    auto h = gated(x, mod[2], a);
+    torch::Tensor m;
+    if (refresh || !mlpOut.defined()) {
+        mlpPrev = mlpOut;
         mlpOut = mlp->forward(modulate(layerNorm(h), mod[3], mod[4]).to(wd)).to(x.dtype());
-    return gated(h, mod[5], mlpOut);
+        m = mlpOut;
+    } else {
+        m = kept(mlpOut, mlpPrev);
+    }
+    return gated(h, mod[5], m);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,6 +324,7 @@ torch::Tensor DiTImpl::forward(const torch::Tensor &x, const torch::Tensor &t, c
         trace->activity.assign(depth, {});
     }
     bool refresh = true;
+    double cacheExtrapolation = 0;
     if (stepCache && !trace) {
         StepCache &sc = *stepCache;
         const bool sameBatch = sc.attn.size() == depth && sc.attn.front().defined()
@@ -327,9 +345,24 @@ torch::Tensor DiTImpl::forward(const torch::Tensor &x, const torch::Tensor &t, c
         } else {
             refresh = !sameBatch || sc.interval <= 1 || sc.calls % sc.interval == 0;
         }
+        // The last noise levels form the fine details: there every call runs the blocks.
+        if (!refresh && sc.fullBelowTimestep > 0 && t.numel() > 0
+            && t.reshape({-1})[0].item<double>() < sc.fullBelowTimestep)
+            refresh = true;
         if (!sameBatch) {
             sc.attn.assign(depth, {});
             sc.mlp.assign(depth, {});
+            sc.attnPrev.assign(depth, {});
+            sc.mlpPrev.assign(depth, {});
+            sc.lastRefreshCall = sc.prevRefreshCall = -1;
+        }
+        if (refresh) {
+            sc.prevRefreshCall = sc.lastRefreshCall;
+            sc.lastRefreshCall = sc.calls;
+            cacheExtrapolation = 0;
+        } else if (sc.extrapolate && sc.prevRefreshCall >= 0) {
+            // k calls after the last full call, whose predecessor was `gap` calls before it.
+            cacheExtrapolation = double(sc.calls - sc.lastRefreshCall) / double(sc.lastRefreshCall - sc.prevRefreshCall);
         }
         ++sc.calls;
         if (refresh)
@@ -338,7 +371,8 @@ torch::Tensor DiTImpl::forward(const torch::Tensor &x, const torch::Tensor &t, c
     for (size_t i = 0; i < depth; ++i) {
         auto block = blocks->ptr<DiTBlockImpl>(i);
         if (!trace) {
-            h = stepCache ? block->forwardCached(h, c, stepCache->attn[i], stepCache->mlp[i], refresh)
+            h = stepCache ? block->forwardCached(h, c, stepCache->attn[i], stepCache->mlp[i], stepCache->attnPrev[i],
+                                                 stepCache->mlpPrev[i], refresh, cacheExtrapolation)
                           : block->forward(h, c);
             continue;
         }
