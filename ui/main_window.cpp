@@ -1407,17 +1407,13 @@ qint64 MainWindow::recordEntry(const QImage &image, const GenerationSettings &se
 
 void MainWindow::showHistoryEntry(const HistoryEntry &entry)
 {
-    QImage image;
-    if (!entry.imagePath.isEmpty())
-        image.load(entry.imagePath);
-    if (image.isNull())
-        image.loadFromData(entry.thumbnailPng, "PNG");
     if (m_controller->isBusy()) {
         // The running job owns the preview; the image shows when asked again after it.
         statusBar()->showMessage(tr("A run is in progress: open the history image when it has finished"),
                                  kStatusTimeoutMs);
         return;
     }
+    const QImage image = HistoryPanel::imageOf(entry);
     const GenerationSettings &s = entry.settings;
     m_preview->showStill(image, tr("%1 · seed %2 (history)").arg(entry.conditioning).arg(s.seed),
                          tr("finished image · %1 steps %2 · CFG %3").arg(entry.steps).arg(s.sampler).arg(s.cfgScale));

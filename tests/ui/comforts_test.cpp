@@ -38,19 +38,14 @@
 #include <QtTest>
 
 #include "test_skip.h"
+#include "window_test_util.h"
 
 namespace {
 
 constexpr int kTimeoutMs = 60000;
 
-template <typename T>
-T *child(const QObject &parent, const char *name)
-{
-    T *w = parent.findChild<T *>(QString::fromLatin1(name));
-    if (!w)
-        qWarning("no child %s", name);
-    return w;
-}
+using ditstudio::uitest::child;
+using ditstudio::uitest::loadWindowModel;
 
 /// A 4x4 checkerboard of 7-pixel squares (28x28): every image pixel is black or white.
 QImage checkerboard()
@@ -152,9 +147,7 @@ private slots:
         window.resize(1280, 820);
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
-        QSignalSpy loaded(window.controller(), &GenerationController::modelLoaded);
-        window.openDefaultModel();
-        QVERIFY(loaded.wait(kTimeoutMs));
+        QVERIFY(loadWindowModel(window, QString(), kTimeoutMs));
         QVERIFY(generateBatch(window, QStringLiteral("ankle boot"), 4, 10));
         window.findChild<QAction *>(QStringLiteral("pixelExactAction"))->trigger();
         ImageView *xt = window.previewPanel()->xtView();
@@ -190,9 +183,7 @@ private slots:
         window.resize(1280, 820);
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
-        QSignalSpy loaded(window.controller(), &GenerationController::modelLoaded);
-        window.openDefaultModel();
-        QVERIFY(loaded.wait(kTimeoutMs));
+        QVERIFY(loadWindowModel(window, QString(), kTimeoutMs));
         QVERIFY(generateBatch(window, QStringLiteral("sneaker"), 2, 12));
         auto *list = child<QListWidget>(*window.historyPanel(), "historyList");
         QVERIFY(list->count() >= 2);
@@ -252,9 +243,7 @@ private slots:
         window.resize(1280, 820);
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
-        QSignalSpy loaded(window.controller(), &GenerationController::modelLoaded);
-        window.openDefaultModel();
-        QVERIFY(loaded.wait(kTimeoutMs));
+        QVERIFY(loadWindowModel(window, QString(), kTimeoutMs));
         QTemporaryDir out;
         QTimer::singleShot(0, &window, [&] {
             auto *prefs = qobject_cast<PreferencesDialog *>(QApplication::activeModalWidget());

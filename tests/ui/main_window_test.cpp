@@ -44,6 +44,7 @@
 #include <QtTest>
 
 #include "test_skip.h"
+#include "window_test_util.h"
 
 #include <memory>
 
@@ -73,24 +74,8 @@ void setFixedSeedMode(MainWindow &window)
     mode->setCurrentIndex(mode->findText(QStringLiteral("fixed")));
 }
 
-template <typename T>
-T *child(const QObject &parent, const char *name)
-{
-    T *w = parent.findChild<T *>(QString::fromLatin1(name));
-    if (!w)
-        qWarning("no child %s", name);
-    return w;
-}
-
-bool loadWindowModel(MainWindow &window, const QString &path)
-{
-    QSignalSpy loaded(window.controller(), &GenerationController::modelLoaded);
-    if (path.isEmpty())
-        window.openDefaultModel();
-    else
-        window.openModel(path);
-    return loaded.wait(kTimeoutMs) && loaded.count() == 1;
-}
+using ditstudio::uitest::child;
+using ditstudio::uitest::loadWindowModel;
 
 bool runWindowGeneration(MainWindow &window, GenerationOutcome *outcome = nullptr)
 {

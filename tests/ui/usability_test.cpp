@@ -36,6 +36,7 @@
 #include <QtTest>
 
 #include "test_skip.h"
+#include "window_test_util.h"
 
 #if !defined(_WIN32)
 #include <csignal>
@@ -47,24 +48,8 @@ namespace {
 const QString kLatentFixture = QStringLiteral(DITSTUDIO_TEST_DATA_DIR "/parity/dit-tiny/weights.safetensors");
 constexpr int kTimeoutMs = 60000;
 
-template <typename T>
-T *child(const QObject &parent, const char *name)
-{
-    T *w = parent.findChild<T *>(QString::fromLatin1(name));
-    if (!w)
-        qWarning("no child %s", name);
-    return w;
-}
-
-bool loadInto(MainWindow &window, const QString &path)
-{
-    QSignalSpy loaded(window.controller(), &GenerationController::modelLoaded);
-    if (path.isEmpty())
-        window.openDefaultModel();
-    else
-        window.openModel(path);
-    return loaded.wait(kTimeoutMs) && loaded.count() == 1;
-}
+using ditstudio::uitest::child;
+bool loadInto(MainWindow &window, const QString &path) { return ditstudio::uitest::loadWindowModel(window, path, kTimeoutMs); }
 
 void closeErrorBoxes(const QWidget &window)
 {
