@@ -30,7 +30,6 @@
 #include <QSlider>
 #include <QSpinBox>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <cmath>
 #include <limits>
@@ -192,7 +191,7 @@ namespace {
 
 struct EditJob {
     GenerationSettings settings;
-    int mode = 0;
+    ditstudio::EditMode mode = ditstudio::EditMode::Img2Img;
     QImage image;
     QImage mask;
     double strength = 0.75;
@@ -200,9 +199,9 @@ struct EditJob {
     QString sourcePrompt;
 };
 
-using StepSink = std::function<void(int done, int total, const QImage &preview)>;
-
-EditOutcome runEdit(const EditJob &job, const ditstudio::CancelToken &cancel, const StepSink &onStep)
+// Runs on the engine thread with the loaded model (never a model of its own).
+EditOutcome runEdit(EngineClient &engine, const EditJob &job, const JobContext &context,
+                    const ditstudio::CancelToken &cancel)
 {
     using namespace ditstudio;
     EditOutcome out;
@@ -214,7 +213,7 @@ EditOutcome runEdit(const EditJob &job, const ditstudio::CancelToken &cancel, co
     }
     generate->batch = 1;
     EditRequest request;
-    request.mode = job.mode == 1 ? EditMode::Inpaint : job.mode == 2 ? EditMode::Invert : EditMode::Img2Img;
+    request.mode = job.mode;
     request.image = toDitImage(job.image);
     if (request.mode == EditMode::Inpaint)
         request.mask = toDitImage(job.mask);
@@ -224,16 +223,11 @@ EditOutcome runEdit(const EditJob &job, const ditstudio::CancelToken &cancel, co
     request.sourcePrompt = job.sourcePrompt.trimmed().toStdString();
     request.inversionSteps = job.settings.steps;
 
-    EngineClient engine;
-    auto loaded = engine.loadForSettings(job.settings);
-    if (!loaded.ok()) {
-        out.text = QString::fromStdString(loaded.error().toString());
-        return out;
-    }
     GenerateObserver observer;
-    observer.onStep = [&onStep](const StepUpdate &u) {
-        if (onStep)
-            onStep(u.step + 1, u.totalSteps, u.previewX0.empty() ? QImage() : toQImage(u.previewX0.front()));
+    observer.onStep = [&context](const StepUpdate &u) {
+        context.progress(u.step + 1, u.totalSteps, QString());
+        if (!u.previewX0.empty())
+            context.preview(toQImage(u.previewX0.front()));
     };
     auto r = engine.editImage(request, observer, cancel);
     if (!r.ok()) {
@@ -269,8 +263,8 @@ EditOutcome runEdit(const EditJob &job, const ditstudio::CancelToken &cancel, co
 // ---------------------------------------------------------------------------------------------
 // EditDialog
 
-EditDialog::EditDialog(const GenerationSettings &settings, QWidget *parent)
-    : JobDialog(parent), m_settings(settings)
+EditDialog::EditDialog(GenerationController *engine, const GenerationSettings &settings, QWidget *parent)
+    : JobDialog(engine, parent), m_settings(settings)
 {
     setWindowTitle(tr("Edit image"));
     setObjectName(QStringLiteral("editDialog"));
@@ -379,7 +373,7 @@ EditDialog::EditDialog(const GenerationSettings &settings, QWidget *parent)
     m_runButton = buttons->addButton(tr("Run edit"), QDialogButtonBox::AcceptRole);
     m_runButton->setObjectName(QStringLiteral("editRun"));
     m_cancelButton = buttons->addButton(tr("Cancel edit"), QDialogButtonBox::ActionRole);
-    setJobWidgets(&m_watcher, m_status, m_cancelButton);
+    setJobWidgets(m_status, m_cancelButton);
     m_cancelButton->setEnabled(false);
     m_saveButton = buttons->addButton(tr("Save result…"), QDialogButtonBox::ActionRole);
     m_saveButton->setEnabled(false);
@@ -389,7 +383,6 @@ EditDialog::EditDialog(const GenerationSettings &settings, QWidget *parent)
     connect(m_saveButton, &QPushButton::clicked, this, &EditDialog::saveResult);
     connect(buttons, &QDialogButtonBox::rejected, this, &EditDialog::reject);
     connect(m_mode, &QComboBox::currentIndexChanged, this, &EditDialog::updateMode);
-    connect(&m_watcher, &QFutureWatcher<EditOutcome>::finished, this, &EditDialog::onFinished);
 
     // Left: the input with its mask (paint here); right: the settings. Below: before | after.
     auto *inputBox = new QGroupBox(tr("Input and mask (paint with the mouse)"), this);
@@ -415,12 +408,7 @@ EditDialog::EditDialog(const GenerationSettings &settings, QWidget *parent)
     updateMode();
 }
 
-EditDialog::~EditDialog()
-{
-    // The job reports to this dialog: it must end before the dialog does.
-    m_cancel.cancel();
-    m_watcher.waitForFinished();
-}
+EditDialog::~EditDialog() = default; // JobDialog cancels a job that still runs or waits
 
 void EditDialog::setImage(const QImage &image)
 {
@@ -536,7 +524,10 @@ void EditDialog::start()
     job.settings.cfgScale = m_cfg->value();
     job.settings.seed = quint64(m_seed->value());
     job.settings.sampler = m_sampler->currentText();
-    job.mode = m_mode->currentIndex();
+    const Mode mode = this->mode();
+    job.mode = mode == Inpaint ? ditstudio::EditMode::Inpaint
+               : mode == Invert ? ditstudio::EditMode::Invert
+                                : ditstudio::EditMode::Img2Img;
     job.image = m_canvas->image();
     job.mask = m_canvas->mask();
     job.strength = m_strength->value() / 100.0;
@@ -544,45 +535,54 @@ void EditDialog::start()
     job.sourcePrompt = m_sourcePrompt->text();
     m_runSettings = job.settings;
     m_runSettings.batchCount = 1;
-    static const char *const kModeNames[] = {"img2img", "inpaint", "invert"};
-    m_runDescription = QStringLiteral("%1 %2").arg(QString::fromLatin1(kModeNames[qBound(0, job.mode, 2)]))
+    m_runDescription = QStringLiteral("%1 %2").arg(QString::fromLatin1(ditstudio::editModeName(job.mode)))
                            .arg(job.strength, 0, 'f', 2);
 
-    m_cancel.reset();
     m_resultText.clear();
     m_runButton->setEnabled(false);
     m_cancelButton->setEnabled(true);
     m_saveButton->setEnabled(false);
-    m_progress->setRange(0, 0); // busy while the model loads
-    m_status->setText(tr("Loading the model…"));
-    QPointer<EditDialog> self(this);
-    const ditstudio::CancelToken cancelToken = m_cancel;
-    StepSink sink = [self](int done, int total, const QImage &preview) {
-        QMetaObject::invokeMethod(
-            self.data(),
-            [self, done, total, preview] {
-                if (self)
-                    self->onStep(done, total, preview);
-            },
-            Qt::QueuedConnection);
-    };
-    m_watcher.setFuture(QtConcurrent::run([job, cancelToken, sink] { return runEdit(job, cancelToken, sink); }));
+    m_progress->setRange(0, 0); // busy until the first step
+    m_status->setText(tr("Starting…"));
+    auto outcome = std::make_shared<EditOutcome>();
+    m_outcome = outcome;
+    const QString title = QStringLiteral("%1 · %2").arg(m_runDescription, job.settings.prompt);
+    submitJob(JobKind::EditImage, title,
+              [job, outcome](EngineClient &engine, const JobContext &context, const ditstudio::CancelToken &cancel) {
+                  *outcome = runEdit(engine, job, context, cancel);
+                  return JobResult{outcome->ok          ? JobState::Finished
+                                   : outcome->cancelled ? JobState::Cancelled
+                                                        : JobState::Failed,
+                                   outcome->text};
+              });
 }
 
-void EditDialog::onStep(int done, int total, const QImage &preview)
+void EditDialog::onJobProgress(int done, int total, const QString &)
 {
-    if (!isRunning())
-        return; // a late queued step after the outcome
     m_progress->setRange(0, total);
     m_progress->setValue(done);
-    m_status->setText(tr("Step %1 of %2").arg(done).arg(total));
+    if (!isCancelRequested())
+        m_status->setText(tr("Step %1 of %2").arg(done).arg(total));
+}
+
+void EditDialog::onJobPreview(const QImage &preview)
+{
     if (!preview.isNull())
         m_afterView->setImage(preview); // the step-by-step x̂₀ preview
 }
 
-void EditDialog::onFinished()
+void EditDialog::onJobFinished(const JobInfo &info)
 {
-    const EditOutcome outcome = m_watcher.result();
+    EditOutcome outcome = m_outcome ? *m_outcome : EditOutcome();
+    if (info.state == JobState::Cancelled && !outcome.cancelled) {
+        // Cancelled while it waited in the queue: it never ran, the queue says so.
+        outcome = EditOutcome();
+        outcome.cancelled = true;
+        outcome.text = info.message;
+    } else if (info.state == JobState::Failed && outcome.text.isEmpty()) {
+        outcome.text = info.message; // e.g. no model loaded
+    }
+    m_outcome.reset();
     m_resultText = outcome.text;
     m_status->setText(outcome.text);
     m_progress->setRange(0, 1);

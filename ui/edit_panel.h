@@ -11,7 +11,7 @@
 #include "ditstudio/cancel_token.h"
 
 #include <QDialog>
-#include <QFutureWatcher>
+#include <memory>
 #include <QImage>
 #include <QWidget>
 
@@ -87,7 +87,8 @@ class EditDialog : public JobDialog {
 public:
     enum Mode { Img2Img = 0, Inpaint = 1, Invert = 2 };
 
-    explicit EditDialog(const GenerationSettings &settings, QWidget *parent = nullptr);
+    /// engine: the controller whose loaded model runs the edits (see JobDialog).
+    EditDialog(GenerationController *engine, const GenerationSettings &settings, QWidget *parent = nullptr);
     ~EditDialog() override;
 
     const GenerationSettings &settings() const { return m_settings; }
@@ -130,8 +131,9 @@ private:
     void saveResult();
     void updateMode();
     void fail(const QString &text);
-    void onStep(int done, int total, const QImage &preview);
-    void onFinished();
+    void onJobProgress(int done, int total, const QString &stage) override;
+    void onJobPreview(const QImage &preview) override;
+    void onJobFinished(const JobInfo &info) override;
 
     GenerationSettings m_settings;
     MaskCanvas *m_canvas = nullptr;
@@ -156,7 +158,7 @@ private:
     QPushButton *m_runButton = nullptr;
     QPushButton *m_cancelButton = nullptr;
     QPushButton *m_saveButton = nullptr;
-    QFutureWatcher<EditOutcome> m_watcher;
+    std::shared_ptr<EditOutcome> m_outcome; ///< filled by the running job, read when it has ended
     QImage m_before;
     QImage m_after;
     QString m_conditioning;

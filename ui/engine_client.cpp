@@ -2,7 +2,6 @@
 #include "engine_client.h"
 
 #include "engine_module.h"
-#include "generation_settings.h"
 
 using namespace ditstudio;
 
@@ -35,16 +34,6 @@ Result<CheckpointInfo> EngineClient::loadDefaultModel(const LoadOptions &options
     if (!ensureEngine())
         return EngineModule::unavailableError();
     return m_api->loadDefaultModel(*m_engine, options);
-}
-
-Result<CheckpointInfo> EngineClient::loadForSettings(const GenerationSettings &settings)
-{
-    LoadOptions options;
-    options.device = settings.device.toStdString();
-    options.vaePath = settings.vaePath.toStdString();
-    if (!parseDType(settings.precision.toStdString(), options.dtype))
-        options.dtype = DType::Float32;
-    return settings.embeddedDefault ? loadDefaultModel(options) : loadModel(settings.modelPath.toStdString(), options);
 }
 
 bool EngineClient::hasModel() const

@@ -17,7 +17,6 @@
 namespace ditstudio {
 struct EngineModuleApi;
 }
-struct GenerationSettings;
 
 class EngineClient
 {
@@ -30,10 +29,6 @@ public:
     ditstudio::Result<ditstudio::CheckpointInfo> loadModel(const std::string &path,
                                                            const ditstudio::LoadOptions &options = {});
     ditstudio::Result<ditstudio::CheckpointInfo> loadDefaultModel(const ditstudio::LoadOptions &options = {});
-    /// Load the model a job's settings name (the embedded default, else modelPath) with their device,
-    /// VAE and precision (fp32 when the precision is not one of fp32/bf16/fp16): what the job
-    /// dialogs (film export, image and video edit) run on.
-    ditstudio::Result<ditstudio::CheckpointInfo> loadForSettings(const GenerationSettings &settings);
     /// False until a model was loaded (never waits for the module).
     bool hasModel() const;
     /// Empty until a model was loaded.

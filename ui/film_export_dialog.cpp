@@ -25,7 +25,6 @@
 #include <QStandardPaths>
 #include <QToolButton>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
 #include <limits>
@@ -36,13 +35,14 @@ namespace {
 struct ExportJob {
     GenerationSettings settings;
     QString path;
-    int mode = 0; // 0 film, 1 walk
+    JobKind kind = JobKind::Film; // Film or Walk
     ditstudio::FilmOptions film;
     ditstudio::WalkOptions walk;
     QString toPrompt;
 };
 
-FilmExportOutcome runExport(const ExportJob &job, const ditstudio::CancelToken &cancel,
+// Runs on the engine thread with the loaded model (never a model of its own).
+FilmExportOutcome runExport(EngineClient &engine, const ExportJob &job, const ditstudio::CancelToken &cancel,
                             const ditstudio::VideoProgress &progress)
 {
     using namespace ditstudio;
@@ -55,19 +55,11 @@ FilmExportOutcome runExport(const ExportJob &job, const ditstudio::CancelToken &
         return out;
     }
     request->batch = 1;
-    EngineClient engine;
-    if (progress)
-        progress(0, 1, "loading the model");
-    auto loaded = engine.loadForSettings(job.settings);
-    if (!loaded.ok()) {
-        out.text = QString::fromStdString(loaded.error().toString());
-        return out;
-    }
     VideoInfo video;
     JobStatus status = JobStatus::Completed;
     double encodeSeconds = 0;
     int frames = 0;
-    if (job.mode == 0) {
+    if (job.kind == JobKind::Film) {
         auto r = engine.renderDenoisingFilm(*request, job.film, job.path.toStdString(), progress, cancel);
         if (!r.ok()) {
             out.text = QString::fromStdString(r.error().toString());
@@ -116,8 +108,9 @@ FilmExportOutcome runExport(const ExportJob &job, const ditstudio::CancelToken &
 
 } // namespace
 
-FilmExportDialog::FilmExportDialog(const GenerationSettings &settings, QWidget *parent)
-    : JobDialog(parent), m_settings(settings)
+FilmExportDialog::FilmExportDialog(GenerationController *engine, const GenerationSettings &settings,
+                                   QWidget *parent)
+    : JobDialog(engine, parent), m_settings(settings)
 {
     setWindowTitle(tr("Export film"));
     setObjectName(QStringLiteral("filmExportDialog"));
@@ -193,14 +186,13 @@ FilmExportDialog::FilmExportDialog(const GenerationSettings &settings, QWidget *
     m_buttons = new QDialogButtonBox(this);
     m_startButton = m_buttons->addButton(tr("Export"), QDialogButtonBox::AcceptRole);
     m_cancelButton = m_buttons->addButton(tr("Cancel export"), QDialogButtonBox::ActionRole);
-    setJobWidgets(&m_watcher, m_status, m_cancelButton);
+    setJobWidgets(m_status, m_cancelButton);
     m_cancelButton->setEnabled(false);
     m_buttons->addButton(QDialogButtonBox::Close);
     connect(m_startButton, &QPushButton::clicked, this, &FilmExportDialog::start);
     connect(m_cancelButton, &QPushButton::clicked, this, &FilmExportDialog::cancel);
     connect(m_buttons, &QDialogButtonBox::rejected, this, &FilmExportDialog::reject);
     connect(m_mode, &QComboBox::currentIndexChanged, this, &FilmExportDialog::updateMode);
-    connect(&m_watcher, &QFutureWatcher<FilmExportOutcome>::finished, this, &FilmExportDialog::onFinished);
 
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(form);
@@ -210,12 +202,7 @@ FilmExportDialog::FilmExportDialog(const GenerationSettings &settings, QWidget *
     updateMode();
 }
 
-FilmExportDialog::~FilmExportDialog()
-{
-    // The job reports progress to this dialog: it must end before the dialog does.
-    m_cancel.cancel();
-    m_watcher.waitForFinished();
-}
+FilmExportDialog::~FilmExportDialog() = default; // JobDialog cancels a job that still runs or waits
 
 QString FilmExportDialog::outputPath() const
 {
@@ -283,7 +270,7 @@ void FilmExportDialog::start()
         reportFailure(tr("Cannot create the folder %1 for the film").arg(QDir::toNativeSeparators(folder)));
         return;
     }
-    job.mode = m_mode->currentIndex();
+    job.kind = m_mode->currentIndex() == 1 ? JobKind::Walk : JobKind::Film;
     auto codec = ditstudio::videoCodecForPath(job.path.toStdString());
     if (!codec.ok()) {
         reportFailure(QString::fromStdString(codec.error().message));
@@ -308,47 +295,53 @@ void FilmExportDialog::start()
     job.walk.caption = m_caption->isChecked();
     job.toPrompt = m_toPrompt->text();
 
-    m_cancel.reset();
     m_ok = false;
     m_resultText.clear();
     m_startButton->setEnabled(false);
     m_cancelButton->setEnabled(true);
     m_progress->setRange(0, 0); // busy until the first frame
-    m_status->setText(tr("Loading the model…"));
-    QPointer<FilmExportDialog> self(this);
-    const ditstudio::CancelToken cancelToken = m_cancel;
-    auto progress = [self](int done, int total, const std::string &stage) {
-        const QString s = QString::fromStdString(stage);
-        QMetaObject::invokeMethod(
-            self.data(),
-            [self, done, total, s] {
-                if (self)
-                    self->onProgress(done, total, s);
-            },
-            Qt::QueuedConnection);
-    };
-    m_watcher.setFuture(
-        QtConcurrent::run([job, cancelToken, progress] { return runExport(job, cancelToken, progress); }));
+    m_status->setText(tr("Starting…"));
+    auto outcome = std::make_shared<FilmExportOutcome>();
+    m_outcome = outcome;
+    const QString title = QStringLiteral("%1 → %2").arg(m_settings.prompt, QFileInfo(job.path).fileName());
+    submitJob(job.kind, title,
+              [job, outcome](EngineClient &engine, const JobContext &context, const ditstudio::CancelToken &cancel) {
+                  auto progress = [&context](int done, int total, const std::string &stage) {
+                      context.progress(done, total, QString::fromStdString(stage));
+                  };
+                  *outcome = runExport(engine, job, cancel, progress);
+                  return JobResult{outcome->ok          ? JobState::Finished
+                                   : outcome->cancelled ? JobState::Cancelled
+                                                        : JobState::Failed,
+                                   outcome->text};
+              });
 }
 
-void FilmExportDialog::onProgress(int done, int total, const QString &stage)
+void FilmExportDialog::onJobProgress(int done, int total, const QString &stage)
 {
-    if (total <= 1 && done == 0) {
-        m_status->setText(tr("Loading the model…"));
+    if (isCancelRequested())
         return;
-    }
     m_progress->setRange(0, total);
     m_progress->setValue(done);
     m_status->setText(tr("%1: frame %2 of %3").arg(stage).arg(done).arg(total));
 }
 
-void FilmExportDialog::onFinished()
+void FilmExportDialog::onJobFinished(const JobInfo &info)
 {
-    const FilmExportOutcome outcome = m_watcher.result();
+    FilmExportOutcome outcome = m_outcome ? *m_outcome : FilmExportOutcome();
+    if (info.state == JobState::Cancelled && !outcome.cancelled) {
+        // Cancelled while it waited in the queue: it never ran, nothing was written.
+        outcome = FilmExportOutcome();
+        outcome.cancelled = true;
+        outcome.text = info.message;
+    } else if (info.state == JobState::Failed && outcome.text.isEmpty()) {
+        outcome.text = info.message; // e.g. no model loaded
+    }
+    m_outcome.reset();
     m_ok = outcome.ok;
     m_resultText = outcome.text;
     m_status->setText(outcome.text);
-    if (!outcome.ok && !m_cancel.isCancelled())
+    if (!outcome.ok && !outcome.cancelled)
         ditstudio::logError(QStringLiteral("Export film: %1").arg(outcome.text).toStdString());
     m_progress->setRange(0, 1);
     m_progress->setValue(outcome.ok ? 1 : 0);

@@ -1,8 +1,8 @@
 #pragma once
 /// \file film_export_dialog.h
 /// "Export film…": renders the denoising film (one frame per step) or a latent walk of the given
-/// generation settings to MP4/WebM/GIF, with progress and cancel. The job runs off the GUI thread
-/// (QtConcurrent) on its own Engine, so the generation worker keeps its model and stays responsive.
+/// generation settings to MP4/WebM/GIF, with progress and cancel. The export is a job in the
+/// engine's queue (JobDialog): it runs on the engine thread with the model that is loaded there.
 
 #include "generation_settings.h"
 #include "job_dialog.h"
@@ -10,7 +10,7 @@
 #include "ditstudio/cancel_token.h"
 
 #include <QDialog>
-#include <QFutureWatcher>
+#include <memory>
 
 class QCheckBox;
 class QComboBox;
@@ -32,7 +32,8 @@ struct FilmExportOutcome {
 class FilmExportDialog : public JobDialog {
     Q_OBJECT
 public:
-    explicit FilmExportDialog(const GenerationSettings &settings, QWidget *parent = nullptr);
+    /// engine: the controller whose loaded model renders the film (see JobDialog).
+    FilmExportDialog(GenerationController *engine, const GenerationSettings &settings, QWidget *parent = nullptr);
     ~FilmExportDialog() override;
 
     /// The generation settings this dialog films.
@@ -59,8 +60,8 @@ private:
     void reportFailure(const QString &text);
     void browse();
     void updateMode();
-    void onProgress(int done, int total, const QString &stage);
-    void onFinished();
+    void onJobProgress(int done, int total, const QString &stage) override;
+    void onJobFinished(const JobInfo &info) override;
 
     GenerationSettings m_settings;
     QComboBox *m_mode = nullptr;
@@ -80,7 +81,7 @@ private:
     QPushButton *m_startButton = nullptr;
     QPushButton *m_cancelButton = nullptr;
     QDialogButtonBox *m_buttons = nullptr;
-    QFutureWatcher<FilmExportOutcome> m_watcher;
+    std::shared_ptr<FilmExportOutcome> m_outcome; ///< filled by the running job, read when it has ended
     QString m_resultText;
     bool m_ok = false;
 };

@@ -3,6 +3,7 @@
 /// Plain values that travel between the generation worker thread and the GUI thread in queued
 /// signals. Only Qt value types and our own backend types: cheap to copy, safe across threads.
 
+#include "ditstudio/cancel_token.h"
 #include "ditstudio/probes.h"
 
 #include <QImage>
@@ -11,7 +12,10 @@
 #include <QString>
 #include <QStringList>
 
+#include <functional>
 #include <memory>
+
+class EngineClient;
 
 /// What the GUI needs to know about a loaded model (a summary of ditstudio::CheckpointInfo).
 struct ModelSummary {
@@ -74,6 +78,52 @@ struct PromptCheck {
     QStringList warnings; ///< when ok: fuzzy-match notes
 };
 
+/// The kinds of work the engine thread runs; every one is a job in GenerationController's queue.
+enum class JobKind { Generate, EditImage, EditVideo, Film, Walk };
+
+/// A job's life: Queued -> Running -> one of Finished, Cancelled, Failed (a queued job that is
+/// cancelled goes straight to Cancelled).
+enum class JobState { Queued, Running, Finished, Cancelled, Failed };
+
+/// "Generate", "Edit image", ... (for the queue view and the log).
+QString jobKindName(JobKind kind);
+/// "queued", "running", "finished", "cancelled", "failed".
+QString jobStateName(JobState state);
+
+/// A job as the queue view shows it.
+struct JobInfo {
+    quint64 id = 0;
+    JobKind kind = JobKind::Generate;
+    QString title;          ///< what it does, e.g. "img2img 0.75 · Sneaker"
+    JobState state = JobState::Queued;
+    int done = 0, total = 0; ///< progress in the job's own units (steps, frames); total 0: unknown
+    QString stage;          ///< the job's last progress text, e.g. "encoding"
+    QString message;        ///< when it ended: the outcome in words
+    bool cancelRequested = false;
+    bool isActive() const { return state == JobState::Queued || state == JobState::Running; }
+};
+
+/// How an engine task ended (its own results travel in the task's captures).
+struct JobResult {
+    JobState state = JobState::Failed; ///< Finished, Cancelled or Failed
+    QString message;
+};
+
+/// What an engine task may use while it runs on the engine thread. progress and preview may be
+/// called from that thread any number of times; they reach the GUI thread as the controller's
+/// jobProgress / jobPreview signals.
+struct JobContext {
+    quint64 jobId = 0;
+    std::function<void(int done, int total, const QString &stage)> progress;
+    std::function<void(const QImage &image)> preview;
+};
+
+/// Work for the engine thread: runs there with the loaded model's engine and the job's cancel
+/// token. It must not touch widgets (it only captures values; results go into its captures, which
+/// the submitter reads once the job has finished).
+using EngineTask = std::function<JobResult(EngineClient &engine, const JobContext &context,
+                                           const ditstudio::CancelToken &cancel)>;
+
 /// What the probes recorded at one step (shared, read-only: it crosses threads without copying).
 using InsideProbes = std::shared_ptr<const ditstudio::StepProbes>;
 
@@ -82,3 +132,6 @@ Q_DECLARE_METATYPE(InsideProbes)
 Q_DECLARE_METATYPE(ModelLoadSpec)
 Q_DECLARE_METATYPE(GenerationOutcome)
 Q_DECLARE_METATYPE(PromptCheck)
+Q_DECLARE_METATYPE(JobInfo)
+Q_DECLARE_METATYPE(JobResult)
+Q_DECLARE_METATYPE(EngineTask)

@@ -174,3 +174,33 @@ void GenerationWorker::generate(quint64 jobId, const ditstudio::GenerateRequest 
         finish(GenerationOutcome::Status::Failed);
     }
 }
+
+void GenerationWorker::runTask(quint64 jobId, const EngineTask &task, const ditstudio::CancelToken &cancel)
+{
+    JobResult result;
+    if (cancel.isCancelRequested()) {
+        result.state = JobState::Cancelled;
+        result.message = tr("Cancelled before it started.");
+        emit taskFinished(jobId, result);
+        return;
+    }
+    if (!m_engine.hasModel()) {
+        result.message = tr("No model is loaded: load one first.");
+        emit taskFinished(jobId, result);
+        return;
+    }
+    JobContext context;
+    context.jobId = jobId;
+    context.progress = [this, jobId](int done, int total, const QString &stage) {
+        emit jobProgress(jobId, done, total, stage);
+    };
+    context.preview = [this, jobId](const QImage &image) { emit jobPreview(jobId, image); };
+    try {
+        result = task(m_engine, context, cancel);
+    } catch (const std::exception &e) {
+        // The engine converts library exceptions itself; this only guards the Qt event loop.
+        result.state = JobState::Failed;
+        result.message = QString::fromUtf8(e.what());
+    }
+    emit taskFinished(jobId, result);
+}

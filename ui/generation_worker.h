@@ -35,6 +35,10 @@ public:
                   const ditstudio::CancelToken &cancel);
     /// Match a prompt against the loaded model's classes; emits promptChecked.
     void checkPrompt(const QString &prompt);
+    /// Run an engine task (an edit, a film, ...) on this thread with the loaded model's engine;
+    /// emits jobProgress / jobPreview while it runs and taskFinished exactly once. A task whose
+    /// token was cancelled before it started does not run (taskFinished(Cancelled)).
+    void runTask(quint64 jobId, const EngineTask &task, const ditstudio::CancelToken &cancel);
 
 signals:
     void modelLoaded(const ModelSummary &model);
@@ -50,6 +54,9 @@ signals:
     void itemFinished(quint64 jobId, const QImage &image, quint64 seed, double seconds, const QString &conditioning);
     void finished(const GenerationOutcome &outcome);
     void promptChecked(const PromptCheck &check);
+    void jobProgress(quint64 jobId, int done, int total, const QString &stage);
+    void jobPreview(quint64 jobId, const QImage &image);
+    void taskFinished(quint64 jobId, const JobResult &result);
 
 private:
     EngineClient m_engine; ///< the engine, made on this thread on first use

@@ -11,6 +11,7 @@
 #include "history_store.h"
 #include "image_conversion.h"
 #include "image_view.h"
+#include "job_queue_view.h"
 #include "log_panel.h"
 #include "preview_panel.h"
 #include "inside_panel.h"
@@ -469,6 +470,15 @@ void MainWindow::buildDocks()
     m_logDock->setObjectName(QStringLiteral("logDock"));
     m_logDock->setWidget(m_logPanel);
     addDockWidget(Qt::BottomDockWidgetArea, m_logDock);
+    // Jobs: the engine's one queue (generations, edits, films), beside the log.
+    m_jobsView = new JobQueueView(m_controller.get(), this);
+    m_jobsView->setObjectName(QStringLiteral("jobsView"));
+    m_jobsDock = new QDockWidget(tr("Jobs"), this);
+    m_jobsDock->setObjectName(QStringLiteral("jobsDock"));
+    m_jobsDock->setWidget(m_jobsView);
+    addDockWidget(Qt::BottomDockWidgetArea, m_jobsDock);
+    tabifyDockWidget(m_logDock, m_jobsDock);
+    m_logDock->raise();
     // Inside: what the transformer does while it samples, linked to the preview's scrubber.
     m_insidePanel = new InsidePanel(this);
     m_insidePanel->setObjectName(QStringLiteral("insidePanel"));
@@ -488,7 +498,7 @@ void MainWindow::buildDocks()
 
 void MainWindow::exportFilm(const GenerationSettings &settings)
 {
-    FilmExportDialog dialog(settings, this);
+    FilmExportDialog dialog(m_controller.get(), settings, this);
     dialog.exec();
 }
 
@@ -543,7 +553,7 @@ void MainWindow::buildMenus()
     editImage->setObjectName(QStringLiteral("editImageAction"));
     // Video-to-video: img2img on every frame of a clip, one shared noise (ui/video_edit_dialog.h).
     QAction *editVideo = edit->addAction(tr("Edit &video…"), this, [this] {
-        VideoEditDialog dialog(currentSettings(), this);
+        VideoEditDialog dialog(m_controller.get(), currentSettings(), this);
         dialog.setStartFolder(outputsFolder());
         dialog.exec();
     });
@@ -575,6 +585,7 @@ void MainWindow::buildMenus()
     QMenu *view = menuBar()->addMenu(tr("&View"));
     view->addAction(m_historyDock->toggleViewAction());
     view->addAction(m_logDock->toggleViewAction());
+    view->addAction(m_jobsDock->toggleViewAction());
     QAction *inside = m_insideDock->toggleViewAction();
     inside->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
     inside->setObjectName(QStringLiteral("insideAction"));
@@ -1588,7 +1599,7 @@ void MainWindow::openEditDialog(const QImage &image, const GenerationSettings *s
         s.cfgScale = settings->cfgScale;
         s.seed = settings->seed;
     }
-    EditDialog dialog(s, this);
+    EditDialog dialog(m_controller.get(), s, this);
     dialog.setStartFolder(outputsFolder());
     const QImage start = image.isNull() ? m_result : image;
     if (!start.isNull())

@@ -34,6 +34,7 @@ class QToolButton;
 class HistoryPanel;
 class InsidePanel;
 class HistoryStore;
+class JobQueueView;
 class LogPanel;
 class PreviewPanel;
 struct HistoryEntry;
@@ -189,6 +190,8 @@ private:
     QDockWidget *m_historyDock = nullptr;
     HistoryPanel *m_historyPanel = nullptr;
     QDockWidget *m_logDock = nullptr;
+    QDockWidget *m_jobsDock = nullptr;
+    JobQueueView *m_jobsView = nullptr;
     LogPanel *m_logPanel = nullptr;
     QDockWidget *m_insideDock = nullptr;
     InsidePanel *m_insidePanel = nullptr;

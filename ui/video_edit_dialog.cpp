@@ -26,7 +26,6 @@
 #include <QSlider>
 #include <QSpinBox>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <cmath>
 #include <limits>
@@ -42,9 +41,9 @@ struct VideoEditJob {
     int outputScale = 1;
 };
 
-using FrameSink = std::function<void(int done, int total, const QImage &after)>;
-
-VideoEditOutcome runVideoEdit(const VideoEditJob &job, const ditstudio::CancelToken &cancel, const FrameSink &onFrame)
+// Runs on the engine thread with the loaded model (never a model of its own).
+VideoEditOutcome runVideoEdit(EngineClient &engine, const VideoEditJob &job, const JobContext &context,
+                              const ditstudio::CancelToken &cancel)
 {
     using namespace ditstudio;
     VideoEditOutcome out;
@@ -65,19 +64,14 @@ VideoEditOutcome runVideoEdit(const VideoEditJob &job, const ditstudio::CancelTo
     request.temporalSmoothing = job.smoothing;
     request.outputScale = job.outputScale;
 
-    EngineClient engine;
-    auto loaded = engine.loadForSettings(job.settings);
-    if (!loaded.ok()) {
-        out.text = QString::fromStdString(loaded.error().toString());
-        return out;
-    }
     int framesDone = 0;
     auto r = engine.editVideo(
         request,
         [&](const VideoEditProgress &p) {
             framesDone = p.frame + 1;
-            if (onFrame)
-                onFrame(p.frame + 1, p.totalFrames, p.after.empty() ? QImage() : toQImage(p.after));
+            context.progress(p.frame + 1, p.totalFrames, QString());
+            if (!p.after.empty())
+                context.preview(toQImage(p.after));
         },
         cancel);
     if (!r.ok()) {
@@ -102,8 +96,9 @@ VideoEditOutcome runVideoEdit(const VideoEditJob &job, const ditstudio::CancelTo
 
 } // namespace
 
-VideoEditDialog::VideoEditDialog(const GenerationSettings &settings, QWidget *parent)
-    : JobDialog(parent), m_settings(settings)
+VideoEditDialog::VideoEditDialog(GenerationController *engine, const GenerationSettings &settings,
+                                 QWidget *parent)
+    : JobDialog(engine, parent), m_settings(settings)
 {
     setWindowTitle(tr("Edit video"));
     setObjectName(QStringLiteral("videoEditDialog"));
@@ -227,7 +222,7 @@ VideoEditDialog::VideoEditDialog(const GenerationSettings &settings, QWidget *pa
     m_runButton = buttons->addButton(tr("Run"), QDialogButtonBox::ActionRole); // not Accept: never the default
     m_runButton->setObjectName(QStringLiteral("videoEditRun"));
     m_cancelButton = buttons->addButton(tr("Cancel edit"), QDialogButtonBox::ActionRole);
-    setJobWidgets(&m_watcher, m_status, m_cancelButton);
+    setJobWidgets(m_status, m_cancelButton);
     m_cancelButton->setObjectName(QStringLiteral("videoEditCancel"));
     m_cancelButton->setEnabled(false);
     buttons->addButton(QDialogButtonBox::Close);
@@ -235,7 +230,6 @@ VideoEditDialog::VideoEditDialog(const GenerationSettings &settings, QWidget *pa
     connect(m_runButton, &QPushButton::clicked, this, &VideoEditDialog::start);
     connect(m_cancelButton, &QPushButton::clicked, this, &VideoEditDialog::cancel);
     connect(buttons, &QDialogButtonBox::rejected, this, &VideoEditDialog::reject);
-    connect(&m_watcher, &QFutureWatcher<VideoEditOutcome>::finished, this, &VideoEditDialog::onFinished);
 
     auto *top = new QHBoxLayout;
     top->addWidget(framesBox, 1);
@@ -250,12 +244,7 @@ VideoEditDialog::VideoEditDialog(const GenerationSettings &settings, QWidget *pa
         b->setAutoDefault(false);
 }
 
-VideoEditDialog::~VideoEditDialog()
-{
-    // The job reports to this dialog: it must end before the dialog does.
-    m_cancel.cancel();
-    m_watcher.waitForFinished();
-}
+VideoEditDialog::~VideoEditDialog() = default; // JobDialog cancels a job that still runs or waits
 
 bool VideoEditDialog::setInputPath(const QString &path)
 {
@@ -431,50 +420,58 @@ void VideoEditDialog::start()
     job.smoothing = m_smoothing->value();
     job.outputScale = m_scale->value();
 
-    m_cancel.reset();
     m_resultText.clear();
     m_lastEdited = QImage();
     m_outputView->clear();
     m_runButton->setEnabled(false);
     m_cancelButton->setEnabled(true);
-    m_progress->setRange(0, 0); // busy while the model loads
+    m_progress->setRange(0, 0); // busy until the first frame
     m_progress->setFormat(tr("%v / %m frames"));
-    m_status->setText(tr("Loading the model…"));
-    QPointer<VideoEditDialog> self(this);
-    const ditstudio::CancelToken cancelToken = m_cancel;
-    FrameSink sink = [self](int done, int total, const QImage &after) {
-        QMetaObject::invokeMethod(
-            self.data(),
-            [self, done, total, after] {
-                if (self)
-                    self->onFrame(done, total, after);
-            },
-            Qt::QueuedConnection);
-    };
-    m_watcher.setFuture(
-        QtConcurrent::run([job, cancelToken, sink] { return runVideoEdit(job, cancelToken, sink); }));
+    m_status->setText(tr("Starting…"));
+    auto outcome = std::make_shared<VideoEditOutcome>();
+    m_outcome = outcome;
+    const QString title = QStringLiteral("%1 → %2").arg(QFileInfo(job.input).fileName(), QFileInfo(job.output).fileName());
+    submitJob(JobKind::EditVideo, title,
+              [job, outcome](EngineClient &engine, const JobContext &context, const ditstudio::CancelToken &cancel) {
+                  *outcome = runVideoEdit(engine, job, context, cancel);
+                  return JobResult{outcome->ok          ? JobState::Finished
+                                   : outcome->cancelled ? JobState::Cancelled
+                                                        : JobState::Failed,
+                                   outcome->text};
+              });
 }
 
-void VideoEditDialog::onFrame(int done, int total, const QImage &after)
+void VideoEditDialog::onJobProgress(int done, int total, const QString &)
 {
-    if (!isRunning())
-        return; // a late queued frame after the outcome
     // The container's count is an estimate; never let the bar run past its end.
     const int max = qMax(qMax(total, m_frameCount), done);
     m_progress->setRange(0, max);
     m_progress->setValue(done);
-    m_status->setText(tr("Frame %1 of %2").arg(done).arg(max));
-    if (!after.isNull()) {
-        m_lastEdited = after;
-        m_outputView->setImage(after.width() < 256
-                                   ? after.scaled(256, 256, Qt::KeepAspectRatio, Qt::SmoothTransformation)
-                                   : after);
-    }
+    if (!isCancelRequested())
+        m_status->setText(tr("Frame %1 of %2").arg(done).arg(max));
 }
 
-void VideoEditDialog::onFinished()
+void VideoEditDialog::onJobPreview(const QImage &after)
 {
-    const VideoEditOutcome outcome = m_watcher.result();
+    if (after.isNull())
+        return;
+    m_lastEdited = after;
+    m_outputView->setImage(after.width() < 256 ? after.scaled(256, 256, Qt::KeepAspectRatio, Qt::SmoothTransformation)
+                                               : after);
+}
+
+void VideoEditDialog::onJobFinished(const JobInfo &info)
+{
+    VideoEditOutcome outcome = m_outcome ? *m_outcome : VideoEditOutcome();
+    if (info.state == JobState::Cancelled && !outcome.cancelled) {
+        // Cancelled while it waited in the queue: it never ran, nothing was written.
+        outcome = VideoEditOutcome();
+        outcome.cancelled = true;
+        outcome.text = info.message;
+    } else if (info.state == JobState::Failed && outcome.text.isEmpty()) {
+        outcome.text = info.message; // e.g. no model loaded
+    }
+    m_outcome.reset();
     m_resultText = outcome.text;
     m_status->setText(outcome.text);
     if (outcome.ok) {

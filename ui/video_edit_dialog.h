@@ -1,9 +1,9 @@
 #pragma once
 /// \file video_edit_dialog.h
 /// "Edit → Edit video…": video-to-video (img2img on every frame with one shared noise, optional
-/// temporal smoothing of the latents) through ditstudio::editVideo. Follows EditDialog: the job runs
-/// off the GUI thread (QtConcurrent) on its own Engine, reports frames done / total with a live
-/// preview of the latest edited frame, honours Cancel, and ends in exactly one finishedEdit signal.
+/// temporal smoothing of the latents) through ditstudio::editVideo. Follows EditDialog: the edit is
+/// a job in the engine's queue (JobDialog) on the loaded model, reports frames done / total with a
+/// live preview of the latest edited frame, honours Cancel, and ends in exactly one finishedEdit signal.
 
 #include "generation_settings.h"
 #include "job_dialog.h"
@@ -11,7 +11,7 @@
 #include "ditstudio/cancel_token.h"
 
 #include <QDialog>
-#include <QFutureWatcher>
+#include <memory>
 #include <QImage>
 
 class ImageView;
@@ -36,7 +36,8 @@ struct VideoEditOutcome {
 class VideoEditDialog : public JobDialog {
     Q_OBJECT
 public:
-    explicit VideoEditDialog(const GenerationSettings &settings, QWidget *parent = nullptr);
+    /// engine: the controller whose loaded model edits the frames (see JobDialog).
+    VideoEditDialog(GenerationController *engine, const GenerationSettings &settings, QWidget *parent = nullptr);
     ~VideoEditDialog() override;
 
     /// Open the input video: shows its size, fps, frames and duration and the first frame.
@@ -72,8 +73,9 @@ private:
     void browseInput();
     void browseOutput();
     void fail(const QString &text);
-    void onFrame(int done, int total, const QImage &after);
-    void onFinished();
+    void onJobProgress(int done, int total, const QString &stage) override;
+    void onJobPreview(const QImage &after) override;
+    void onJobFinished(const JobInfo &info) override;
 
     GenerationSettings m_settings;
     QString m_inputPath;
@@ -98,7 +100,7 @@ private:
     QProgressBar *m_progress = nullptr;
     QPushButton *m_runButton = nullptr;
     QPushButton *m_cancelButton = nullptr;
-    QFutureWatcher<VideoEditOutcome> m_watcher;
+    std::shared_ptr<VideoEditOutcome> m_outcome; ///< filled by the running job, read when it has ended
     QImage m_previewImage;
     QImage m_lastEdited;
     QString m_resultText;

@@ -3,6 +3,7 @@
 // and a start without an image is refused with a message.
 #include "edit_panel.h"
 
+#include "generation_controller.h"
 #include "image_conversion.h"
 #include "main_window.h"
 
@@ -21,6 +22,7 @@
 
 #include <cstdlib>
 #include "test_skip.h"
+#include "window_test_util.h"
 
 class EditPanelTest : public QObject {
     Q_OBJECT
@@ -61,16 +63,22 @@ private:
         return (origin + QPointF(u * s.width(), v * s.height())).toPoint();
     }
 
+private:
+    std::unique_ptr<GenerationController> m_engine;
+
 private slots:
     void initTestCase()
     {
         if (ditstudio::defaultModelPath().empty())
             DITSTUDIO_QSKIP("the embedded default model was not found");
+        // One engine (the controller's thread and model) for every dialog of this suite.
+        m_engine = ditstudio::uitest::loadedDefaultEngine();
+        QVERIFY(m_engine);
     }
 
     void img2imgGivesModelSizedResult()
     {
-        EditDialog dialog(settings(4));
+        EditDialog dialog(m_engine.get(), settings(4));
         dialog.setImage(pattern(40)); // not the model's size: center-crop + resize to 28x28
         dialog.setMode(EditDialog::Img2Img);
         dialog.setStrength(0.5);
@@ -94,7 +102,7 @@ private slots:
 
     void paintingSetsAndErasesMaskPixels()
     {
-        EditDialog dialog(settings(4));
+        EditDialog dialog(m_engine.get(), settings(4));
         dialog.resize(900, 700);
         dialog.show();
         QVERIFY(QTest::qWaitForWindowExposed(&dialog));
@@ -129,7 +137,7 @@ private slots:
 
     void inpaintKeepsUnmaskedPixels()
     {
-        EditDialog dialog(settings(6));
+        EditDialog dialog(m_engine.get(), settings(6));
         dialog.setImage(pattern(28));
         dialog.setMode(EditDialog::Inpaint);
         dialog.setStrength(1.0);
@@ -163,7 +171,7 @@ private slots:
     {
         GenerationSettings s = settings(10);
         s.cfgScale = 1.0; // no guidance: the same class reconstructs the input
-        EditDialog dialog(s);
+        EditDialog dialog(m_engine.get(), s);
         dialog.setImage(pattern(28));
         dialog.setMode(EditDialog::Invert);
         QSignalSpy done(&dialog, &EditDialog::finishedEdit);
@@ -174,9 +182,70 @@ private slots:
         QVERIFY2(dialog.resultText().contains(QStringLiteral("dB PSNR")), qPrintable(dialog.resultText()));
     }
 
+    void editWaitsInTheEngineQueueAndRunsOnTheLoadedModel()
+    {
+        // A long generation holds the engine; the edit queues behind it (visibly) on the same
+        // engine and model, then runs once the generation is cancelled. No second model.
+        ditstudio::GenerateRequest long_;
+        long_.prompt = "sneaker";
+        long_.steps = 1000;
+        QSignalSpy generated(m_engine.get(), &GenerationController::finished);
+        QSignalSpy previews(m_engine.get(), &GenerationController::stepFinished);
+        const quint64 generation = m_engine->generate(long_);
+        QVERIFY(generation != 0);
+        QVERIFY(previews.wait(60000)); // it runs
+        EditDialog dialog(m_engine.get(), settings(4));
+        dialog.setImage(pattern(28));
+        dialog.setMode(EditDialog::Img2Img);
+        dialog.setStrength(0.5);
+        QSignalSpy done(&dialog, &EditDialog::finishedEdit);
+        dialog.start();
+        QVERIFY(dialog.isRunning());
+        QCOMPARE(m_engine->job(dialog.jobId()).state, JobState::Queued);
+        QCOMPARE(m_engine->job(dialog.jobId()).kind, JobKind::EditImage);
+        QCOMPARE(m_engine->jobsAhead(dialog.jobId()), 1);
+        auto *status = dialog.findChild<QLabel *>(QStringLiteral("editStatus"));
+        QVERIFY(status);
+        QVERIFY2(status->text().contains(QStringLiteral("Queued")), qPrintable(status->text()));
+        QTest::qWait(300);
+        QCOMPARE(done.count(), 0); // still waiting
+        m_engine->cancelJob(generation);
+        QVERIFY(generated.wait(60000));
+        QVERIFY(done.wait(60000));
+        QVERIFY2(done.first().at(0).toBool(), qPrintable(dialog.resultText()));
+        QCOMPARE(dialog.afterImage().size(), QSize(28, 28));
+        QVERIFY(!m_engine->isBusy());
+    }
+
+    void closingTheDialogCancelsItsWaitingJob()
+    {
+        ditstudio::GenerateRequest long_;
+        long_.prompt = "sneaker";
+        long_.steps = 1000;
+        QSignalSpy ends(m_engine.get(), &GenerationController::jobFinished);
+        QSignalSpy previews(m_engine.get(), &GenerationController::stepFinished);
+        const quint64 generation = m_engine->generate(long_);
+        QVERIFY(previews.wait(60000));
+        quint64 editJob = 0;
+        {
+            EditDialog dialog(m_engine.get(), settings(4));
+            dialog.setImage(pattern(28));
+            dialog.start();
+            editJob = dialog.jobId();
+            QVERIFY(editJob != 0);
+            dialog.reject(); // close while it waits
+            QVERIFY(!dialog.isRunning());
+        }
+        QCOMPARE(m_engine->job(editJob).state, JobState::Cancelled);
+        m_engine->cancelJob(generation);
+        QTRY_COMPARE_WITH_TIMEOUT(ends.count(), 2, 60000);
+        QCOMPARE(ends.at(0).at(0).value<JobInfo>().id, editJob);
+        QVERIFY(!m_engine->isBusy());
+    }
+
     void cancelGivesExactlyOneCancelledOutcome()
     {
-        EditDialog dialog(settings(1000));
+        EditDialog dialog(m_engine.get(), settings(1000));
         dialog.setImage(pattern(28));
         dialog.setMode(EditDialog::Img2Img);
         dialog.setStrength(1.0);
@@ -197,7 +266,7 @@ private slots:
 
     void badInputIsRefusedWithAMessage()
     {
-        EditDialog dialog(settings(4));
+        EditDialog dialog(m_engine.get(), settings(4));
         QSignalSpy done(&dialog, &EditDialog::finishedEdit);
         dialog.start(); // no image
         QCOMPARE(done.count(), 1);
@@ -251,7 +320,7 @@ private slots:
         QVERIFY(generated.ok());
         GenerationSettings s = settings(50);
         s.sampler = QStringLiteral("ddpm");
-        EditDialog dialog(s);
+        EditDialog dialog(m_engine.get(), s);
         dialog.resize(860, 720);
         dialog.show();
         QVERIFY(QTest::qWaitForWindowExposed(&dialog));

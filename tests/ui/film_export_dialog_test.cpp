@@ -15,6 +15,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include "test_skip.h"
+#include "window_test_util.h"
 
 class FilmExportDialogTest : public QObject {
     Q_OBJECT
@@ -32,17 +33,23 @@ private:
         return s;
     }
 
+private:
+    std::unique_ptr<GenerationController> m_engine;
+
 private slots:
     void initTestCase()
     {
         if (ditstudio::defaultModelPath().empty())
             DITSTUDIO_QSKIP("the embedded default model was not found");
+        // One engine (the controller's thread and model) for every dialog of this suite.
+        m_engine = ditstudio::uitest::loadedDefaultEngine();
+        QVERIFY(m_engine);
     }
 
     void exportsAFilmInTheBackground()
     {
         QTemporaryDir dir;
-        FilmExportDialog dialog(settings(4));
+        FilmExportDialog dialog(m_engine.get(), settings(4));
         dialog.setOutputPath(dir.filePath(QStringLiteral("film.gif")));
         QSignalSpy done(&dialog, &FilmExportDialog::finishedExport);
         dialog.start();
@@ -72,7 +79,7 @@ private slots:
         qputenv("XDG_CONFIG_HOME", home.filePath(QStringLiteral(".config")).toUtf8());
         qputenv("DITSTUDIO_DATA_DIR", data.path().toUtf8());
         QVERIFY(!QFileInfo::exists(home.filePath(QStringLiteral("Videos"))));
-        FilmExportDialog dialog(settings(3));
+        FilmExportDialog dialog(m_engine.get(), settings(3));
         const QString path = dialog.outputPath();
         QSignalSpy done(&dialog, &FilmExportDialog::finishedExport);
         dialog.start();
@@ -100,7 +107,7 @@ private slots:
     void walkExport()
     {
         QTemporaryDir dir;
-        FilmExportDialog dialog(settings(3));
+        FilmExportDialog dialog(m_engine.get(), settings(3));
         dialog.setMode(1);
         dialog.setWalkFrames(3);
         dialog.setOutputPath(dir.filePath(QStringLiteral("walk.mp4")));
@@ -117,7 +124,7 @@ private slots:
     void cancelLeavesNoFile()
     {
         QTemporaryDir dir;
-        FilmExportDialog dialog(settings(200));
+        FilmExportDialog dialog(m_engine.get(), settings(200));
         dialog.setOutputPath(dir.filePath(QStringLiteral("cancel.mp4")));
         QSignalSpy done(&dialog, &FilmExportDialog::finishedExport);
         dialog.start();

@@ -1,6 +1,7 @@
 // Qt Test suite for the UI: the GenerationController's threading contract (one preview per step,
 // exactly one finished per job, cancel, failed loads, destruction mid-run) and the MainWindow
 // driven end to end on the tiny fixture model. Runs headless (QT_QPA_PLATFORM=offscreen).
+#include "engine_client.h"
 #include "generation_controller.h"
 #include "generation_settings.h"
 #include "history_panel.h"
@@ -36,6 +37,9 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
+
+#include <atomic>
+#include <memory>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -102,6 +106,7 @@ private slots:
     void generationEmitsOnePreviewPerStep();
     void cancelMidRunFinishesOnceCancelled();
     void cancelBeforeStartFinishesOnceCancelled();
+    void oneQueueRunsEveryJobKindInOrder();
     void badCheckpointFailsAndControllerStillWorks();
     void badPromptFailsWithBackendMessage();
     void destroyingControllerDuringRunExitsCleanly();
@@ -247,7 +252,6 @@ void MainWindowTest::cancelMidRunFinishesOnceCancelled()
 
     constexpr int kSteps = 1000;
     QVERIFY(controller.generate(tinyRequest(kSteps)) != 0);
-    QCOMPARE(controller.generate(tinyRequest(3)), quint64(0)); // one job at a time
     QVERIFY(previews.wait(kTimeoutMs));
     controller.cancel();
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kTimeoutMs);
@@ -264,6 +268,82 @@ void MainWindowTest::cancelMidRunFinishesOnceCancelled()
     QVERIFY(controller.generate(tinyRequest(3)) != 0);
     QVERIFY(finished.wait(kTimeoutMs));
     QCOMPARE(outcomeAt(finished, 0).status, GenerationOutcome::Status::Completed);
+}
+
+void MainWindowTest::oneQueueRunsEveryJobKindInOrder()
+{
+    GenerationController controller;
+    QVERIFY(loadFixture(controller));
+    QSignalSpy finished(&controller, &GenerationController::finished);
+    QSignalSpy jobEnds(&controller, &GenerationController::jobFinished);
+    QSignalSpy progress(&controller, &GenerationController::jobProgress);
+    QSignalSpy previews(&controller, &GenerationController::previewReady);
+
+    // A: a long generation. B: an engine task behind it. C: a generation behind both.
+    const quint64 a = controller.generate(tinyRequest(400));
+    QVERIFY(a != 0);
+    auto ranOn = std::make_shared<QString>();
+    const quint64 b = controller.submit(
+        JobKind::EditImage, QStringLiteral("task"),
+        [ranOn](EngineClient &engine, const JobContext &context, const ditstudio::CancelToken &) {
+            // On the engine thread, with the model the controller loaded (no load of its own).
+            *ranOn = engine.hasModel() ? QStringLiteral("the loaded model") : QStringLiteral("no model");
+            context.progress(1, 2, QStringLiteral("half"));
+            context.progress(2, 2, QStringLiteral("done"));
+            return JobResult{JobState::Finished, QStringLiteral("ok")};
+        });
+    auto cRan = std::make_shared<std::atomic<bool>>(false);
+    const quint64 c = controller.submit(JobKind::Film, QStringLiteral("never"),
+                                        [cRan](EngineClient &, const JobContext &, const ditstudio::CancelToken &) {
+                                            cRan->store(true);
+                                            return JobResult{JobState::Finished, {}};
+                                        });
+    const quint64 d = controller.generate(tinyRequest(3));
+    QVERIFY(b != 0 && c != 0 && d != 0 && a != b && b != c && c != d);
+    QVERIFY(controller.isBusy());
+    QCOMPARE(controller.jobsAhead(b), 1);
+    QCOMPARE(controller.jobsAhead(c), 2);
+    QCOMPARE(controller.jobsAhead(d), 3);
+    QCOMPARE(controller.job(b).state, JobState::Queued);
+
+    // Cancelling a waiting job ends it at once; it never runs.
+    controller.cancelJob(c);
+    QCOMPARE(jobEnds.count(), 1);
+    QCOMPARE(jobEnds.at(0).at(0).value<JobInfo>().id, c);
+    QCOMPARE(jobEnds.at(0).at(0).value<JobInfo>().state, JobState::Cancelled);
+    QCOMPARE(controller.jobsAhead(d), 2);
+
+    QVERIFY(previews.wait(kTimeoutMs)); // A runs
+    QCOMPARE(controller.runningJob(), a);
+    QCOMPARE(controller.job(a).state, JobState::Running);
+    controller.cancel(); // the running job only: B and D still run afterwards
+    QTRY_COMPARE_WITH_TIMEOUT(jobEnds.count(), 4, kTimeoutMs);
+    QVERIFY(!controller.isBusy());
+    QList<quint64> order;
+    QList<JobState> states;
+    for (const auto &args : jobEnds) {
+        order << args.at(0).value<JobInfo>().id;
+        states << args.at(0).value<JobInfo>().state;
+    }
+    QCOMPARE(order, (QList<quint64>{c, a, b, d}));
+    QCOMPARE(states, (QList<JobState>{JobState::Cancelled, JobState::Cancelled, JobState::Finished, JobState::Finished}));
+    QVERIFY(!cRan->load());
+    QCOMPARE(*ranOn, QStringLiteral("the loaded model"));
+    QCOMPARE(progress.count(), 2);
+    QCOMPARE(progress.at(1).at(0).toULongLong(), b);
+    QCOMPARE(progress.at(1).at(3).toString(), QStringLiteral("done"));
+    // Generation jobs also end with exactly one GenerationOutcome each.
+    QCOMPARE(finished.count(), 2);
+    QCOMPARE(outcomeAt(finished, 0).jobId, a);
+    QCOMPARE(outcomeAt(finished, 0).status, GenerationOutcome::Status::Cancelled);
+    QCOMPARE(outcomeAt(finished, 1).jobId, d);
+    QCOMPARE(outcomeAt(finished, 1).status, GenerationOutcome::Status::Completed);
+    // The queue view keeps the ended jobs, newest first.
+    const QList<JobInfo> jobs = controller.jobs();
+    QCOMPARE(jobs.size(), 4);
+    QCOMPARE(jobs.front().id, d);
+    QCOMPARE(controller.job(b).message, QStringLiteral("ok"));
+    QCOMPARE(controller.job(b).done, 2);
 }
 
 void MainWindowTest::cancelBeforeStartFinishesOnceCancelled()

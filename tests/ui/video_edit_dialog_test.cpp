@@ -23,6 +23,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include "test_skip.h"
+#include "window_test_util.h"
 
 class VideoEditDialogTest : public QObject {
     Q_OBJECT
@@ -44,11 +45,17 @@ private:
         return s;
     }
 
+private:
+    std::unique_ptr<GenerationController> m_engine;
+
 private slots:
     void initTestCase()
     {
         if (ditstudio::defaultModelPath().empty())
             DITSTUDIO_QSKIP("the embedded default model was not found");
+        // One engine (the controller's thread and model) for every dialog of this suite.
+        m_engine = ditstudio::uitest::loadedDefaultEngine();
+        QVERIFY(m_engine);
         QVERIFY(m_dir.isValid());
         // 8 frames, 28x28 gray, 8 fps: a bright square moving across a gradient.
         m_video = m_dir.filePath(QStringLiteral("input.mp4"));
@@ -76,7 +83,7 @@ private slots:
 
     void opensAndBrowsesInput()
     {
-        VideoEditDialog dialog(settings(2));
+        VideoEditDialog dialog(m_engine.get(), settings(2));
         QVERIFY2(dialog.setInputPath(m_video), qPrintable(dialog.resultText()));
         QCOMPARE(dialog.inputFrameCount(), 8);
         QVERIFY2(dialog.infoText().contains(QStringLiteral("8 frames")), qPrintable(dialog.infoText()));
@@ -90,7 +97,7 @@ private slots:
 
     void editKeepsFrameCountAndFps()
     {
-        VideoEditDialog dialog(settings(2));
+        VideoEditDialog dialog(m_engine.get(), settings(2));
         QVERIFY(dialog.setInputPath(m_video));
         const QString out = m_dir.filePath(QStringLiteral("edited.mp4"));
         dialog.setOutputPath(out);
@@ -127,7 +134,7 @@ private slots:
 
     void cancelGivesOneOutcomeAndNoFile()
     {
-        VideoEditDialog dialog(settings(50));
+        VideoEditDialog dialog(m_engine.get(), settings(50));
         QVERIFY(dialog.setInputPath(m_video));
         const QString out = m_dir.filePath(QStringLiteral("cancelled.mp4"));
         dialog.setOutputPath(out);
@@ -152,7 +159,7 @@ private slots:
     // once it is open (not "0 / 1"), and the output can be upscaled like an exported film.
     void typedInputLabelsProgressAndUpscale()
     {
-        VideoEditDialog dialog(settings(2));
+        VideoEditDialog dialog(m_engine.get(), settings(2));
         dialog.show();
         auto *progress = dialog.findChild<QProgressBar *>(QStringLiteral("videoEditProgress"));
         QVERIFY(progress);
@@ -194,7 +201,7 @@ private slots:
 
     void unreadableInputGivesErrorText()
     {
-        VideoEditDialog dialog(settings(2));
+        VideoEditDialog dialog(m_engine.get(), settings(2));
         const QString bad = m_dir.filePath(QStringLiteral("not-a-video.mp4"));
         QFile f(bad);
         QVERIFY(f.open(QIODevice::WriteOnly));

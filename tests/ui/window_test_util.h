@@ -10,6 +10,8 @@
 
 #include <QtGlobal>
 
+#include <memory>
+
 namespace ditstudio::uitest {
 
 /// The child named `name` (any depth), with a warning naming it when there is none.
@@ -31,6 +33,24 @@ inline bool loadWindowModel(MainWindow &window, const QString &path, int timeout
     else
         window.openModel(path);
     return loaded.wait(timeoutMs) && loaded.count() == 1;
+}
+
+} // namespace ditstudio::uitest
+
+namespace ditstudio::uitest {
+
+/// A controller (the one engine thread) with the embedded default model loaded on the CPU, for the
+/// job dialogs; null when the load fails or times out.
+inline std::unique_ptr<GenerationController> loadedDefaultEngine(int timeoutMs = 60000)
+{
+    auto engine = std::make_unique<GenerationController>();
+    QSignalSpy loaded(engine.get(), &GenerationController::modelLoaded);
+    ModelLoadSpec spec;
+    spec.device = QStringLiteral("cpu");
+    engine->loadModel(spec);
+    if (!loaded.wait(timeoutMs) || loaded.count() != 1)
+        return nullptr;
+    return engine;
 }
 
 } // namespace ditstudio::uitest
