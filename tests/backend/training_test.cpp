@@ -354,6 +354,66 @@ TEST_F(TrainingTest, ResumeWithAnotherWeightingIsRefused)
     }
 }
 
+TEST_F(TrainingTest, SwitchWeightingFineTunesARunWithAnotherWeighting)
+{
+    auto o = tiny("switch", 3);
+    trainDiT(o, {}, {});
+    const auto before = weights(fs::path(o.outDir) / "raw.safetensors");
+    o.totalSteps = 5;
+    o.weighting = LossWeighting::Edm2Uncertainty; // the run has no weighting network yet: it starts fresh
+    o.switchWeighting = true;
+    EXPECT_EQ(trainDiT(o, {}, {}), 5);
+    std::ifstream in(fs::path(o.outDir) / "state.json");
+    const auto state = nlohmann::json::parse(in);
+    EXPECT_EQ(state.at("step").get<long long>(), 5);
+    EXPECT_EQ(state.at("loss_weighting").get<std::string>(), "edm2");
+    EXPECT_TRUE(fs::exists(fs::path(o.outDir) / "weighting.safetensors"));
+    // It continued from the run's weights (not a fresh start): they moved from step 3's.
+    const auto after = weights(fs::path(o.outDir) / "raw.safetensors");
+    bool moved = false;
+    for (const auto &[k, v] : before)
+        moved = moved || !torch::equal(v, after.at(k));
+    EXPECT_TRUE(moved);
+    // From now on it is an EDM2 run: resuming with the old weighting is refused again.
+    o.totalSteps = 6;
+    o.weighting = LossWeighting::Uniform;
+    o.switchWeighting = false;
+    EXPECT_THROW(trainDiT(o, {}, {}), DitException);
+}
+
+TEST_F(TrainingTest, LearningRateDecayResumesBitForBit)
+{
+    auto straight = tiny("decay_straight", 6);
+    straight.lrDecayStart = 2;
+    straight.lrFinal = 0.0;
+    EXPECT_EQ(trainDiT(straight, {}, {}), 6);
+    auto first = straight;
+    first.outDir = (fs::path(straight.outDir).parent_path() / "decay_resumed").string();
+    first.totalSteps = 6;
+    // Stopped after step 4 by a cancel (the schedule still ends at step 6), then resumed.
+    CancelToken cancel;
+    long long seen = 0;
+    trainDiT(first, [&](const TrainProgress &p) {
+        seen = p.step;
+        if (p.step >= 4)
+            cancel.cancel();
+    }, cancel);
+    EXPECT_GE(seen, 4);
+    EXPECT_EQ(trainDiT(first, {}, {}), 6);
+    const auto a = weights(fs::path(straight.outDir) / "raw.safetensors");
+    const auto b = weights(fs::path(first.outDir) / "raw.safetensors");
+    for (const auto &[k, v] : a)
+        EXPECT_TRUE(torch::equal(v, b.at(k))) << k << " differs after resume";
+    // And the decay changed the run: a constant rate ends elsewhere.
+    auto constant = tiny("decay_constant", 6);
+    EXPECT_EQ(trainDiT(constant, {}, {}), 6);
+    const auto c = weights(fs::path(constant.outDir) / "raw.safetensors");
+    bool differs = false;
+    for (const auto &[k, v] : a)
+        differs = differs || !torch::equal(v, c.at(k));
+    EXPECT_TRUE(differs);
+}
+
 TEST_F(TrainingTest, MinSnrAndBf16TrainAndWriteSampleGrids)
 {
     auto o = tiny("minsnr", 3);

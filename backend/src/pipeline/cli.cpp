@@ -99,6 +99,8 @@ train options:
   --batch N (128)  --lr F (1e-4)  --ema F (0.9999)  --ema-warmup N  --grad-clip F  --steps N (total)
   --checkpoint-every N  --log-every N  --seed N  --hflip  --out DIR  --no-resume  --threads N
   --weighting uniform|min-snr|edm2 (uniform)  --min-snr-gamma F (5)  --bf16 (CPU autocast)
+  --switch-weighting    resume a run trained with another --weighting (fine-tune it with this one)
+  --lr-decay-start N --lr-final F   from step N the learning rate falls linearly to F at --steps
   --sample-every N (sample grid at checkpoints)
   --vae PATH            latent training: encode the dataset once (cached in --out), --input-size is the
                         latent size and --channels the VAE's latent channels
@@ -454,7 +456,7 @@ int cmdTrain(const Args &a)
                   "--checkpoint-every", "--log-every", "--seed", "--hflip", "--out", "--no-resume", "--threads",
                   "--log-level", "--quiet", "--no-learn-sigma", "--mlp-ratio", "--weighting", "--min-snr-gamma",
                   "--bf16", "--sample-every", "--rank", "--world-size", "--master-addr", "--master-port",
-                  "--dist-timeout", "--vae"},
+                  "--dist-timeout", "--vae", "--switch-weighting", "--lr-decay-start", "--lr-final"},
               "train");
     TrainOptions o;
     o.dataset = opt(a, "--dataset", "fashion-mnist");
@@ -495,6 +497,11 @@ int cmdTrain(const Args &a)
     if (a.options.count("--weighting") && !parseLossWeighting(opt(a, "--weighting"), o.weighting))
         throw UsageError("--weighting: expected uniform, min-snr or edm2");
     o.minSnrGamma = floatOptIn(a, "--min-snr-gamma", 5.0, 1e-6, 1e6);
+    o.switchWeighting = a.flags.count("--switch-weighting") > 0;
+    o.lrDecayStart = intOpt(a, "--lr-decay-start", 0, 0, 1LL << 40);
+    o.lrFinal = floatOptIn(a, "--lr-final", 0.0, 0.0, 1.0);
+    if (o.lrDecayStart > 0 && o.lrDecayStart >= o.totalSteps)
+        throw UsageError("--lr-decay-start: must be below --steps (" + std::to_string(o.totalSteps) + ")");
     o.bf16Autocast = a.flags.count("--bf16") > 0;
     o.sampleEvery = intOpt(a, "--sample-every", 0, 0, 1LL << 40);
     o.vaePath = opt(a, "--vae");

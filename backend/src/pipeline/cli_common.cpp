@@ -12,7 +12,7 @@ namespace ditstudio::cli {
 namespace {
 
 const std::set<std::string> kCommonFlags = {"--json", "--gemm", "--low-precision-residual", "--karras", "--overwrite", "--quiet", "--help", "--version",
-                                            "--hflip", "--no-resume", "--no-learn-sigma", "--bf16"};
+                                            "--hflip", "--no-resume", "--no-learn-sigma", "--bf16", "--switch-weighting"};
 
 std::atomic<CancelToken *> g_cancel{nullptr};
 

@@ -275,6 +275,15 @@ std::mutex g_initMutex; // model construction seeds and uses the global generato
 
 } // namespace
 
+// The learning rate of a step: constant, then linear from lrDecayStart down to lrFinal at totalSteps.
+static double learningRateAt(const TrainOptions &o, long long step)
+{
+    if (o.lrDecayStart <= 0 || step < o.lrDecayStart || o.totalSteps <= o.lrDecayStart)
+        return o.learningRate;
+    const double f = std::min(1.0, double(step - o.lrDecayStart) / double(o.totalSteps - o.lrDecayStart));
+    return o.learningRate + (o.lrFinal - o.learningRate) * f;
+}
+
 long long trainDiT(const TrainOptions &o, const std::function<void(const TrainProgress &)> &onProgress,
                    const CancelToken &cancel)
 {
@@ -350,10 +359,15 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         step = state.at("step").get<long long>();
         priorSeconds = state.value("wall_seconds", 0.0);
         const std::string was = state.value("loss_weighting", std::string("uniform"));
-        if (was != lossWeightingName(o.weighting))
+        const bool switching = was != lossWeightingName(o.weighting);
+        if (switching && o.switchWeighting)
+            spdlog::info("{}: switching the loss weighting from '{}' to '{}' at step {}", o.outDir, was,
+                         lossWeightingName(o.weighting), step);
+        else if (switching)
             fail(ErrorCode::InvalidArgument, o.outDir + " was trained with loss weighting '" + was
                                                  + "'; resume it with the same weighting (asked: '"
-                                                 + lossWeightingName(o.weighting) + "')");
+                                                 + lossWeightingName(o.weighting)
+                                                 + "', or pass --switch-weighting to fine-tune it with the new one)");
         StateDict raw = safetensors::load(out / "raw.safetensors");
         raw.source = (out / "raw.safetensors").string();
         loadIntoModule(*model, raw, "raw weights");
@@ -361,7 +375,9 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         emaSd.source = (out / "model.safetensors").string();
         loadIntoModule(*ema, emaSd, "EMA weights");
         torch::load(opt, (out / "optimizer.pt").string());
-        if (unet) {
+        if (unet && !fs::exists(out / "weighting.safetensors") && switching) {
+            spdlog::info("the EDM2 weighting network starts fresh at step {}", step);
+        } else if (unet) {
             StateDict w = safetensors::load(out / "weighting.safetensors");
             w.source = (out / "weighting.safetensors").string();
             loadIntoModule(*unet, w, "loss weighting network");
@@ -433,6 +449,10 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
                                     {"dataset", o.dataset}};
             if (o.weighting == LossWeighting::MinSnr)
                 state["min_snr_gamma"] = o.minSnrGamma;
+            if (o.lrDecayStart > 0) {
+                state["lr_decay_start"] = o.lrDecayStart;
+                state["lr_final"] = o.lrFinal;
+            }
             writeFileAtomically(next / "state.json", [&](std::ostream &s) { s << state.dump(2) << '\n'; });
         } catch (const std::exception &e) {
             // Disk full or unwritable: the previous checkpoint is untouched; drop the partial set.
@@ -530,6 +550,11 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         }
         if (o.gradClip > 0)
             torch::nn::utils::clip_grad_norm_(model->parameters(), o.gradClip);
+        if (o.lrDecayStart > 0) {
+            const double lr = learningRateAt(o, step);
+            for (auto &g : opt.param_groups())
+                static_cast<torch::optim::AdamWOptions &>(g.options()).lr(lr);
+        }
         opt.step();
         if (unetOpt)
             unetOpt->step();

@@ -33,6 +33,13 @@ struct TrainOptions {
     int threads = 0;
     LossWeighting weighting = LossWeighting::Uniform;
     double minSnrGamma = 5.0;
+    /// Resume a run that was trained with another loss weighting (fine-tuning it with this one;
+    /// EDM2's weighting network starts fresh when the run has none). Off: such a resume is refused.
+    bool switchWeighting = false;
+    /// Learning-rate decay: from step lrDecayStart (0 = constant) the rate falls linearly to lrFinal
+    /// at totalSteps. A pure function of the step, so a resume with the same flags stays bit-for-bit.
+    long long lrDecayStart = 0;
+    double lrFinal = 0.0;
     bool bf16Autocast = false;     ///< CPU autocast to bfloat16 for the forward pass
     long long sampleEvery = 0;     ///< write samples/step_N.png (10 classes x 8) at checkpoints; 0 = off
     int sampleSteps = 50;          ///< DDPM steps for the sample grid (cfg 4, seed 0)
