@@ -19,10 +19,9 @@
 namespace {
 
 // Calls back once, right after the watched window's first paint has been flushed to the screen.
-class FirstPaintWatcher : public QObject
-{
+class FirstPaintWatcher : public QObject {
 public:
-    explicit FirstPaintWatcher(std::function<void()> callback) : m_callback(std::move(callback)) {}
+    explicit FirstPaintWatcher(std::function<void()> callback) : m_callback(std::move(callback)) { }
 
 protected:
     bool eventFilter(QObject *watched, QEvent *event) override
@@ -63,14 +62,16 @@ int main(int argc, char **argv)
                                       QStringLiteral("level"));
     parser.addOption(logLevel);
     // For measuring start-up (scripts, CI): quit as soon as the window is ready for a prompt.
-    QCommandLineOption exitWhenReady(QStringLiteral("exit-when-ready"),
-                                     QStringLiteral("Quit once the start-up model has loaded (prints the launch time); "
-                                                    "exit status 0 only when a model is loaded and Generate is available."));
+    QCommandLineOption exitWhenReady(
+        QStringLiteral("exit-when-ready"),
+        QStringLiteral("Quit once the start-up model has loaded (prints the launch time); "
+                       "exit status 0 only when a model is loaded and Generate is available."));
     parser.addOption(exitWhenReady);
-    parser.addPositionalArgument(QStringLiteral("model"),
-                                 QStringLiteral("Checkpoint file or diffusers folder to open (default: the last "
-                                                "one used, else the embedded default model)."),
-                                 QStringLiteral("[model]"));
+    parser.addPositionalArgument(
+        QStringLiteral("model"),
+        QStringLiteral("Checkpoint file or diffusers folder to open (default: the last "
+                       "one used, else the embedded default model)."),
+        QStringLiteral("[model]"));
     parser.process(app);
 
     // Beside the history and outputs: $DITSTUDIO_DATA_DIR when set, else the per-user data folder.
@@ -83,7 +84,8 @@ int main(int argc, char **argv)
 
     MainWindow window;
     QObject::connect(&window, &MainWindow::ready, &window, [&] {
-        const std::string text = "ready for a prompt " + std::to_string(launch.elapsed()) + " ms after launch";
+        const std::string text
+            = "ready for a prompt " + std::to_string(launch.elapsed()) + " ms after launch";
         ditstudio::logInfo(text);
         if (parser.isSet(exitWhenReady)) {
             // 0 only when a model is loaded and Generate can be pressed: a script can tell a usable launch.

@@ -20,6 +20,8 @@ PACKAGES=(
     libspdlog-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
     # fuzzing (make fuzz): clang with libFuzzer and its sanitizer runtimes; unzip for the seed corpus
     clang-14 libfuzzer-14-dev libclang-rt-14-dev unzip
+    # the format check (ctest structure.format): one pinned clang-format, so every machine agrees
+    clang-format-14
     # model downloads (HTTP(S) with resume)
     libcurl4-openssl-dev
     # installer checks: the .desktop file, AppStream metadata, the Debian package

@@ -41,8 +41,7 @@ double psnrOf(const QImage &a, const QImage &b)
 
 } // namespace
 
-SwipeView::SwipeView(QWidget *parent)
-    : QWidget(parent)
+SwipeView::SwipeView(QWidget *parent) : QWidget(parent)
 {
     setAttribute(Qt::WA_OpaquePaintEvent);
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
@@ -119,10 +118,9 @@ void SwipeView::mouseMoveEvent(QMouseEvent *event)
         mousePressEvent(event);
 }
 
-CompareDialog::CompareDialog(const QImage &a, const QString &captionA, const QImage &b, const QString &captionB,
-                             QWidget *parent)
-    : QDialog(parent)
-    , m_psnr(psnrOf(a, b))
+CompareDialog::CompareDialog(const QImage &a, const QString &captionA, const QImage &b,
+                             const QString &captionB, QWidget *parent)
+    : QDialog(parent), m_psnr(psnrOf(a, b))
 {
     setWindowTitle(tr("Compare"));
     setObjectName(QStringLiteral("compareDialog"));
@@ -130,8 +128,9 @@ CompareDialog::CompareDialog(const QImage &a, const QString &captionA, const QIm
 
     auto *header = new QHBoxLayout;
     m_modes = new QButtonGroup(this);
-    for (const auto &[mode, text, name] : {std::tuple{Mode::SideBySide, tr("&Side by side"), "compareSideBySide"},
-                                           std::tuple{Mode::Swipe, tr("S&wipe"), "compareSwipe"}}) {
+    for (const auto &[mode, text, name] :
+         {std::tuple {Mode::SideBySide, tr("&Side by side"), "compareSideBySide"},
+          std::tuple {Mode::Swipe, tr("S&wipe"), "compareSwipe"}}) {
         auto *button = new QToolButton(this);
         button->setText(text);
         button->setObjectName(QString::fromLatin1(name));
@@ -144,13 +143,11 @@ CompareDialog::CompareDialog(const QImage &a, const QString &captionA, const QIm
     header->addStretch(1);
     auto *psnr = new QLabel(this);
     psnr->setObjectName(QStringLiteral("comparePsnr"));
-    psnr->setText(std::isnan(m_psnr)   ? tr("sizes differ: %1×%2 vs %3×%4")
-                                             .arg(a.width())
-                                             .arg(a.height())
-                                             .arg(b.width())
-                                             .arg(b.height())
-                  : std::isinf(m_psnr) ? tr("identical images")
-                                       : tr("PSNR of B against A: %1 dB").arg(m_psnr, 0, 'f', 2));
+    psnr->setText(
+        std::isnan(m_psnr)
+            ? tr("sizes differ: %1×%2 vs %3×%4").arg(a.width()).arg(a.height()).arg(b.width()).arg(b.height())
+            : std::isinf(m_psnr) ? tr("identical images")
+                                 : tr("PSNR of B against A: %1 dB").arg(m_psnr, 0, 'f', 2));
     header->addWidget(psnr);
     layout->addLayout(header);
 
@@ -158,8 +155,8 @@ CompareDialog::CompareDialog(const QImage &a, const QString &captionA, const QIm
     auto *sideBySide = new QWidget(m_stack);
     auto *grid = new QHBoxLayout(sideBySide);
     grid->setContentsMargins(0, 0, 0, 0);
-    for (auto [view, image, caption, name] : {std::tuple{&m_viewA, &a, captionA, "compareA"},
-                                              std::tuple{&m_viewB, &b, captionB, "compareB"}}) {
+    for (auto [view, image, caption, name] :
+         {std::tuple {&m_viewA, &a, captionA, "compareA"}, std::tuple {&m_viewB, &b, captionB, "compareB"}}) {
         auto *column = new QVBoxLayout;
         auto *label = new QLabel(caption, sideBySide);
         label->setAlignment(Qt::AlignHCenter);

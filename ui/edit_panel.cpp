@@ -1,6 +1,5 @@
 #include "edit_panel.h"
 
-#include "engine_client.h"
 #include "engine_module.h"
 #include "image_conversion.h"
 #include "image_view.h"
@@ -200,7 +199,7 @@ struct EditJob {
 };
 
 // Runs on the engine thread with the loaded model (never a model of its own).
-EditOutcome runEdit(EngineClient &engine, const EditJob &job, const JobContext &context,
+EditOutcome runEdit(ditstudio::EngineSession &engine, const EditJob &job, const JobContext &context,
                     const ditstudio::CancelToken &cancel)
 {
     using namespace ditstudio;
@@ -301,9 +300,8 @@ EditDialog::EditDialog(GenerationController *engine, const GenerationSettings &s
     auto *strengthRow = new QHBoxLayout;
     strengthRow->addWidget(m_strength);
     strengthRow->addWidget(m_strengthLabel);
-    auto showStrength = [this] {
-        m_strengthLabel->setText(QString::number(m_strength->value() / 100.0, 'f', 2));
-    };
+    auto showStrength
+        = [this] { m_strengthLabel->setText(QString::number(m_strength->value() / 100.0, 'f', 2)); };
     connect(m_strength, &QSlider::valueChanged, this, showStrength);
     showStrength();
 
@@ -414,8 +412,8 @@ void EditDialog::setImage(const QImage &image)
 {
     // The backend reads 1, 3 or 4 channels; alpha would only matter without a painted mask.
     QImage in = image.isNull() ? QImage()
-               : image.isGrayscale() ? image.convertToFormat(QImage::Format_Grayscale8)
-                                     : image.convertToFormat(QImage::Format_RGB888);
+        : image.isGrayscale()  ? image.convertToFormat(QImage::Format_Grayscale8)
+                               : image.convertToFormat(QImage::Format_RGB888);
     m_canvas->setImage(in);
     if (!in.isNull())
         m_brushSize->setValue(qMax(1, qMin(in.width(), in.height()) / 7));
@@ -431,12 +429,14 @@ bool EditDialog::openImageFile(const QString &path)
     QImageReader reader(path);
     const QImage image = reader.read();
     if (image.isNull()) {
-        m_resultText = tr("Cannot read the image %1: %2").arg(QDir::toNativeSeparators(path), reader.errorString());
+        m_resultText
+            = tr("Cannot read the image %1: %2").arg(QDir::toNativeSeparators(path), reader.errorString());
         m_status->setText(m_resultText);
         return false;
     }
     setImage(image);
-    m_status->setText(tr("Opened %1 (%2×%3)").arg(QFileInfo(path).fileName()).arg(image.width()).arg(image.height()));
+    m_status->setText(
+        tr("Opened %1 (%2×%3)").arg(QFileInfo(path).fileName()).arg(image.width()).arg(image.height()));
     return true;
 }
 
@@ -526,8 +526,8 @@ void EditDialog::start()
     job.settings.sampler = m_sampler->currentText();
     const Mode mode = this->mode();
     job.mode = mode == Inpaint ? ditstudio::EditMode::Inpaint
-               : mode == Invert ? ditstudio::EditMode::Invert
-                                : ditstudio::EditMode::Img2Img;
+        : mode == Invert       ? ditstudio::EditMode::Invert
+                               : ditstudio::EditMode::Img2Img;
     job.image = m_canvas->image();
     job.mask = m_canvas->mask();
     job.strength = m_strength->value() / 100.0;
@@ -535,7 +535,8 @@ void EditDialog::start()
     job.sourcePrompt = m_sourcePrompt->text();
     m_runSettings = job.settings;
     m_runSettings.batchCount = 1;
-    m_runDescription = QStringLiteral("%1 %2").arg(QString::fromLatin1(ditstudio::editModeName(job.mode)))
+    m_runDescription = QStringLiteral("%1 %2")
+                           .arg(QString::fromLatin1(ditstudio::editModeName(job.mode)))
                            .arg(job.strength, 0, 'f', 2);
 
     m_resultText.clear();
@@ -548,12 +549,13 @@ void EditDialog::start()
     m_outcome = outcome;
     const QString title = QStringLiteral("%1 · %2").arg(m_runDescription, job.settings.prompt);
     submitJob(JobKind::EditImage, title,
-              [job, outcome](EngineClient &engine, const JobContext &context, const ditstudio::CancelToken &cancel) {
+              [job, outcome](ditstudio::EngineSession &engine, const JobContext &context,
+                             const ditstudio::CancelToken &cancel) {
                   *outcome = runEdit(engine, job, context, cancel);
-                  return JobResult{outcome->ok          ? JobState::Finished
-                                   : outcome->cancelled ? JobState::Cancelled
-                                                        : JobState::Failed,
-                                   outcome->text};
+                  return JobResult {outcome->ok              ? JobState::Finished
+                                        : outcome->cancelled ? JobState::Cancelled
+                                                             : JobState::Failed,
+                                    outcome->text};
               });
 }
 
@@ -609,13 +611,14 @@ bool EditDialog::saveResultTo(const QString &path, bool overwrite)
         m_status->setText(m_resultText);
         return false;
     }
-    const std::vector<std::pair<std::string, std::string>> chunks = {
-        {"ditstudio-edit", QStringLiteral("mode: %1, class: %2, strength: %3, steps: %4, seed: %5")
-                               .arg(m_mode->currentText(), m_conditioning)
-                               .arg(m_strength->value() / 100.0)
-                               .arg(m_steps->value())
-                               .arg(m_seed->value())
-                               .toStdString()}};
+    const std::vector<std::pair<std::string, std::string>> chunks
+        = {{"ditstudio-edit",
+            QStringLiteral("mode: %1, class: %2, strength: %3, steps: %4, seed: %5")
+                .arg(m_mode->currentText(), m_conditioning)
+                .arg(m_strength->value() / 100.0)
+                .arg(m_steps->value())
+                .arg(m_seed->value())
+                .toStdString()}};
     auto r = EngineModule::writePng(path.toStdString(), toDitImage(m_after), chunks, overwrite);
     m_resultText = r.ok() ? tr("Saved %1").arg(QDir::toNativeSeparators(path))
                           : QString::fromStdString(r.error().toString());
@@ -626,9 +629,9 @@ bool EditDialog::saveResultTo(const QString &path, bool overwrite)
 void EditDialog::saveResult()
 {
     // QFileDialog asks before replacing a file, so an overwrite here is never silent.
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save edited image"),
-                                                      QDir(m_startFolder).filePath(QStringLiteral("edited.png")),
-                                                      tr("PNG images (*.png)"));
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Save edited image"), QDir(m_startFolder).filePath(QStringLiteral("edited.png")),
+        tr("PNG images (*.png)"));
     if (!path.isEmpty())
         saveResultTo(path, QFileInfo::exists(path));
 }

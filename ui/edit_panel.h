@@ -11,9 +11,9 @@
 #include "ditstudio/cancel_token.h"
 
 #include <QDialog>
-#include <memory>
 #include <QImage>
 #include <QWidget>
+#include <memory>
 
 class ImageView;
 class QComboBox;
@@ -37,7 +37,7 @@ public:
     void setImage(const QImage &image); ///< clears the mask
     const QImage &image() const { return m_image; }
     const QImage &mask() const { return m_mask; }
-    void setMask(const QImage &mask);    ///< converted to Grayscale8; must have the image's size
+    void setMask(const QImage &mask); ///< converted to Grayscale8; must have the image's size
     void clearMask();
     void setEraser(bool eraser) { m_eraser = eraser; }
     bool eraser() const { return m_eraser; }
@@ -125,7 +125,6 @@ signals:
     void finishedEdit(bool ok, const QString &text);
 
 protected:
-
 private:
     void browseImage();
     void saveResult();

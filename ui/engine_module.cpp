@@ -19,7 +19,7 @@ namespace EngineModule {
 namespace {
 
 struct LoadState {
-    const ditstudio::EngineModuleApi *api = nullptr;
+    ditstudio::EngineModuleInterface *api = nullptr;
     QString path;
     QString error;
     double seconds = 0;
@@ -27,9 +27,9 @@ struct LoadState {
 
 std::mutex g_mutex;
 std::condition_variable g_loaded;
-bool g_held = false;    // holdLoading(): wait for an explicit startLoading()
+bool g_held = false; // holdLoading(): wait for an explicit startLoading()
 bool g_started = false; // the loading thread was started
-bool g_done = false;    // g_state is final
+bool g_done = false; // g_state is final
 LoadState g_state;
 
 // Where the module may be: $DITSTUDIO_ENGINE_MODULE alone when set; else next to the executable
@@ -49,8 +49,8 @@ QStringList candidates()
         const QDir appDir(QCoreApplication::applicationDirPath());
         out << appDir.filePath(name);
 #ifdef DITSTUDIO_ENGINE_INSTALL_DIR
-        out << QDir::cleanPath(appDir.filePath(QStringLiteral("../") + QStringLiteral(DITSTUDIO_ENGINE_INSTALL_DIR)
-                                               + QLatin1Char('/') + name));
+        out << QDir::cleanPath(appDir.filePath(
+            QStringLiteral("../") + QStringLiteral(DITSTUDIO_ENGINE_INSTALL_DIR) + QLatin1Char('/') + name));
 #endif
 #ifdef Q_OS_MACOS
         out << QDir::cleanPath(appDir.filePath(QStringLiteral("../Frameworks/") + name));
@@ -82,21 +82,20 @@ LoadState load(const QStringList &paths)
             problems << library.errorString();
             continue;
         }
-        using Entry = const ditstudio::EngineModuleApi *(*)();
-        const auto entry = reinterpret_cast<Entry>(library.resolve(ditstudio::kEngineModuleEntry));
-        const ditstudio::EngineModuleApi *api = entry ? entry() : nullptr;
-        if (!api) {
-            problems << QStringLiteral("%1: no %2 entry point").arg(library.fileName(),
-                                                                   QLatin1String(ditstudio::kEngineModuleEntry));
+        const auto entry
+            = reinterpret_cast<ditstudio::EngineModuleEntry>(library.resolve(ditstudio::kEngineModuleEntry));
+        if (!entry) {
+            problems << QStringLiteral("%1: no %2 entry point")
+                            .arg(library.fileName(), QLatin1String(ditstudio::kEngineModuleEntry));
             continue;
         }
-        if (api->abiVersion != ditstudio::kEngineModuleAbi || api->structSize != sizeof(ditstudio::EngineModuleApi)) {
-            problems << QStringLiteral("%1: built for another version (module ABI %2, size %3; expected %4, %5)")
+        std::uint32_t moduleAbi = 0;
+        ditstudio::EngineModuleInterface *api = entry(ditstudio::kEngineModuleAbi, &moduleAbi);
+        if (!api) {
+            problems << QStringLiteral("%1: built for another version (module ABI %2; expected %3)")
                             .arg(library.fileName())
-                            .arg(api->abiVersion)
-                            .arg(api->structSize)
-                            .arg(ditstudio::kEngineModuleAbi)
-                            .arg(sizeof(ditstudio::EngineModuleApi));
+                            .arg(moduleAbi)
+                            .arg(ditstudio::kEngineModuleAbi);
             continue;
         }
         state.api = api;
@@ -106,7 +105,8 @@ LoadState load(const QStringList &paths)
         break;
     }
     if (!state.api)
-        state.error = paths.isEmpty() ? QStringLiteral("no place to look for it") : problems.join(QStringLiteral("; "));
+        state.error = paths.isEmpty() ? QStringLiteral("no place to look for it")
+                                      : problems.join(QStringLiteral("; "));
     state.seconds = timer.nsecsElapsed() / 1e9;
     if (state.api)
         ditstudio::logInfo("engine module " + state.path.toStdString() + " loaded in "
@@ -159,9 +159,15 @@ bool isFinished()
     return g_done;
 }
 
-const ditstudio::EngineModuleApi *api()
+ditstudio::EngineModuleInterface *api()
 {
     return state().api;
+}
+
+std::unique_ptr<ditstudio::EngineSession> createSession()
+{
+    auto *m = api();
+    return m ? m->createSession() : nullptr;
 }
 
 QString errorText()
@@ -181,64 +187,66 @@ double loadSeconds()
 
 ditstudio::Error unavailableError()
 {
-    return ditstudio::Error{ditstudio::ErrorCode::NotFound,
-                            "the engine module (" + std::string(ditstudio::kEngineModuleName)
-                                + ") could not be loaded: " + errorText().toStdString()
-                                + ". Reinstall DiT Studio, or point DITSTUDIO_ENGINE_MODULE at the file."};
+    return ditstudio::Error {ditstudio::ErrorCode::NotFound,
+                             "the engine module (" + std::string(ditstudio::kEngineModuleName)
+                                 + ") could not be loaded: " + errorText().toStdString()
+                                 + ". Reinstall DiT Studio, or point DITSTUDIO_ENGINE_MODULE at the file."};
 }
 
 ditstudio::Result<void> writePng(const std::string &path, const ditstudio::Image &image,
-                                 const std::vector<std::pair<std::string, std::string>> &textChunks, bool overwrite)
+                                 const std::vector<std::pair<std::string, std::string>> &textChunks,
+                                 bool overwrite)
 {
-    if (const auto *m = api())
+    if (auto *m = api())
         return m->writePng(path, image, textChunks, overwrite);
     return unavailableError();
 }
 
 ditstudio::Result<std::vector<std::pair<std::string, std::string>>> readPngText(const std::string &path)
 {
-    if (const auto *m = api())
+    if (auto *m = api())
         return m->readPngText(path);
     return unavailableError();
 }
 
 ditstudio::Result<std::string> identifyModelFile(const std::string &path, ditstudio::ModelKind kind)
 {
-    if (const auto *m = api())
+    if (auto *m = api())
         return m->identifyModelFile(path, kind);
     return unavailableError();
 }
 
 ditstudio::Result<ditstudio::DeviceSpec> parseDevice(const std::string &text)
 {
-    if (const auto *m = api())
+    if (auto *m = api())
         return m->parseDevice(text);
     return unavailableError();
 }
 
 int cudaDeviceCount()
 {
-    const auto *m = api();
+    auto *m = api();
     return m && m->cudaAvailable() ? m->cudaDeviceCount() : 0;
 }
 
 bool cudaAvailable()
 {
-    const auto *m = api();
+    auto *m = api();
     return m && m->cudaAvailable();
 }
 
 int setComputeThreads(int threads)
 {
-    const auto *m = api();
+    auto *m = api();
     return m ? m->setComputeThreads(threads) : 0;
 }
 
 std::string runtimeInfoText(const std::vector<std::string> &extraLines)
 {
-    if (const auto *m = api())
+    if (auto *m = api())
         return m->runtimeInfoText(extraLines);
-    std::string text = "DiT Studio " + std::string(ditstudio::appVersion()) + "\n" + unavailableError().message + "\n";
+    std::string text
+        = "DiT Studio " + std::string(ditstudio::appVersion()) + "\n" + unavailableError().message + "\n";
     for (const auto &line : extraLines)
         text += line + "\n";
     return text;

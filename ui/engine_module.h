@@ -1,6 +1,6 @@
 #pragma once
 /// \file engine_module.h
-/// The engine module (ditstudio/engine_module.h) as the GUI sees it. LibTorch and the ~290 shared
+/// The engine module (ditstudio/module_api.h) as the GUI sees it. LibTorch and the ~290 shared
 /// libraries it pulls in take most of a second to load; the GUI executable does not link them. It
 /// starts loading the module on a background thread at launch and shows its window meanwhile; the
 /// first engine call waits for the rest of the load (on the worker thread, so the window never does).
@@ -8,9 +8,11 @@
 /// All functions are thread-safe. Those that need the engine wait for the load and, when the module
 /// could not be loaded, return an Error that says why and where it was looked for.
 
-#include "ditstudio/engine_module.h"
+#include "ditstudio/module_api.h"
 
 #include <QString>
+
+#include <memory>
 
 namespace EngineModule {
 
@@ -23,8 +25,11 @@ void startLoading();
 void holdLoading();
 /// True once the load has finished, successfully or not (never waits, never starts it).
 bool isFinished();
-/// The module's table, waiting for the load; nullptr when it could not be loaded.
-const ditstudio::EngineModuleApi *api();
+/// The module, waiting for the load; nullptr when it could not be loaded.
+ditstudio::EngineModuleInterface *api();
+/// A new engine (no model) from the module, waiting for the load; null when the module is missing
+/// (unavailableError() says why). Use it from one thread at a time (see EngineSession).
+std::unique_ptr<ditstudio::EngineSession> createSession();
 /// Why the load failed (empty when it succeeded); waits for the load.
 QString errorText();
 /// The file that was loaded (empty on failure); waits for the load.

@@ -1,6 +1,5 @@
 #include "film_export_dialog.h"
 
-#include "engine_client.h"
 #include "history_store.h"
 
 #include "ditstudio/engine.h"
@@ -42,8 +41,8 @@ struct ExportJob {
 };
 
 // Runs on the engine thread with the loaded model (never a model of its own).
-FilmExportOutcome runExport(EngineClient &engine, const ExportJob &job, const ditstudio::CancelToken &cancel,
-                            const ditstudio::VideoProgress &progress)
+FilmExportOutcome runExport(ditstudio::EngineSession &engine, const ExportJob &job,
+                            const ditstudio::CancelToken &cancel, const ditstudio::VideoProgress &progress)
 {
     using namespace ditstudio;
     FilmExportOutcome out;
@@ -305,15 +304,16 @@ void FilmExportDialog::start()
     m_outcome = outcome;
     const QString title = QStringLiteral("%1 → %2").arg(m_settings.prompt, QFileInfo(job.path).fileName());
     submitJob(job.kind, title,
-              [job, outcome](EngineClient &engine, const JobContext &context, const ditstudio::CancelToken &cancel) {
+              [job, outcome](ditstudio::EngineSession &engine, const JobContext &context,
+                             const ditstudio::CancelToken &cancel) {
                   auto progress = [&context](int done, int total, const std::string &stage) {
                       context.progress(done, total, QString::fromStdString(stage));
                   };
                   *outcome = runExport(engine, job, cancel, progress);
-                  return JobResult{outcome->ok          ? JobState::Finished
-                                   : outcome->cancelled ? JobState::Cancelled
-                                                        : JobState::Failed,
-                                   outcome->text};
+                  return JobResult {outcome->ok              ? JobState::Finished
+                                        : outcome->cancelled ? JobState::Cancelled
+                                                             : JobState::Failed,
+                                    outcome->text};
               });
 }
 

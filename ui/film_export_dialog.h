@@ -33,7 +33,8 @@ class FilmExportDialog : public JobDialog {
     Q_OBJECT
 public:
     /// engine: the controller whose loaded model renders the film (see JobDialog).
-    FilmExportDialog(GenerationController *engine, const GenerationSettings &settings, QWidget *parent = nullptr);
+    FilmExportDialog(GenerationController *engine, const GenerationSettings &settings,
+                     QWidget *parent = nullptr);
     ~FilmExportDialog() override;
 
     /// The generation settings this dialog films.
@@ -55,7 +56,6 @@ signals:
     void finishedExport(bool ok, const QString &text);
 
 protected:
-
 private:
     void reportFailure(const QString &text);
     void browse();

@@ -4,9 +4,7 @@
 
 #include <QMetaObject>
 
-GenerationController::GenerationController(QObject *parent)
-    : QObject(parent)
-    , m_worker(new GenerationWorker)
+GenerationController::GenerationController(QObject *parent) : QObject(parent), m_worker(new GenerationWorker)
 {
     qRegisterMetaType<ModelSummary>();
     qRegisterMetaType<ModelLoadSpec>();
@@ -73,7 +71,7 @@ void GenerationController::loadModel(const QString &path)
 
 void GenerationController::loadDefaultModel()
 {
-    loadModel(ModelLoadSpec{});
+    loadModel(ModelLoadSpec {});
 }
 
 void GenerationController::loadModel(const ModelLoadSpec &spec)
@@ -81,7 +79,8 @@ void GenerationController::loadModel(const ModelLoadSpec &spec)
     ++m_pendingLoads;
     emit stateChanged();
     GenerationWorker *worker = m_worker;
-    QMetaObject::invokeMethod(m_worker, [worker, spec] { worker->loadModel(spec); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_worker, [worker, spec] { worker->loadModel(spec); }, Qt::QueuedConnection);
 }
 
 quint64 GenerationController::generate(const ditstudio::GenerateRequest &request, const QList<quint64> &seeds,
@@ -91,8 +90,8 @@ quint64 GenerationController::generate(const ditstudio::GenerateRequest &request
     job.info.kind = JobKind::Generate;
     const int items = seeds.isEmpty() ? 1 : static_cast<int>(seeds.size());
     job.info.title = !title.isEmpty() ? title
-                     : items > 1 ? tr("%1 × %2").arg(QString::fromStdString(request.prompt)).arg(items)
-                                 : QString::fromStdString(request.prompt);
+        : items > 1                   ? tr("%1 × %2").arg(QString::fromStdString(request.prompt)).arg(items)
+                                      : QString::fromStdString(request.prompt);
     job.info.total = request.steps * items;
     job.request = request;
     job.seeds = seeds;
@@ -137,12 +136,14 @@ void GenerationController::dispatchNext()
         const ditstudio::GenerateRequest request = m_running.request;
         const QList<quint64> seeds = m_running.seeds;
         QMetaObject::invokeMethod(
-            m_worker, [worker, jobId, request, seeds, token] { worker->generate(jobId, request, seeds, token); },
+            m_worker,
+            [worker, jobId, request, seeds, token] { worker->generate(jobId, request, seeds, token); },
             Qt::QueuedConnection);
     } else {
         const EngineTask task = m_running.task;
         QMetaObject::invokeMethod(
-            m_worker, [worker, jobId, task, token] { worker->runTask(jobId, task, token); }, Qt::QueuedConnection);
+            m_worker, [worker, jobId, task, token] { worker->runTask(jobId, task, token); },
+            Qt::QueuedConnection);
     }
 }
 
@@ -227,7 +228,8 @@ void GenerationController::endJob(JobInfo info)
 void GenerationController::checkPrompt(const QString &prompt)
 {
     GenerationWorker *worker = m_worker;
-    QMetaObject::invokeMethod(m_worker, [worker, prompt] { worker->checkPrompt(prompt); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_worker, [worker, prompt] { worker->checkPrompt(prompt); }, Qt::QueuedConnection);
 }
 
 void GenerationController::onModelLoaded(const ModelSummary &model)
@@ -259,11 +261,11 @@ void GenerationController::onFinished(const GenerationOutcome &outcome)
     emit finished(outcome);
     if (mine) {
         info.state = outcome.status == GenerationOutcome::Status::Completed ? JobState::Finished
-                     : outcome.status == GenerationOutcome::Status::Cancelled ? JobState::Cancelled
-                                                                              : JobState::Failed;
+            : outcome.status == GenerationOutcome::Status::Cancelled        ? JobState::Cancelled
+                                                                            : JobState::Failed;
         info.message = outcome.status == GenerationOutcome::Status::Failed
-                           ? outcome.message
-                           : tr("%1 of %2 images").arg(outcome.images.size()).arg(outcome.itemsRequested);
+            ? outcome.message
+            : tr("%1 of %2 images").arg(outcome.images.size()).arg(outcome.itemsRequested);
         endJob(info);
     }
     dispatchNext();
@@ -278,7 +280,7 @@ void GenerationController::onTaskFinished(quint64 jobId, const JobResult &result
     m_activeJob = 0;
     m_running = Job();
     info.state = result.state == JobState::Finished || result.state == JobState::Cancelled ? result.state
-                                                                                             : JobState::Failed;
+                                                                                           : JobState::Failed;
     info.message = result.message;
     endJob(info);
     dispatchNext();

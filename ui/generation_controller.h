@@ -31,8 +31,7 @@
 
 class GenerationWorker;
 
-class GenerationController : public QObject
-{
+class GenerationController : public QObject {
     Q_OBJECT
 
 public:
@@ -98,7 +97,8 @@ signals:
     void probesReady(const InsideProbes &probes, int step);
     /// Exactly once per job id returned by generate().
     /// One image of a job is done (emitted for each image, before the job's finished()).
-    void itemFinished(quint64 jobId, const QImage &image, quint64 seed, double seconds, const QString &conditioning);
+    void itemFinished(quint64 jobId, const QImage &image, quint64 seed, double seconds,
+                      const QString &conditioning);
     void finished(const GenerationOutcome &outcome);
     void promptChecked(const PromptCheck &check);
     /// Emitted when isBusy(), isLoading() or isCancelling() changes.
@@ -115,9 +115,9 @@ private:
     struct Job {
         JobInfo info;
         ditstudio::GenerateRequest request; // Generate
-        QList<quint64> seeds;               // Generate
-        EngineTask task;                    // the other kinds
-        ditstudio::CancelToken cancel;      // this job's own flag (copies share it)
+        QList<quint64> seeds; // Generate
+        EngineTask task; // the other kinds
+        ditstudio::CancelToken cancel; // this job's own flag (copies share it)
     };
 
     quint64 enqueue(Job job);
@@ -131,13 +131,13 @@ private:
 
     QThread m_thread;
     GenerationWorker *m_worker = nullptr; // lives on m_thread; deleted after the thread stopped
-    ditstudio::CancelToken m_cancel;      // token of the running job (copies share the flag)
-    Job m_running;                        // valid while m_activeJob != 0
-    QList<Job> m_queue;                   // waiting, in order
-    QList<JobInfo> m_recent;              // ended, newest first
+    ditstudio::CancelToken m_cancel; // token of the running job (copies share the flag)
+    Job m_running; // valid while m_activeJob != 0
+    QList<Job> m_queue; // waiting, in order
+    QList<JobInfo> m_recent; // ended, newest first
     quint64 m_nextJob = 1;
     quint64 m_activeJob = 0;
-    int m_runningItem = 0;                // image index within the running generation
+    int m_runningItem = 0; // image index within the running generation
     int m_pendingLoads = 0;
     bool m_hasModel = false;
     ModelSummary m_model;

@@ -4,13 +4,13 @@
 
 #include <QFileInfo>
 
-#include <cmath>
 #include <QJsonDocument>
 #include <QJsonValue>
 #include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QSize>
 #include <QStringList>
+#include <cmath>
 
 #include <limits>
 
@@ -71,9 +71,12 @@ QString num(double value)
 QString seedModeName(SeedMode mode)
 {
     switch (mode) {
-    case SeedMode::Random: return QStringLiteral("random");
-    case SeedMode::Fixed: return QStringLiteral("fixed");
-    case SeedMode::Increment: return QStringLiteral("increment");
+    case SeedMode::Random:
+        return QStringLiteral("random");
+    case SeedMode::Fixed:
+        return QStringLiteral("fixed");
+    case SeedMode::Increment:
+        return QStringLiteral("increment");
     }
     return QStringLiteral("random");
 }
@@ -89,22 +92,26 @@ std::optional<SeedMode> parseSeedMode(const QString &text)
 bool GenerationSettings::operator==(const GenerationSettings &o) const
 {
     return prompt == o.prompt && steps == o.steps && sampler == o.sampler && cfgScale == o.cfgScale
-           && eta == o.eta && guidedChannels == o.guidedChannels && seedMode == o.seedMode && seed == o.seed
-           && batchCount == o.batchCount && cacheInterval == o.cacheInterval && embeddedDefault == o.embeddedDefault && modelPath == o.modelPath
-           && modelHash == o.modelHash && modelArchitecture == o.modelArchitecture && vaePath == o.vaePath
-           && device == o.device && precision == o.precision;
+        && eta == o.eta && guidedChannels == o.guidedChannels && seedMode == o.seedMode && seed == o.seed
+        && batchCount == o.batchCount && cacheInterval == o.cacheInterval
+        && embeddedDefault == o.embeddedDefault && modelPath == o.modelPath && modelHash == o.modelHash
+        && modelArchitecture == o.modelArchitecture && vaePath == o.vaePath && device == o.device
+        && precision == o.precision;
 }
 
-std::optional<ditstudio::GenerateRequest> GenerationSettings::toRequest(quint64 seedValue, QString *error) const
+std::optional<ditstudio::GenerateRequest> GenerationSettings::toRequest(quint64 seedValue,
+                                                                        QString *error) const
 {
     ditstudio::GenerateRequest r;
     r.prompt = prompt.trimmed().toStdString();
     r.steps = steps;
-    if (!ditstudio::parseSampler(sampler.toStdString(), r.sampler)) {
+    const auto kind = ditstudio::parseSampler(sampler.toStdString());
+    if (!kind.ok()) {
         if (error)
-            *error = QStringLiteral("unknown sampler '%1'").arg(sampler);
+            *error = QString::fromStdString(kind.error().message);
         return std::nullopt;
     }
+    r.sampler = *kind;
     r.eta = eta;
     r.cfgScale = cfgScale;
     if (guidedChannels == QLatin1String("3"))
@@ -129,9 +136,15 @@ QList<quint64> GenerationSettings::jobSeeds() const
     const int count = qMax(1, batchCount);
     for (int i = 0; i < count; ++i) {
         switch (seedMode) {
-        case SeedMode::Random: seeds << QRandomGenerator::global()->bounded(kRandomSeedBound); break;
-        case SeedMode::Fixed: seeds << seed; break;
-        case SeedMode::Increment: seeds << seed + quint64(i); break;
+        case SeedMode::Random:
+            seeds << QRandomGenerator::global()->bounded(kRandomSeedBound);
+            break;
+        case SeedMode::Fixed:
+            seeds << seed;
+            break;
+        case SeedMode::Increment:
+            seeds << seed + quint64(i);
+            break;
         }
     }
     return seeds;
@@ -148,25 +161,25 @@ GenerationSettings GenerationSettings::forImage(quint64 imageSeed) const
 
 QJsonObject GenerationSettings::toJson() const
 {
-    QJsonObject model{{QStringLiteral("embedded"), embeddedDefault},
-                      {QStringLiteral("path"), modelPath},
-                      {QStringLiteral("hash"), modelHash},
-                      {QStringLiteral("architecture"), modelArchitecture},
-                      {QStringLiteral("vae"), vaePath},
-                      {QStringLiteral("device"), device},
-                      {QStringLiteral("precision"), precision}};
+    QJsonObject model {{QStringLiteral("embedded"), embeddedDefault},
+                       {QStringLiteral("path"), modelPath},
+                       {QStringLiteral("hash"), modelHash},
+                       {QStringLiteral("architecture"), modelArchitecture},
+                       {QStringLiteral("vae"), vaePath},
+                       {QStringLiteral("device"), device},
+                       {QStringLiteral("precision"), precision}};
     // Seeds go as strings: JSON numbers are doubles and would round 64-bit seeds.
-    return QJsonObject{{QStringLiteral("prompt"), prompt},
-                       {QStringLiteral("steps"), steps},
-                       {QStringLiteral("sampler"), sampler},
-                       {QStringLiteral("cfg_scale"), cfgScale},
-                       {QStringLiteral("eta"), eta},
-                       {QStringLiteral("guided_channels"), guidedChannels},
-                       {QStringLiteral("seed_mode"), seedModeName(seedMode)},
-                       {QStringLiteral("seed"), QString::number(seed)},
-                       {QStringLiteral("batch_count"), batchCount},
-                       {QStringLiteral("cache_interval"), cacheInterval},
-                       {QStringLiteral("model"), model}};
+    return QJsonObject {{QStringLiteral("prompt"), prompt},
+                        {QStringLiteral("steps"), steps},
+                        {QStringLiteral("sampler"), sampler},
+                        {QStringLiteral("cfg_scale"), cfgScale},
+                        {QStringLiteral("eta"), eta},
+                        {QStringLiteral("guided_channels"), guidedChannels},
+                        {QStringLiteral("seed_mode"), seedModeName(seedMode)},
+                        {QStringLiteral("seed"), QString::number(seed)},
+                        {QStringLiteral("batch_count"), batchCount},
+                        {QStringLiteral("cache_interval"), cacheInterval},
+                        {QStringLiteral("model"), model}};
 }
 
 std::optional<GenerationSettings> GenerationSettings::fromJson(const QJsonObject &json, QString *error)
@@ -176,13 +189,16 @@ std::optional<GenerationSettings> GenerationSettings::fromJson(const QJsonObject
     QString seedMode = seedModeName(s.seedMode), seed = QString::number(s.seed);
     if (!takeString(json, "prompt", s.prompt, error) || !takeNumber(json, "steps", steps, error)
         || !takeString(json, "sampler", s.sampler, error) || !takeNumber(json, "cfg_scale", s.cfgScale, error)
-        || !takeNumber(json, "eta", s.eta, error) || !takeString(json, "guided_channels", s.guidedChannels, error)
+        || !takeNumber(json, "eta", s.eta, error)
+        || !takeString(json, "guided_channels", s.guidedChannels, error)
         || !takeString(json, "seed_mode", seedMode, error) || !takeString(json, "seed", seed, error)
-        || !takeNumber(json, "batch_count", batch, error) || !takeNumber(json, "cache_interval", cache, error))
+        || !takeNumber(json, "batch_count", batch, error)
+        || !takeNumber(json, "cache_interval", cache, error))
         return std::nullopt;
     if (cache < 1 || cache > 8 || cache != std::floor(cache)) {
         if (error)
-            *error = QStringLiteral("field 'cache_interval': expected a whole number in 1..8, got %1").arg(cache);
+            *error = QStringLiteral("field 'cache_interval': expected a whole number in 1..8, got %1")
+                         .arg(cache);
         return std::nullopt;
     }
     s.cacheInterval = int(cache);
@@ -196,8 +212,9 @@ std::optional<GenerationSettings> GenerationSettings::fromJson(const QJsonObject
         const QJsonObject m = model.toObject();
         if (!takeBool(m, "embedded", s.embeddedDefault, error) || !takeString(m, "path", s.modelPath, error)
             || !takeString(m, "hash", s.modelHash, error)
-            || !takeString(m, "architecture", s.modelArchitecture, error) || !takeString(m, "vae", s.vaePath, error)
-            || !takeString(m, "device", s.device, error) || !takeString(m, "precision", s.precision, error))
+            || !takeString(m, "architecture", s.modelArchitecture, error)
+            || !takeString(m, "vae", s.vaePath, error) || !takeString(m, "device", s.device, error)
+            || !takeString(m, "precision", s.precision, error))
             return std::nullopt;
     }
     s.steps = static_cast<int>(steps);
@@ -215,7 +232,8 @@ std::optional<GenerationSettings> GenerationSettings::fromJson(const QJsonObject
     const auto mode = parseSeedMode(seedMode);
     if (!mode) {
         if (error)
-            *error = QStringLiteral("field 'seed_mode': expected random, fixed or increment, got '%1'").arg(seedMode);
+            *error = QStringLiteral("field 'seed_mode': expected random, fixed or increment, got '%1'")
+                         .arg(seedMode);
         return std::nullopt;
     }
     s.seedMode = *mode;
@@ -250,7 +268,8 @@ QString GenerationSettings::parametersText(const QString &conditioning, const QS
         fields << QStringLiteral("Step cache: %1").arg(cacheInterval);
     if (!conditioning.isEmpty())
         fields << QStringLiteral("Class: %1").arg(conditioning);
-    const QString modelName = embeddedDefault ? QStringLiteral("embedded default") : QFileInfo(modelPath).fileName();
+    const QString modelName
+        = embeddedDefault ? QStringLiteral("embedded default") : QFileInfo(modelPath).fileName();
     if (!modelName.isEmpty())
         fields << QStringLiteral("Model: %1").arg(modelName);
     if (!modelHash.isEmpty())
@@ -273,7 +292,8 @@ std::optional<GenerationSettings> GenerationSettings::fromParametersText(const Q
         }
     if (fieldsLine < 1) {
         if (error)
-            *error = QStringLiteral("'parameters' text: expected the prompt, then a line starting with 'Steps:'");
+            *error = QStringLiteral(
+                "'parameters' text: expected the prompt, then a line starting with 'Steps:'");
         return std::nullopt;
     }
     GenerationSettings s;
@@ -324,8 +344,7 @@ std::optional<GenerationSettings> GenerationSettings::fromParametersText(const Q
     if (!s.embeddedDefault)
         s.modelPath = model; // a file name only: the caller looks for it
     // A1111 sampler names ("Euler a", "DPM++ 2M") are not ours; fall back to the default then.
-    ditstudio::SamplerKind kind{};
-    if (!ditstudio::parseSampler(s.sampler.toStdString(), kind))
+    if (!ditstudio::parseSampler(s.sampler.toStdString()).ok())
         s.sampler = QStringLiteral("ddpm");
     if (s.guidedChannels != QLatin1String("3") && s.guidedChannels != QLatin1String("all"))
         s.guidedChannels = QStringLiteral("3");
@@ -337,14 +356,15 @@ std::optional<GenerationSettings> GenerationSettings::fromParametersText(const Q
     return s;
 }
 
-std::vector<std::pair<std::string, std::string>> pngTextChunks(const GenerationSettings &settings,
-                                                               const QString &conditioning, const QSize &imageSize)
+std::vector<std::pair<std::string, std::string>>
+pngTextChunks(const GenerationSettings &settings, const QString &conditioning, const QSize &imageSize)
 {
     QJsonObject json = settings.toJson();
     json.insert(QStringLiteral("conditioning"), conditioning);
     json.insert(QStringLiteral("width"), imageSize.width());
     json.insert(QStringLiteral("height"), imageSize.height());
-    json.insert(QStringLiteral("app"), QStringLiteral("DiT Studio %1").arg(QString::fromLatin1(ditstudio::appVersion())));
+    json.insert(QStringLiteral("app"),
+                QStringLiteral("DiT Studio %1").arg(QString::fromLatin1(ditstudio::appVersion())));
     std::vector<std::pair<std::string, std::string>> chunks;
     chunks.emplace_back("parameters", settings.parametersText(conditioning, imageSize).toStdString());
     chunks.emplace_back(kPngJsonKey, QJsonDocument(json).toJson(QJsonDocument::Compact).toStdString());
@@ -352,13 +372,13 @@ std::vector<std::pair<std::string, std::string>> pngTextChunks(const GenerationS
     return chunks;
 }
 
-std::optional<GenerationSettings> settingsFromPngText(const std::vector<std::pair<std::string, std::string>> &chunks,
-                                                      QString *error)
+std::optional<GenerationSettings>
+settingsFromPngText(const std::vector<std::pair<std::string, std::string>> &chunks, QString *error)
 {
     for (const auto &[key, value] : chunks) {
         if (key != kPngJsonKey)
             continue;
-        QJsonParseError parseError{};
+        QJsonParseError parseError {};
         const QJsonDocument doc = QJsonDocument::fromJson(QByteArray::fromStdString(value), &parseError);
         if (!doc.isObject()) {
             if (error)

@@ -15,11 +15,11 @@
 
 /// How the seeds of a job's images are chosen.
 enum class SeedMode {
-    Random,   ///< a fresh random seed for every image
-    Fixed,    ///< every image uses the seed as typed
+    Random, ///< a fresh random seed for every image
+    Fixed, ///< every image uses the seed as typed
     Increment ///< image i uses seed + i
 };
-QString seedModeName(SeedMode mode);                   ///< "random", "fixed", "increment"
+QString seedModeName(SeedMode mode); ///< "random", "fixed", "increment"
 std::optional<SeedMode> parseSeedMode(const QString &text);
 
 struct GenerationSettings {
@@ -37,7 +37,7 @@ struct GenerationSettings {
     // The model (see ModelSummary / ModelLoadSpec).
     bool embeddedDefault = true; ///< the embedded default model (modelPath is informative only)
     QString modelPath;
-    QString modelHash;           ///< quickWeightHash(), "q1:<sha256>"
+    QString modelHash; ///< quickWeightHash(), "q1:<sha256>"
     QString modelArchitecture;
     QString vaePath;
     QString device = QStringLiteral("auto");
@@ -61,17 +61,17 @@ struct GenerationSettings {
     /// AUTOMATIC1111's "parameters" layout: the prompt, then "Steps: 50, Sampler: ddpm, CFG scale: 4, ..."
     QString parametersText(const QString &conditioning, const QSize &imageSize) const;
     /// Best-effort reader of parametersText() (and of A1111 files: the prompt, steps, CFG, seed).
-    static std::optional<GenerationSettings> fromParametersText(const QString &text, QString *error = nullptr);
+    static std::optional<GenerationSettings> fromParametersText(const QString &text,
+                                                                QString *error = nullptr);
 };
 
 /// Key of the PNG text chunk that holds toJson() plus the result facts (conditioning, size, app version).
 inline constexpr const char *kPngJsonKey = "ditstudio";
 
 /// The PNG text chunks for an image made with these settings.
-std::vector<std::pair<std::string, std::string>> pngTextChunks(const GenerationSettings &settings,
-                                                               const QString &conditioning,
-                                                               const QSize &imageSize);
+std::vector<std::pair<std::string, std::string>>
+pngTextChunks(const GenerationSettings &settings, const QString &conditioning, const QSize &imageSize);
 /// Settings from a PNG's text chunks: the "ditstudio" JSON when present, else the "parameters"
 /// text. nullopt + *error when neither is there or readable.
-std::optional<GenerationSettings> settingsFromPngText(const std::vector<std::pair<std::string, std::string>> &chunks,
-                                                      QString *error = nullptr);
+std::optional<GenerationSettings>
+settingsFromPngText(const std::vector<std::pair<std::string, std::string>> &chunks, QString *error = nullptr);

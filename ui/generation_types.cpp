@@ -17,11 +17,16 @@ QString ModelSummary::displayText() const
 QString jobKindName(JobKind kind)
 {
     switch (kind) {
-    case JobKind::Generate: return QObject::tr("Generate");
-    case JobKind::EditImage: return QObject::tr("Edit image");
-    case JobKind::EditVideo: return QObject::tr("Edit video");
-    case JobKind::Film: return QObject::tr("Denoising film");
-    case JobKind::Walk: return QObject::tr("Latent walk");
+    case JobKind::Generate:
+        return QObject::tr("Generate");
+    case JobKind::EditImage:
+        return QObject::tr("Edit image");
+    case JobKind::EditVideo:
+        return QObject::tr("Edit video");
+    case JobKind::Film:
+        return QObject::tr("Denoising film");
+    case JobKind::Walk:
+        return QObject::tr("Latent walk");
     }
     return QObject::tr("Job");
 }
@@ -29,11 +34,16 @@ QString jobKindName(JobKind kind)
 QString jobStateName(JobState state)
 {
     switch (state) {
-    case JobState::Queued: return QObject::tr("queued");
-    case JobState::Running: return QObject::tr("running");
-    case JobState::Finished: return QObject::tr("finished");
-    case JobState::Cancelled: return QObject::tr("cancelled");
-    case JobState::Failed: return QObject::tr("failed");
+    case JobState::Queued:
+        return QObject::tr("queued");
+    case JobState::Running:
+        return QObject::tr("running");
+    case JobState::Finished:
+        return QObject::tr("finished");
+    case JobState::Cancelled:
+        return QObject::tr("cancelled");
+    case JobState::Failed:
+        return QObject::tr("failed");
     }
     return {};
 }

@@ -46,24 +46,35 @@ ModelSummary summarize(const ditstudio::CheckpointInfo &info, const ModelLoadSpe
 
 } // namespace
 
-GenerationWorker::GenerationWorker(QObject *parent)
-    : QObject(parent)
-{
-}
+GenerationWorker::GenerationWorker(QObject *parent) : QObject(parent) { }
 
 GenerationWorker::~GenerationWorker() = default;
+
+ditstudio::EngineSession *GenerationWorker::engine()
+{
+    if (!m_engine)
+        m_engine = EngineModule::createSession();
+    return m_engine.get();
+}
 
 void GenerationWorker::loadModel(const ModelLoadSpec &spec)
 {
     ditstudio::LoadOptions options;
     options.device = spec.device.isEmpty() ? std::string("auto") : spec.device.toStdString();
     options.vaePath = spec.vaePath.toStdString();
-    if (!ditstudio::parseDType(spec.precision.toStdString(), options.dtype)) {
-        emit loadFailed(tr("precision '%1': expected fp32, bf16 or fp16").arg(spec.precision));
+    const auto dtype = ditstudio::parseDType(spec.precision.toStdString());
+    if (!dtype.ok()) {
+        emit loadFailed(QString::fromStdString(dtype.error().message));
         return;
     }
-    const auto result = spec.path.isEmpty() ? m_engine.loadDefaultModel(options)
-                                            : m_engine.loadModel(spec.path.toStdString(), options);
+    options.dtype = *dtype;
+    ditstudio::EngineSession *session = engine();
+    if (!session) {
+        emit loadFailed(fromStd(EngineModule::unavailableError().message));
+        return;
+    }
+    const auto result = spec.path.isEmpty() ? session->loadDefaultModel(options)
+                                            : session->loadModel(spec.path.toStdString(), options);
     if (!result.ok()) {
         emit loadFailed(fromStd(result.error().message));
         return;
@@ -76,15 +87,15 @@ void GenerationWorker::checkPrompt(const QString &prompt)
 {
     PromptCheck check;
     check.prompt = prompt;
-    if (!m_engine.hasModel()) {
+    if (!m_engine || !m_engine->hasModel()) {
         check.message = tr("no model loaded");
         emit promptChecked(check);
         return;
     }
-    const auto match = m_engine.parsePrompt(prompt.trimmed().toStdString());
+    const auto match = m_engine->parsePrompt(prompt.trimmed().toStdString());
     if (match.ok()) {
         check.ok = true;
-        check.conditioning = fromStd(match->conditioning.describe(m_engine.classNames()));
+        check.conditioning = fromStd(match->conditioning.describe(m_engine->classNames()));
         for (const auto &w : match->warnings)
             check.warnings << fromStd(w);
     } else {
@@ -98,7 +109,7 @@ void GenerationWorker::generate(quint64 jobId, const ditstudio::GenerateRequest 
 {
     QElapsedTimer wall;
     wall.start();
-    const QList<quint64> seeds = seedsIn.isEmpty() ? QList<quint64>{requestIn.seed} : seedsIn;
+    const QList<quint64> seeds = seedsIn.isEmpty() ? QList<quint64> {requestIn.seed} : seedsIn;
     GenerationOutcome outcome;
     outcome.jobId = jobId;
     outcome.seed = seeds.front();
@@ -111,11 +122,17 @@ void GenerationWorker::generate(quint64 jobId, const ditstudio::GenerateRequest 
     try {
         ditstudio::GenerateRequest request = requestIn;
         request.batch = 1;
-        const auto classNames = m_engine.classNames();
+        ditstudio::EngineSession *session = engine();
+        if (!session) {
+            outcome.message = fromStd(EngineModule::unavailableError().message);
+            finish(GenerationOutcome::Status::Failed);
+            return;
+        }
+        const auto classNames = session->classNames();
         // Resolve the prompt once, here rather than inside generate(), so that the outcome can carry
         // the matcher's notes and the resolved classes (for the status bar, history and PNG).
         if (!request.conditioning && !cancel.isCancelRequested()) {
-            auto match = m_engine.parsePrompt(request.prompt);
+            auto match = session->parsePrompt(request.prompt);
             if (!match.ok()) {
                 outcome.message = fromStd(match.error().message);
                 finish(GenerationOutcome::Status::Failed);
@@ -146,7 +163,7 @@ void GenerationWorker::generate(quint64 jobId, const ditstudio::GenerateRequest 
             }
             request.seed = seeds[i];
             emit itemStarted(i, static_cast<int>(seeds.size()), seeds[i], outcome.conditioning);
-            auto result = m_engine.generate(request, observer, cancel);
+            auto result = session->generate(request, observer, cancel);
             if (!result.ok()) {
                 outcome.message = fromStd(result.error().message);
                 finish(GenerationOutcome::Status::Failed);
@@ -184,7 +201,7 @@ void GenerationWorker::runTask(quint64 jobId, const EngineTask &task, const dits
         emit taskFinished(jobId, result);
         return;
     }
-    if (!m_engine.hasModel()) {
+    if (!m_engine || !m_engine->hasModel()) {
         result.message = tr("No model is loaded: load one first.");
         emit taskFinished(jobId, result);
         return;
@@ -196,7 +213,7 @@ void GenerationWorker::runTask(quint64 jobId, const EngineTask &task, const dits
     };
     context.preview = [this, jobId](const QImage &image) { emit jobPreview(jobId, image); };
     try {
-        result = task(m_engine, context, cancel);
+        result = task(*m_engine, context, cancel);
     } catch (const std::exception &e) {
         // The engine converts library exceptions itself; this only guards the Qt event loop.
         result.state = JobState::Failed;

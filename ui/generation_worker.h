@@ -1,13 +1,12 @@
 #pragma once
 /// \file generation_worker.h
-/// The QObject that owns the engine (an EngineClient) and does all engine work. It lives on the
-/// GenerationController's QThread; its slots are invoked there (queued) and its signals reach the
-/// GUI thread queued. Never call its slots directly from another thread.
+/// The QObject that owns the engine (an EngineSession from the module) and does all engine work. It lives on
+/// the GenerationController's QThread; its slots are invoked there (queued) and its signals reach the GUI
+/// thread queued. Never call its slots directly from another thread.
 
 #include "generation_types.h"
 
 #include "ditstudio/cancel_token.h"
-#include "engine_client.h"
 
 #include "ditstudio/engine.h"
 
@@ -15,8 +14,9 @@
 #include <QObject>
 #include <QString>
 
-class GenerationWorker : public QObject
-{
+#include <memory>
+
+class GenerationWorker : public QObject {
     Q_OBJECT
 
 public:
@@ -51,7 +51,8 @@ signals:
     void previewReady(const QImage &xt, const QImage &x0, int step);
     /// What the request's probes recorded at step (1-based), after previewReady of that step.
     void probesReady(const InsideProbes &probes, int step);
-    void itemFinished(quint64 jobId, const QImage &image, quint64 seed, double seconds, const QString &conditioning);
+    void itemFinished(quint64 jobId, const QImage &image, quint64 seed, double seconds,
+                      const QString &conditioning);
     void finished(const GenerationOutcome &outcome);
     void promptChecked(const PromptCheck &check);
     void jobProgress(quint64 jobId, int done, int total, const QString &stage);
@@ -59,6 +60,9 @@ signals:
     void taskFinished(quint64 jobId, const JobResult &result);
 
 private:
-    EngineClient m_engine; ///< the engine, made on this thread on first use
+    /// The engine, made on this thread on first use; null when the engine module is missing.
+    ditstudio::EngineSession *engine();
+
+    std::unique_ptr<ditstudio::EngineSession> m_engine;
     ModelLoadSpec m_spec; ///< how the current model was loaded
 };

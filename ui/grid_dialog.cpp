@@ -52,16 +52,17 @@ QImage GridDialog::compose(const QList<Item> &items, int columns, int factor, co
         // Each caption line elided to the cell.
         const QStringList captionLines = items[i].second.split(QLatin1Char('\n'));
         for (int l = 0; l < captionLines.size(); ++l) {
-            const QRect line(origin.x(), origin.y() + cellH + 2 + l * fm.lineSpacing(), cellW, fm.lineSpacing());
-            p.drawText(line, Qt::AlignHCenter | Qt::AlignTop, fm.elidedText(captionLines[l], Qt::ElideRight, cellW));
+            const QRect line(origin.x(), origin.y() + cellH + 2 + l * fm.lineSpacing(), cellW,
+                             fm.lineSpacing());
+            p.drawText(line, Qt::AlignHCenter | Qt::AlignTop,
+                       fm.elidedText(captionLines[l], Qt::ElideRight, cellW));
         }
     }
     return grid;
 }
 
 GridDialog::GridDialog(const QList<Item> &items, const QString &title, QWidget *parent)
-    : QDialog(parent)
-    , m_items(items)
+    : QDialog(parent), m_items(items)
 {
     setWindowTitle(tr("Grid — %1").arg(title));
     setObjectName(QStringLiteral("gridDialog"));
@@ -89,8 +90,8 @@ GridDialog::GridDialog(const QList<Item> &items, const QString &title, QWidget *
     QPushButton *save = buttons->addButton(tr("&Save grid…"), QDialogButtonBox::ActionRole);
     connect(save, &QPushButton::clicked, this, [this] {
         const QString dir = QStandardPaths::writableLocation(QStandardPaths::PicturesLocation);
-        const QString path = QFileDialog::getSaveFileName(this, tr("Save grid"), QDir(dir).filePath(QStringLiteral("grid.png")),
-                                                          tr("PNG images (*.png)"));
+        const QString path = QFileDialog::getSaveFileName(
+            this, tr("Save grid"), QDir(dir).filePath(QStringLiteral("grid.png")), tr("PNG images (*.png)"));
         if (!path.isEmpty())
             saveTo(path);
     });
@@ -104,7 +105,8 @@ bool GridDialog::saveTo(const QString &path)
     // QSaveFile: written to a temporary file and renamed, so a failure leaves no partial PNG.
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly) || !m_grid.save(&file, "PNG") || !file.commit()) {
-        m_status->setText(tr("Could not write %1: %2").arg(QDir::toNativeSeparators(path), file.errorString()));
+        m_status->setText(
+            tr("Could not write %1: %2").arg(QDir::toNativeSeparators(path), file.errorString()));
         return false;
     }
     m_status->setText(tr("Saved %1").arg(QDir::toNativeSeparators(path)));

@@ -3,21 +3,21 @@
 #include <QAction>
 #include <QClipboard>
 #include <QDesktopServices>
-#include <QGuiApplication>
-#include <QImage>
-#include <QKeySequence>
-#include <QShortcut>
 #include <QDir>
 #include <QFileInfo>
 #include <QFontMetrics>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QIcon>
+#include <QImage>
+#include <QKeySequence>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QMenu>
 #include <QPixmap>
 #include <QPushButton>
+#include <QShortcut>
 #include <QUrl>
 #include <QVBoxLayout>
 
@@ -29,7 +29,8 @@ QString tooltipFor(const HistoryEntry &e)
 {
     const GenerationSettings &s = e.settings;
     return QObject::tr("<b>%1</b><br>%2<br>seed %3 · %4 steps · %5 · CFG %6<br>%7×%8 · %9 s<br>%10<br>%11")
-        .arg(e.conditioning.toHtmlEscaped(), e.createdAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd hh:mm:ss")))
+        .arg(e.conditioning.toHtmlEscaped(),
+             e.createdAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd hh:mm:ss")))
         .arg(s.seed)
         .arg(e.steps)
         .arg(s.sampler)
@@ -43,9 +44,7 @@ QString tooltipFor(const HistoryEntry &e)
 }
 } // namespace
 
-HistoryPanel::HistoryPanel(HistoryStore *store, QWidget *parent)
-    : QWidget(parent)
-    , m_store(store)
+HistoryPanel::HistoryPanel(HistoryStore *store, QWidget *parent) : QWidget(parent), m_store(store)
 {
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(6, 6, 6, 6);
@@ -97,7 +96,8 @@ HistoryPanel::HistoryPanel(HistoryStore *store, QWidget *parent)
     m_edit->setToolTip(tr("Open this image in the image editor (img2img, inpaint, invert)"));
     m_compare = new QPushButton(tr("Compare"), this);
     m_compare->setObjectName(QStringLiteral("historyCompare"));
-    m_compare->setToolTip(tr("Compare two selected images side by side or with a swipe (Ctrl+click selects two)"));
+    m_compare->setToolTip(
+        tr("Compare two selected images side by side or with a swipe (Ctrl+click selects two)"));
     m_grid = new QPushButton(tr("Grid"), this);
     m_grid->setObjectName(QStringLiteral("historyGrid"));
     m_grid->setToolTip(tr("Show the selected images as a grid (Ctrl/Shift+click selects several)"));
@@ -151,7 +151,7 @@ QListWidgetItem *HistoryPanel::makeItem(const HistoryEntry &e) const
     const int width = m_list->gridSize().width() - 8;
     const QFontMetrics fm(m_list->font());
     const QString text = fm.elidedText(e.conditioning, Qt::ElideRight, width) + QLatin1Char('\n')
-                         + fm.elidedText(tr("seed %1").arg(e.settings.seed), Qt::ElideRight, width);
+        + fm.elidedText(tr("seed %1").arg(e.settings.seed), Qt::ElideRight, width);
     auto *item = new QListWidgetItem(QIcon(thumb), text);
     item->setData(kIdRole, e.id);
     item->setToolTip(tooltipFor(e));
@@ -307,7 +307,8 @@ void HistoryPanel::openSelectedLocation()
     // Portable: open the folder in the desktop's file manager (selecting the file itself needs
     // per-platform calls).
     if (!QDesktopServices::openUrl(QUrl::fromLocalFile(file.absolutePath())))
-        emit errorOccurred(tr("Could not open the folder %1.").arg(QDir::toNativeSeparators(file.absolutePath())));
+        emit errorOccurred(
+            tr("Could not open the folder %1.").arg(QDir::toNativeSeparators(file.absolutePath())));
 }
 
 void HistoryPanel::deleteSelected()

@@ -14,8 +14,7 @@ class QListWidget;
 class QListWidgetItem;
 class QPushButton;
 
-class HistoryPanel : public QWidget
-{
+class HistoryPanel : public QWidget {
     Q_OBJECT
 
 public:

@@ -1,6 +1,6 @@
 #include "history_store.h"
-#include <QFile>
 #include <QDateTime>
+#include <QFile>
 
 #include <QAtomicInt>
 #include <QBuffer>
@@ -67,8 +67,8 @@ HistoryEntry readRow(const QSqlQuery &q)
 } // namespace
 
 HistoryStore::HistoryStore(const QString &databasePath)
-    : m_connection(QStringLiteral("ditstudio-history-%1").arg(g_connectionCounter.fetchAndAddRelaxed(1)))
-    , m_path(databasePath)
+    : m_connection(QStringLiteral("ditstudio-history-%1").arg(g_connectionCounter.fetchAndAddRelaxed(1))),
+      m_path(databasePath)
 {
     QDir().mkpath(QFileInfo(databasePath).absolutePath());
     if (openDatabase())
@@ -86,7 +86,7 @@ HistoryStore::HistoryStore(const QString &databasePath)
     if (!QFileInfo(databasePath).isFile())
         return; // only a damaged file is moved aside (a folder or a missing path: m_error says why)
     const QString stem = databasePath + QStringLiteral(".damaged-")
-                         + QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
+        + QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
     QString aside = stem;
     for (int n = 1; QFileInfo::exists(aside); ++n) // never replace an earlier damaged copy
         aside = stem + QLatin1Char('-') + QString::number(n);
@@ -98,9 +98,10 @@ HistoryStore::HistoryStore(const QString &databasePath)
     for (const char *suffix : {"-wal", "-shm"})
         if (QFileInfo::exists(databasePath + QLatin1String(suffix)))
             QFile::rename(databasePath + QLatin1String(suffix), aside + QLatin1String(suffix));
-    m_recoveryNote = QStringLiteral("The history database %1 was damaged (%2). It was moved to %3 and a new, empty "
-                                    "history was started.")
-                         .arg(QDir::toNativeSeparators(databasePath), damagedError, QDir::toNativeSeparators(aside));
+    m_recoveryNote
+        = QStringLiteral("The history database %1 was damaged (%2). It was moved to %3 and a new, empty "
+                         "history was started.")
+              .arg(QDir::toNativeSeparators(databasePath), damagedError, QDir::toNativeSeparators(aside));
     m_error.clear();
     openDatabase();
 }
@@ -118,7 +119,8 @@ bool HistoryStore::openDatabase()
         QSqlQuery check(db);
         if (!check.exec(QStringLiteral("PRAGMA quick_check")) || !check.next()
             || check.value(0).toString() != QStringLiteral("ok")) {
-            const QString why = check.lastError().isValid() ? check.lastError().text() : check.value(0).toString();
+            const QString why
+                = check.lastError().isValid() ? check.lastError().text() : check.value(0).toString();
             m_error = QStringLiteral("history database %1: %2").arg(m_path, why);
             return false;
         }
@@ -128,7 +130,7 @@ bool HistoryStore::openDatabase()
     exec(QStringLiteral("PRAGMA journal_mode=WAL"));
     exec(QStringLiteral("PRAGMA synchronous=NORMAL"));
     m_open = exec(QString::fromLatin1(kSchema))
-             && exec(QStringLiteral("CREATE INDEX IF NOT EXISTS generations_created ON generations(created_at)"));
+        && exec(QStringLiteral("CREATE INDEX IF NOT EXISTS generations_created ON generations(created_at)"));
     return m_open;
 }
 
@@ -160,7 +162,8 @@ QByteArray HistoryStore::makeThumbnail(const QImage &image)
 {
     if (image.isNull())
         return {};
-    const QImage thumb = image.scaled(kThumbnailSide, kThumbnailSide, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+    const QImage thumb
+        = image.scaled(kThumbnailSide, kThumbnailSide, Qt::KeepAspectRatio, Qt::SmoothTransformation);
     QByteArray png;
     QBuffer buffer(&png);
     buffer.open(QIODevice::WriteOnly);
@@ -184,7 +187,8 @@ qint64 HistoryStore::add(const HistoryEntry &e)
         return 0;
     QSqlQuery q(QSqlDatabase::database(m_connection));
     q.prepare(QStringLiteral(
-        "INSERT INTO generations (created_at, prompt, conditioning, settings_json, model_path, model_hash, seed, "
+        "INSERT INTO generations (created_at, prompt, conditioning, settings_json, model_path, model_hash, "
+        "seed, "
         "width, height, steps, seconds, thumbnail, image_path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     const QDateTime created = e.createdAt.isValid() ? e.createdAt : QDateTime::currentDateTimeUtc();
     q.addBindValue(created.toUTC().toString(Qt::ISODateWithMs));
@@ -201,7 +205,8 @@ qint64 HistoryStore::add(const HistoryEntry &e)
     q.addBindValue(e.thumbnailPng);
     q.addBindValue(text(e.imagePath));
     if (!q.exec()) {
-        m_error = QStringLiteral("history database %1: cannot add an entry: %2").arg(m_path, q.lastError().text());
+        m_error = QStringLiteral("history database %1: cannot add an entry: %2")
+                      .arg(m_path, q.lastError().text());
         return 0;
     }
     return q.lastInsertId().toLongLong();

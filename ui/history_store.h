@@ -15,19 +15,18 @@
 
 /// One stored result.
 struct HistoryEntry {
-    qint64 id = 0;                 ///< assigned by HistoryStore::add
-    QDateTime createdAt;           ///< UTC
-    GenerationSettings settings;   ///< narrowed to this image (its seed, fixed, count 1)
-    QString conditioning;          ///< resolved classes, e.g. "Sneaker" (what search matches)
+    qint64 id = 0; ///< assigned by HistoryStore::add
+    QDateTime createdAt; ///< UTC
+    GenerationSettings settings; ///< narrowed to this image (its seed, fixed, count 1)
+    QString conditioning; ///< resolved classes, e.g. "Sneaker" (what search matches)
     QSize imageSize;
-    double seconds = 0;            ///< sampling time of this image
-    int steps = 0;                 ///< steps run
-    QByteArray thumbnailPng;       ///< at most kThumbnailSide px on the long side
-    QString imagePath;             ///< the auto-saved or saved PNG (may have been moved since)
+    double seconds = 0; ///< sampling time of this image
+    int steps = 0; ///< steps run
+    QByteArray thumbnailPng; ///< at most kThumbnailSide px on the long side
+    QString imagePath; ///< the auto-saved or saved PNG (may have been moved since)
 };
 
-class HistoryStore
-{
+class HistoryStore {
 public:
     static constexpr int kThumbnailSide = 128;
 

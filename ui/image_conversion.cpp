@@ -6,10 +6,17 @@ QImage toQImage(const ditstudio::Image &image)
 {
     QImage::Format format = QImage::Format_Invalid;
     switch (image.channels) {
-    case 1: format = QImage::Format_Grayscale8; break;
-    case 3: format = QImage::Format_RGB888; break;
-    case 4: format = QImage::Format_RGBA8888; break;
-    default: return {};
+    case 1:
+        format = QImage::Format_Grayscale8;
+        break;
+    case 3:
+        format = QImage::Format_RGB888;
+        break;
+    case 4:
+        format = QImage::Format_RGBA8888;
+        break;
+    default:
+        return {};
     }
     const size_t rowBytes = static_cast<size_t>(image.width) * image.channels;
     if (image.width <= 0 || image.height <= 0 || image.pixels.size() != rowBytes * image.height)

@@ -26,9 +26,7 @@ bool isWhole(double v)
 }
 } // namespace
 
-ImageView::ImageView(QWidget *parent)
-    : QWidget(parent)
-    , m_placeholder(tr("No image yet"))
+ImageView::ImageView(QWidget *parent) : QWidget(parent), m_placeholder(tr("No image yet"))
 {
     setAttribute(Qt::WA_OpaquePaintEvent);
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
@@ -81,9 +79,12 @@ double ImageView::scale() const
     if (m_zoom > 0)
         return m_zoom;
     switch (m_mode) {
-    case FitMode::Fit: return fitScale();
-    case FitMode::ActualSize: return 1.0;
-    case FitMode::PixelExact: return qMax(1.0, std::floor(fitScale()));
+    case FitMode::Fit:
+        return fitScale();
+    case FitMode::ActualSize:
+        return 1.0;
+    case FitMode::PixelExact:
+        return qMax(1.0, std::floor(fitScale()));
     }
     return 1.0;
 }
@@ -160,7 +161,8 @@ void ImageView::zoomBy(double factor, const QPointF &anchor)
     double after = qBound(kMinZoom, before * factor, kMaxZoom);
     // In pixel-exact mode zooming steps through whole-number scales.
     if (m_mode == FitMode::PixelExact && after >= 1.0)
-        after = factor > 1 ? std::max(before + 1, std::floor(after)) : std::max(1.0, std::min(before - 1, std::ceil(after)));
+        after = factor > 1 ? std::max(before + 1, std::floor(after))
+                           : std::max(1.0, std::min(before - 1, std::ceil(after)));
     if (after == before)
         return;
     // Keep the image point under the anchor where it is.
@@ -245,12 +247,24 @@ void ImageView::keyPressEvent(QKeyEvent *event)
 {
     switch (event->key()) {
     case Qt::Key_Plus:
-    case Qt::Key_Equal: zoomIn(); break;
-    case Qt::Key_Minus: zoomOut(); break;
-    case Qt::Key_0: setFitMode(FitMode::Fit); break;
-    case Qt::Key_1: setFitMode(FitMode::ActualSize); break;
-    case Qt::Key_P: setFitMode(FitMode::PixelExact); break;
-    default: QWidget::keyPressEvent(event); return;
+    case Qt::Key_Equal:
+        zoomIn();
+        break;
+    case Qt::Key_Minus:
+        zoomOut();
+        break;
+    case Qt::Key_0:
+        setFitMode(FitMode::Fit);
+        break;
+    case Qt::Key_1:
+        setFitMode(FitMode::ActualSize);
+        break;
+    case Qt::Key_P:
+        setFitMode(FitMode::PixelExact);
+        break;
+    default:
+        QWidget::keyPressEvent(event);
+        return;
     }
     event->accept();
 }
@@ -261,7 +275,8 @@ void ImageView::contextMenuEvent(QContextMenuEvent *event)
     const struct {
         FitMode mode;
         QString text;
-    } modes[] = {{FitMode::Fit, tr("&Fit (0)")}, {FitMode::ActualSize, tr("&Actual size, 100% (1)")},
+    } modes[] = {{FitMode::Fit, tr("&Fit (0)")},
+                 {FitMode::ActualSize, tr("&Actual size, 100% (1)")},
                  {FitMode::PixelExact, tr("&Pixel-exact (P)")}};
     for (const auto &m : modes) {
         QAction *a = menu.addAction(m.text, this, [this, mode = m.mode] { setFitMode(mode); });

@@ -18,8 +18,7 @@
 #include <QString>
 #include <QWidget>
 
-class ImageView : public QWidget
-{
+class ImageView : public QWidget {
     Q_OBJECT
 
 public:
@@ -80,8 +79,8 @@ private:
     QImage m_scaled; // Fit mode with smoothing: m_image at the target size, rebuilt on change or resize
     QString m_placeholder;
     FitMode m_mode = FitMode::Fit;
-    double m_zoom = 0;   // explicit zoom (wheel, zoomIn/Out); 0 = from the fit mode
-    QPointF m_offset;    // pan, in widget pixels from the centred position
+    double m_zoom = 0; // explicit zoom (wheel, zoomIn/Out); 0 = from the fit mode
+    QPointF m_offset; // pan, in widget pixels from the centred position
     bool m_smoothing = true;
     bool m_dragging = false;
     QPoint m_dragStart;

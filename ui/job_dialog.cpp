@@ -5,9 +5,7 @@
 #include <QLabel>
 #include <QPushButton>
 
-JobDialog::JobDialog(GenerationController *engine, QWidget *parent)
-    : QDialog(parent)
-    , m_engine(engine)
+JobDialog::JobDialog(GenerationController *engine, QWidget *parent) : QDialog(parent), m_engine(engine)
 {
     if (!m_engine)
         return;
@@ -65,15 +63,16 @@ void JobDialog::onJobChanged(const JobInfo &info)
     // While it waits, say behind what: the queue is the engine's, shared with the main window.
     if (info.state == JobState::Queued) {
         const int ahead = m_engine->jobsAhead(info.id);
-        m_jobStatus->setText(tr("Queued: waiting for %n job(s) ahead of it on the engine…", nullptr, qMax(1, ahead)));
+        m_jobStatus->setText(
+            tr("Queued: waiting for %n job(s) ahead of it on the engine…", nullptr, qMax(1, ahead)));
     } else if (info.state == JobState::Running && info.done == 0 && info.total == 0) {
         m_jobStatus->setText(tr("Starting…"));
     }
 }
 
-void JobDialog::onJobProgress(int, int, const QString &) {}
+void JobDialog::onJobProgress(int, int, const QString &) { }
 
-void JobDialog::onJobPreview(const QImage &) {}
+void JobDialog::onJobPreview(const QImage &) { }
 
 void JobDialog::cancel()
 {

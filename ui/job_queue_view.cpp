@@ -18,7 +18,8 @@ QString progressText(const JobInfo &info)
         return QObject::tr("waiting");
     if (!info.isActive())
         return info.message;
-    QString text = info.total > 0 ? QStringLiteral("%1 / %2").arg(info.done).arg(info.total) : QObject::tr("starting");
+    QString text
+        = info.total > 0 ? QStringLiteral("%1 / %2").arg(info.done).arg(info.total) : QObject::tr("starting");
     if (!info.stage.isEmpty())
         text += QStringLiteral(" · ") + info.stage;
     if (info.cancelRequested)
@@ -28,10 +29,8 @@ QString progressText(const JobInfo &info)
 } // namespace
 
 JobQueueView::JobQueueView(GenerationController *engine, QWidget *parent)
-    : QWidget(parent)
-    , m_engine(engine)
-    , m_tree(new QTreeWidget(this))
-    , m_cancel(new QPushButton(tr("Cancel job"), this))
+    : QWidget(parent), m_engine(engine), m_tree(new QTreeWidget(this)),
+      m_cancel(new QPushButton(tr("Cancel job"), this))
 {
     m_tree->setObjectName(QStringLiteral("jobTree"));
     m_tree->setRootIsDecorated(false);
@@ -55,7 +54,8 @@ JobQueueView::JobQueueView(GenerationController *engine, QWidget *parent)
     connect(m_cancel, &QPushButton::clicked, this, &JobQueueView::cancelSelected);
     connect(m_tree, &QTreeWidget::itemSelectionChanged, this, [this] {
         const auto *item = m_tree->currentItem();
-        const JobInfo info = item && m_engine ? m_engine->job(item->data(0, kIdRole).toULongLong()) : JobInfo();
+        const JobInfo info
+            = item && m_engine ? m_engine->job(item->data(0, kIdRole).toULongLong()) : JobInfo();
         m_cancel->setEnabled(info.id != 0 && info.isActive() && !info.cancelRequested);
     });
     if (m_engine)
@@ -76,7 +76,8 @@ JobQueueView::JobQueueView(GenerationController *engine, QWidget *parent)
 
 void JobQueueView::rebuild()
 {
-    const quint64 selected = m_tree->currentItem() ? m_tree->currentItem()->data(0, kIdRole).toULongLong() : 0;
+    const quint64 selected
+        = m_tree->currentItem() ? m_tree->currentItem()->data(0, kIdRole).toULongLong() : 0;
     m_tree->clear();
     if (!m_engine)
         return;
@@ -120,7 +121,8 @@ QString JobQueueView::rowText(quint64 jobId) const
     for (int i = 0; i < m_tree->topLevelItemCount(); ++i) {
         const QTreeWidgetItem *item = m_tree->topLevelItem(i);
         if (item->data(0, kIdRole).toULongLong() == jobId)
-            return QStringLiteral("%1 · %2 · %3 · %4").arg(item->text(1), item->text(2), item->text(3), item->text(4));
+            return QStringLiteral("%1 · %2 · %3 · %4")
+                .arg(item->text(1), item->text(2), item->text(3), item->text(4));
     }
     return {};
 }

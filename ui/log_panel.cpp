@@ -12,11 +12,10 @@
 
 namespace {
 constexpr int kMaxLines = 5000;
-std::atomic<LogPanel *> g_activePanel{nullptr};
+std::atomic<LogPanel *> g_activePanel {nullptr};
 } // namespace
 
-LogPanel::LogPanel(QWidget *parent)
-    : QWidget(parent)
+LogPanel::LogPanel(QWidget *parent) : QWidget(parent)
 {
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
@@ -48,7 +47,8 @@ void LogPanel::onLog(void *self, const char *level, const char *message)
     auto *panel = static_cast<LogPanel *>(self);
     const QString lvl = QString::fromUtf8(level);
     const QString msg = QString::fromUtf8(message);
-    QMetaObject::invokeMethod(panel, [panel, lvl, msg] { panel->appendLine(lvl, msg); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        panel, [panel, lvl, msg] { panel->appendLine(lvl, msg); }, Qt::QueuedConnection);
 }
 
 void LogPanel::appendLine(const QString &level, const QString &message)

@@ -9,8 +9,7 @@
 
 class QPlainTextEdit;
 
-class LogPanel : public QWidget
-{
+class LogPanel : public QWidget {
     Q_OBJECT
 
 public:

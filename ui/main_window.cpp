@@ -2,19 +2,19 @@
 
 #include "compare_dialog.h"
 #include "edit_panel.h"
-#include "grid_dialog.h"
 #include "engine_module.h"
-#include "video_edit_dialog.h"
 #include "film_export_dialog.h"
 #include "get_models_dialog.h"
+#include "grid_dialog.h"
 #include "history_panel.h"
 #include "history_store.h"
 #include "image_conversion.h"
 #include "image_view.h"
+#include "inside_panel.h"
 #include "job_queue_view.h"
 #include "log_panel.h"
 #include "preview_panel.h"
-#include "inside_panel.h"
+#include "video_edit_dialog.h"
 
 #include "ditstudio/engine.h"
 #include "ditstudio/runtime.h"
@@ -35,19 +35,18 @@
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QFrame>
-#include <QGuiApplication>
 #include <QFutureWatcher>
-#include <QImageReader>
+#include <QGuiApplication>
 #include <QHBoxLayout>
+#include <QHeaderView>
+#include <QImageReader>
 #include <QKeySequence>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
-#include <QHeaderView>
 #include <QMimeData>
-#include <QTableWidget>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRegularExpression>
@@ -58,11 +57,12 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QStringListModel>
+#include <QTableWidget>
 #include <QTimer>
-#include <QtConcurrent/QtConcurrentRun>
 #include <QToolButton>
 #include <QUrl>
 #include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
 
 #include <limits>
 
@@ -126,17 +126,16 @@ QLabel *buddyLabel(const QString &text, QWidget *buddy, QWidget *parent)
 
 bool isModelPath(const QFileInfo &info)
 {
-    static const QStringList suffixes{QStringLiteral("safetensors"), QStringLiteral("pt"), QStringLiteral("pth"),
-                                      QStringLiteral("bin"), QStringLiteral("ckpt")};
+    static const QStringList suffixes {QStringLiteral("safetensors"), QStringLiteral("pt"),
+                                       QStringLiteral("pth"), QStringLiteral("bin"), QStringLiteral("ckpt")};
     return info.isDir() || suffixes.contains(info.suffix().toLower());
 }
 
 } // namespace
 
 MainWindow::MainWindow(QWidget *parent, const QString &historyDatabase)
-    : QMainWindow(parent)
-    , m_controller(std::make_unique<GenerationController>())
-    , m_history(std::make_unique<HistoryStore>(historyDatabase.isEmpty() ? HistoryStore::defaultDatabasePath()
+    : QMainWindow(parent), m_controller(std::make_unique<GenerationController>()),
+      m_history(std::make_unique<HistoryStore>(historyDatabase.isEmpty() ? HistoryStore::defaultDatabasePath()
                                                                          : historyDatabase))
 {
     setWindowTitle(tr("DiT Studio"));
@@ -175,9 +174,8 @@ MainWindow::MainWindow(QWidget *parent, const QString &historyDatabase)
         QTimer::singleShot(0, this, [this] { statusBar()->showMessage(m_history->recoveryNote(), 20000); });
     }
     if (!m_history->isOpen())
-        QTimer::singleShot(0, this, [this] {
-            showError(tr("The history is not available"), m_history->errorString());
-        });
+        QTimer::singleShot(
+            0, this, [this] { showError(tr("The history is not available"), m_history->errorString()); });
 }
 
 MainWindow::~MainWindow() = default;
@@ -246,7 +244,8 @@ QWidget *MainWindow::buildGeneratePanel()
     m_modelCombo->setObjectName(QStringLiteral("modelCombo"));
     m_modelCombo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     m_modelCombo->setMinimumContentsLength(18);
-    m_modelCombo->setToolTip(tr("The embedded default model, a recent model, or open a checkpoint / diffusers folder"));
+    m_modelCombo->setToolTip(
+        tr("The embedded default model, a recent model, or open a checkpoint / diffusers folder"));
     model->addRow(tr("&Model"), m_modelCombo);
     auto *vaeRow = new QHBoxLayout;
     vaeRow->setSpacing(4);
@@ -254,7 +253,8 @@ QWidget *MainWindow::buildGeneratePanel()
     m_vaePath->setObjectName(QStringLiteral("vaePath"));
     m_vaePath->setPlaceholderText(tr("none (pixel-space model)"));
     m_vaePath->setClearButtonEnabled(true);
-    m_vaePath->setToolTip(tr("Stable Diffusion VAE for latent-space models (file or folder); applied on the next load"));
+    m_vaePath->setToolTip(
+        tr("Stable Diffusion VAE for latent-space models (file or folder); applied on the next load"));
     m_vaeBrowse = new QToolButton(panel);
     m_vaeBrowse->setObjectName(QStringLiteral("vaeBrowse"));
     m_vaeBrowse->setText(QStringLiteral("…"));
@@ -326,8 +326,9 @@ QWidget *MainWindow::buildGeneratePanel()
     m_guidedChannels->setObjectName(QStringLiteral("guidedChannels"));
     m_guidedChannels->addItem(tr("first 3 (official DiT)"), QStringLiteral("3"));
     m_guidedChannels->addItem(tr("all (diffusers)"), QStringLiteral("all"));
-    m_guidedChannels->setToolTip(tr("Which output channels guidance mixes: the official DiT sampler guides the "
-                                    "first three eps channels, diffusers guides all"));
+    m_guidedChannels->setToolTip(
+        tr("Which output channels guidance mixes: the official DiT sampler guides the "
+           "first three eps channels, diffusers guides all"));
     sampling->addRow(tr("Guided c&hannels"), m_guidedChannels);
     m_steps = new QSpinBox(panel);
     m_steps->setObjectName(QStringLiteral("steps"));
@@ -352,9 +353,10 @@ QWidget *MainWindow::buildGeneratePanel()
     m_cache->addItem(tr("off (exact)"), 1);
     m_cache->addItem(tr("fast: blocks every 2nd step"), 2);
     m_cache->addItem(tr("faster: every 3rd step"), 3);
-    m_cache->setToolTip(tr("Step caching (FORA): the transformer blocks run in full on every Nth model call and "
-                           "their attention/MLP outputs are reused in between — about N× fewer block FLOPs, "
-                           "slightly different images. Off while Inside records."));
+    m_cache->setToolTip(
+        tr("Step caching (FORA): the transformer blocks run in full on every Nth model call and "
+           "their attention/MLP outputs are reused in between — about N× fewer block FLOPs, "
+           "slightly different images. Off while Inside records."));
     sampling->addRow(tr("F&ast mode"), m_cache);
     connect(m_sampler, &QComboBox::currentTextChanged, m_eta,
             [this](const QString &name) { m_eta->setEnabled(name == QLatin1String("ddim")); });
@@ -372,7 +374,8 @@ QWidget *MainWindow::buildGeneratePanel()
     m_seedMode->addItem(tr("random"), static_cast<int>(SeedMode::Random));
     m_seedMode->addItem(tr("fixed"), static_cast<int>(SeedMode::Fixed));
     m_seedMode->addItem(tr("increment"), static_cast<int>(SeedMode::Increment));
-    m_seedMode->setToolTip(tr("random: a new seed per image · fixed: the same seed · increment: seed, seed+1, …"));
+    m_seedMode->setToolTip(
+        tr("random: a new seed per image · fixed: the same seed · increment: seed, seed+1, …"));
     seedRow->addWidget(m_seed, 3);
     seedRow->addWidget(m_seedMode, 2);
     seeds->addRow(buddyLabel(tr("S&eed"), m_seed, panel), seedRow);
@@ -399,7 +402,8 @@ QWidget *MainWindow::buildGeneratePanel()
     m_cancelButton = new QToolButton(panel);
     m_cancelButton->setObjectName(QStringLiteral("cancelButton"));
     m_cancelButton->setText(tr("Cancel"));
-    m_cancelButton->setToolTip(tr("Stop now (Esc); the arrow offers: stop after the current image (Shift+Esc)"));
+    m_cancelButton->setToolTip(
+        tr("Stop now (Esc); the arrow offers: stop after the current image (Shift+Esc)"));
     m_cancelButton->setPopupMode(QToolButton::MenuButtonPopup);
     m_cancelButton->setMinimumHeight(32);
     m_cancelButton->setToolButtonStyle(Qt::ToolButtonTextOnly);
@@ -416,7 +420,8 @@ QWidget *MainWindow::buildGeneratePanel()
     });
     // Clearing the field (its clear button, or deleting the text) takes the VAE off at once.
     connect(m_vaePath, &QLineEdit::textChanged, this, [this](const QString &text) {
-        if (text.isEmpty() && !m_applyingSettings && m_controller->hasModel() && !m_controller->model().vaePath.isEmpty())
+        if (text.isEmpty() && !m_applyingSettings && m_controller->hasModel()
+            && !m_controller->model().vaePath.isEmpty())
             QTimer::singleShot(0, this, [this] {
                 if (m_vaePath->text().isEmpty())
                     reloadWithPanelOptions();
@@ -434,31 +439,39 @@ void MainWindow::buildDocks()
     m_historyDock = new QDockWidget(tr("History"), this);
     m_historyDock->setObjectName(QStringLiteral("historyDock"));
     m_historyDock->setWidget(m_historyPanel);
-    m_historyDock->setAllowedAreas(Qt::LeftDockWidgetArea | Qt::RightDockWidgetArea | Qt::BottomDockWidgetArea);
+    m_historyDock->setAllowedAreas(Qt::LeftDockWidgetArea | Qt::RightDockWidgetArea
+                                   | Qt::BottomDockWidgetArea);
     addDockWidget(Qt::RightDockWidgetArea, m_historyDock);
     connect(m_historyPanel, &HistoryPanel::reuseRequested, this, [this](const HistoryEntry &e) {
         applySettings(e.settings);
-        statusBar()->showMessage(tr("Settings of “%1” (seed %2) restored").arg(e.conditioning).arg(e.settings.seed),
-                                 kStatusTimeoutMs);
+        statusBar()->showMessage(
+            tr("Settings of “%1” (seed %2) restored").arg(e.conditioning).arg(e.settings.seed),
+            kStatusTimeoutMs);
     });
     connect(m_historyPanel, &HistoryPanel::filmRequested, this,
             [this](const HistoryEntry &e) { exportFilm(e.settings); });
     connect(m_historyPanel, &HistoryPanel::showRequested, this, &MainWindow::showHistoryEntry);
-    connect(m_historyPanel, &HistoryPanel::editRequested, this, [this](const HistoryEntry &e) {
-        openEditDialog(HistoryPanel::imageOf(e), &e.settings);
-    });
-    connect(m_historyPanel, &HistoryPanel::compareRequested, this, [this](const HistoryEntry &a, const HistoryEntry &b) {
-        auto caption = [](const HistoryEntry &e) {
-            return tr("%1 · seed %2 · %3 steps %4").arg(e.conditioning).arg(e.settings.seed).arg(e.steps).arg(e.settings.sampler);
-        };
-        auto *dialog = new CompareDialog(HistoryPanel::imageOf(a), caption(a), HistoryPanel::imageOf(b), caption(b), this);
-        dialog->setAttribute(Qt::WA_DeleteOnClose);
-        dialog->show();
-    });
+    connect(m_historyPanel, &HistoryPanel::editRequested, this,
+            [this](const HistoryEntry &e) { openEditDialog(HistoryPanel::imageOf(e), &e.settings); });
+    connect(m_historyPanel, &HistoryPanel::compareRequested, this,
+            [this](const HistoryEntry &a, const HistoryEntry &b) {
+                auto caption = [](const HistoryEntry &e) {
+                    return tr("%1 · seed %2 · %3 steps %4")
+                        .arg(e.conditioning)
+                        .arg(e.settings.seed)
+                        .arg(e.steps)
+                        .arg(e.settings.sampler);
+                };
+                auto *dialog = new CompareDialog(HistoryPanel::imageOf(a), caption(a),
+                                                 HistoryPanel::imageOf(b), caption(b), this);
+                dialog->setAttribute(Qt::WA_DeleteOnClose);
+                dialog->show();
+            });
     connect(m_historyPanel, &HistoryPanel::gridRequested, this, [this](const QList<HistoryEntry> &entries) {
         QList<QPair<QImage, QString>> items;
         for (const HistoryEntry &e : entries)
-            items << qMakePair(HistoryPanel::imageOf(e), tr("%1\nseed %2").arg(e.conditioning).arg(e.settings.seed));
+            items << qMakePair(HistoryPanel::imageOf(e),
+                               tr("%1\nseed %2").arg(e.conditioning).arg(e.settings.seed));
         showGrid(items, tr("%n history image(s)", nullptr, int(items.size())));
     });
     connect(m_historyPanel, &HistoryPanel::errorOccurred, this,
@@ -485,7 +498,8 @@ void MainWindow::buildDocks()
     m_insideDock = new QDockWidget(tr("Inside"), this);
     m_insideDock->setObjectName(QStringLiteral("insideDock"));
     m_insideDock->setWidget(m_insidePanel);
-    m_insideDock->setAllowedAreas(Qt::LeftDockWidgetArea | Qt::RightDockWidgetArea | Qt::BottomDockWidgetArea);
+    m_insideDock->setAllowedAreas(Qt::LeftDockWidgetArea | Qt::RightDockWidgetArea
+                                  | Qt::BottomDockWidgetArea);
     addDockWidget(Qt::RightDockWidgetArea, m_insideDock);
     tabifyDockWidget(m_historyDock, m_insideDock);
     m_historyDock->raise();
@@ -505,12 +519,13 @@ void MainWindow::exportFilm(const GenerationSettings &settings)
 void MainWindow::showGetModels()
 {
     GetModelsDialog dialog(this);
-    connect(&dialog, &GetModelsDialog::useModel, this, [this](const QString &path, ditstudio::ModelKind kind) {
-        if (kind == ditstudio::ModelKind::Vae)
-            m_vaePath->setText(path); // applied on the next load, like a typed path
-        else
-            openModel(path);
-    });
+    connect(&dialog, &GetModelsDialog::useModel, this,
+            [this](const QString &path, ditstudio::ModelKind kind) {
+                if (kind == ditstudio::ModelKind::Vae)
+                    m_vaePath->setText(path); // applied on the next load, like a typed path
+                else
+                    openModel(path);
+            });
     dialog.exec();
 }
 
@@ -520,12 +535,14 @@ void MainWindow::buildMenus()
     m_openModelAction = file->addAction(tr("&Open model…"), this, &MainWindow::openModelDialog);
     m_openModelAction->setShortcut(QKeySequence::Open);
     m_openModelAction->setObjectName(QStringLiteral("openModelAction"));
-    m_openFolderAction = file->addAction(tr("Open &diffusers folder…"), this, &MainWindow::openDiffusersDialog);
+    m_openFolderAction
+        = file->addAction(tr("Open &diffusers folder…"), this, &MainWindow::openDiffusersDialog);
     file->addAction(tr("Use the &embedded default model"), this, &MainWindow::openDefaultModel);
     QAction *getModels = file->addAction(tr("&Get models…"), this, &MainWindow::showGetModels);
     getModels->setObjectName(QStringLiteral("getModelsAction"));
     file->addSeparator();
-    m_openImageAction = file->addAction(tr("Open &image (restore settings)…"), this, &MainWindow::openImageDialog);
+    m_openImageAction
+        = file->addAction(tr("Open &image (restore settings)…"), this, &MainWindow::openImageDialog);
     m_openImageAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
     m_openImageAction->setObjectName(QStringLiteral("openImageAction"));
     m_saveAction = file->addAction(tr("&Save image…"), this, &MainWindow::saveImage);
@@ -535,11 +552,13 @@ void MainWindow::buildMenus()
     m_autoSaveAction->setObjectName(QStringLiteral("autoSaveAction"));
     m_autoSaveAction->setCheckable(true);
     m_autoSaveAction->setChecked(true);
-    m_autoSaveAction->setToolTip(tr("Write every generated image (with its settings) to %1")
-                                     .arg(QDir::toNativeSeparators(
-                                         QDir(HistoryStore::dataDirectory()).filePath(QStringLiteral("outputs")))));
+    m_autoSaveAction->setToolTip(
+        tr("Write every generated image (with its settings) to %1")
+            .arg(QDir::toNativeSeparators(
+                QDir(HistoryStore::dataDirectory()).filePath(QStringLiteral("outputs")))));
     // The denoising film / latent walk of the current settings (History: of any earlier run).
-    QAction *exportFilm = file->addAction(tr("E&xport film…"), this, [this] { this->exportFilm(currentSettings()); });
+    QAction *exportFilm
+        = file->addAction(tr("E&xport film…"), this, [this] { this->exportFilm(currentSettings()); });
     exportFilm->setObjectName(QStringLiteral("exportFilmAction"));
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
@@ -566,7 +585,8 @@ void MainWindow::buildMenus()
 
     QMenu *generation = menuBar()->addMenu(tr("&Generation"));
     m_generateAction = generation->addAction(tr("&Generate"), this, [this] { startGeneration(); });
-    m_generateAction->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
+    m_generateAction->setShortcuts(
+        {QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
     m_cancelAction = generation->addAction(tr("&Stop now"), this, [this] { cancelGeneration(); });
     m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
     m_cancelAction->setObjectName(QStringLiteral("cancelAction"));
@@ -599,9 +619,10 @@ void MainWindow::buildMenus()
         PreviewPanel::ViewMode mode;
         QString text;
         QKeySequence key;
-    } modes[] = {{PreviewPanel::ViewMode::Xt, tr("Show x_t (noisy sample)"), QKeySequence(Qt::CTRL | Qt::Key_1)},
-                 {PreviewPanel::ViewMode::X0, tr("Show predicted x̂₀"), QKeySequence(Qt::CTRL | Qt::Key_2)},
-                 {PreviewPanel::ViewMode::SideBySide, tr("Side by side"), QKeySequence(Qt::CTRL | Qt::Key_3)}};
+    } modes[]
+        = {{PreviewPanel::ViewMode::Xt, tr("Show x_t (noisy sample)"), QKeySequence(Qt::CTRL | Qt::Key_1)},
+           {PreviewPanel::ViewMode::X0, tr("Show predicted x̂₀"), QKeySequence(Qt::CTRL | Qt::Key_2)},
+           {PreviewPanel::ViewMode::SideBySide, tr("Side by side"), QKeySequence(Qt::CTRL | Qt::Key_3)}};
     for (const auto &m : modes) {
         QAction *a = view->addAction(m.text, this, [this, mode = m.mode] { m_preview->setViewMode(mode); });
         a->setShortcut(m.key);
@@ -653,7 +674,8 @@ void MainWindow::readSettings()
     m_batchCount->setValue(s.value(kKeyBatch, 1).toInt());
     m_prompt->setText(s.value(kKeyPrompt).toString());
     m_vaePath->setText(s.value(kKeyVae).toString());
-    m_device->setCurrentIndex(qMax(0, m_device->findData(s.value(kKeyDevice, QStringLiteral("auto")).toString())));
+    m_device->setCurrentIndex(
+        qMax(0, m_device->findData(s.value(kKeyDevice, QStringLiteral("auto")).toString())));
     m_precision->setCurrentIndex(
         qMax(0, m_precision->findData(s.value(kKeyPrecision, QStringLiteral("fp32")).toString())));
     m_autoSaveAction->setChecked(s.value(kKeyAutoSave, true).toBool());
@@ -758,8 +780,10 @@ void MainWindow::updateActions()
     const bool vaeApplies = !m_controller->hasModel() || m_controller->model().latentSpace;
     m_vaePath->setEnabled(vaeApplies && !busy && !loading);
     m_vaeBrowse->setEnabled(vaeApplies && !busy && !loading);
-    m_vaePath->setToolTip(vaeApplies ? tr("Stable Diffusion VAE for latent-space models (file or folder); applied on the next load")
-                                     : tr("The loaded model works in pixel space: it needs no VAE"));
+    m_vaePath->setToolTip(
+        vaeApplies
+            ? tr("Stable Diffusion VAE for latent-space models (file or folder); applied on the next load")
+            : tr("The loaded model works in pixel space: it needs no VAE"));
     if (loading)
         m_modelLabel->setText(tr("Loading model…"));
     else if (m_controller->hasModel())
@@ -842,10 +866,12 @@ void MainWindow::addEngineDevices()
     const bool mps = EngineModule::api() && EngineModule::api()->runtimeInfo().mpsAvailable;
     if (mps)
         m_device->addItem(QStringLiteral("mps"), QStringLiteral("mps"));
-    m_device->setToolTip(n > 0 || mps ? tr("Compute device") : tr("Compute device (this build or machine has no CUDA)"));
+    m_device->setToolTip(n > 0 || mps ? tr("Compute device")
+                                      : tr("Compute device (this build or machine has no CUDA)"));
     // A CUDA device chosen in an earlier session comes back once it exists.
     const QString saved = QSettings().value(kKeyDevice).toString();
-    if ((n > 0 || mps) && m_device->currentData().toString() == QStringLiteral("auto") && m_device->findData(saved) > 1)
+    if ((n > 0 || mps) && m_device->currentData().toString() == QStringLiteral("auto")
+        && m_device->findData(saved) > 1)
         m_device->setCurrentIndex(m_device->findData(saved));
 }
 
@@ -904,7 +930,8 @@ void MainWindow::onLoadFailed(const QString &message)
     }
     if (m_fallBackToDefault) {
         m_fallBackToDefault = false;
-        const QString note = tr("The saved model could not be loaded; using the embedded default model instead");
+        const QString note
+            = tr("The saved model could not be loaded; using the embedded default model instead");
         ditstudio::logWarn(note.toStdString() + ": " + message.toStdString());
         openDefaultModel();
         statusBar()->showMessage(note, 20000);
@@ -952,9 +979,11 @@ void MainWindow::updateModelCombo()
     }
     m_modelCombo->insertSeparator(m_modelCombo->count());
     m_modelCombo->addItem(tr("Open checkpoint file…"));
-    m_modelCombo->setItemData(m_modelCombo->count() - 1, static_cast<int>(ModelItem::OpenFile), kModelKindRole);
+    m_modelCombo->setItemData(m_modelCombo->count() - 1, static_cast<int>(ModelItem::OpenFile),
+                              kModelKindRole);
     m_modelCombo->addItem(tr("Open diffusers folder…"));
-    m_modelCombo->setItemData(m_modelCombo->count() - 1, static_cast<int>(ModelItem::OpenFolder), kModelKindRole);
+    m_modelCombo->setItemData(m_modelCombo->count() - 1, static_cast<int>(ModelItem::OpenFolder),
+                              kModelKindRole);
     if (currentIndex < 0) {
         m_modelCombo->insertItem(0, tr("(no model loaded)"));
         m_modelCombo->setItemData(0, -1, kModelKindRole);
@@ -968,10 +997,18 @@ void MainWindow::onModelComboActivated(int index)
     const int kind = m_modelCombo->itemData(index, kModelKindRole).toInt();
     updateModelCombo(); // show the loaded model until another one has loaded
     switch (static_cast<ModelItem>(kind)) {
-    case ModelItem::Default: openDefaultModel(); break;
-    case ModelItem::Path: openModel(m_modelCombo->itemData(index, kModelPathRole).toString()); break;
-    case ModelItem::OpenFile: openModelDialog(); break;
-    case ModelItem::OpenFolder: openDiffusersDialog(); break;
+    case ModelItem::Default:
+        openDefaultModel();
+        break;
+    case ModelItem::Path:
+        openModel(m_modelCombo->itemData(index, kModelPathRole).toString());
+        break;
+    case ModelItem::OpenFile:
+        openModelDialog();
+        break;
+    case ModelItem::OpenFolder:
+        openDiffusersDialog();
+        break;
     }
 }
 
@@ -986,16 +1023,18 @@ void MainWindow::openModelDialog()
 
 void MainWindow::openDiffusersDialog()
 {
-    const QString path = QFileDialog::getExistingDirectory(this, tr("Open diffusers folder"), modelDialogDir());
+    const QString path
+        = QFileDialog::getExistingDirectory(this, tr("Open diffusers folder"), modelDialogDir());
     if (!path.isEmpty())
         openModel(path);
 }
 
 void MainWindow::chooseVae()
 {
-    const QString start = m_vaePath->text().isEmpty() ? modelDialogDir() : QFileInfo(m_vaePath->text()).absolutePath();
-    const QString path = QFileDialog::getOpenFileName(this, tr("Choose a VAE"), start,
-                                                      tr("VAE checkpoints (*.safetensors *.pt *.pth *.bin *.ckpt)"));
+    const QString start
+        = m_vaePath->text().isEmpty() ? modelDialogDir() : QFileInfo(m_vaePath->text()).absolutePath();
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Choose a VAE"), start, tr("VAE checkpoints (*.safetensors *.pt *.pth *.bin *.ckpt)"));
     if (path.isEmpty())
         return;
     m_vaePath->setText(path);
@@ -1015,8 +1054,9 @@ void MainWindow::schedulePromptCheck()
 {
     m_promptCheck.reset();
     if (m_prompt->text().trimmed().isEmpty()) {
-        setPromptStatus(m_controller->hasModel() ? tr("Type a class name — the completer offers the model's classes")
-                                                 : QString(),
+        setPromptStatus(m_controller->hasModel()
+                            ? tr("Type a class name — the completer offers the model's classes")
+                            : QString(),
                         QStringLiteral("#8a8f98"));
         return;
     }
@@ -1030,9 +1070,10 @@ void MainWindow::setPromptStatus(const QString &text, const QString &color)
     // Word wrap breaks lines early; leave some slack so two lines always hold the elided text.
     const QString shown = fm.elidedText(text, Qt::ElideRight, width * 2 - fm.averageCharWidth() * 8);
     m_promptStatus->setToolTip(shown == text ? QString() : text);
-    m_promptStatus->setText(text.isEmpty() ? QString()
-                                           : QStringLiteral("<span style=\"color:%1\">%2</span>")
-                                                 .arg(color, shown.toHtmlEscaped()));
+    m_promptStatus->setText(
+        text.isEmpty()
+            ? QString()
+            : QStringLiteral("<span style=\"color:%1\">%2</span>").arg(color, shown.toHtmlEscaped()));
 }
 
 void MainWindow::onPromptChecked(const PromptCheck &check)
@@ -1050,7 +1091,8 @@ void MainWindow::onPromptChecked(const PromptCheck &check)
                 if (c.startsWith(typing, Qt::CaseInsensitive))
                     matches << c;
         if (!matches.isEmpty()) {
-            setPromptStatus(tr("… %1? Keep typing or pick one from the list").arg(matches.mid(0, 3).join(QStringLiteral(", "))),
+            setPromptStatus(tr("… %1? Keep typing or pick one from the list")
+                                .arg(matches.mid(0, 3).join(QStringLiteral(", "))),
                             QStringLiteral("#8a8f98"));
             return;
         }
@@ -1101,7 +1143,8 @@ bool MainWindow::startGeneration()
         return false;
     const QString prompt = m_prompt->text().trimmed();
     if (prompt.isEmpty()) {
-        setPromptStatus(tr("Type a class name first (e.g. one the completer offers, or #3)"), QStringLiteral("#d0473e"));
+        setPromptStatus(tr("Type a class name first (e.g. one the completer offers, or #3)"),
+                        QStringLiteral("#d0473e"));
         statusBar()->showMessage(tr("Type a class name first"), kStatusTimeoutMs);
         m_prompt->setFocus();
         return false;
@@ -1109,7 +1152,8 @@ bool MainWindow::startGeneration()
     if (m_promptCheck && m_promptCheck->prompt == m_prompt->text() && !m_promptCheck->ok) {
         // Known to be invalid: say so where the user is typing instead of a dialog.
         setPromptStatus(m_promptCheck->message, QStringLiteral("#d0473e"));
-        statusBar()->showMessage(tr("Fix the prompt first: %1").arg(m_promptCheck->message), kStatusTimeoutMs);
+        statusBar()->showMessage(tr("Fix the prompt first: %1").arg(m_promptCheck->message),
+                                 kStatusTimeoutMs);
         m_prompt->setFocus();
         return false;
     }
@@ -1161,14 +1205,13 @@ void MainWindow::onItemStarted(int index, int count, quint64 seed, const QString
 {
     m_jobItem = index;
     const QString what = conditioning.isEmpty() ? m_jobSettings.prompt : conditioning;
-    m_insidePanel->beginRun(m_jobSettings.steps, m_interventionJob ? tr("%1 · seed %2 with interventions").arg(what).arg(seed)
-                                                                   : tr("%1 · seed %2").arg(what).arg(seed));
-    m_preview->beginRun(m_jobSettings.steps, count > 1 ? tr("%1 — image %2 of %3 · seed %4")
-                                                             .arg(what)
-                                                             .arg(index + 1)
-                                                             .arg(count)
-                                                             .arg(seed)
-                                                       : tr("%1 · seed %2").arg(what).arg(seed));
+    m_insidePanel->beginRun(m_jobSettings.steps,
+                            m_interventionJob ? tr("%1 · seed %2 with interventions").arg(what).arg(seed)
+                                              : tr("%1 · seed %2").arg(what).arg(seed));
+    m_preview->beginRun(
+        m_jobSettings.steps,
+        count > 1 ? tr("%1 — image %2 of %3 · seed %4").arg(what).arg(index + 1).arg(count).arg(seed)
+                  : tr("%1 · seed %2").arg(what).arg(seed));
 }
 
 void MainWindow::onStepFinished(int step, int total, double timestep, double sigma, double)
@@ -1245,9 +1288,10 @@ void MainWindow::onFinished(const GenerationOutcome &outcome)
     switch (outcome.status) {
     case Status::Completed: {
         m_progress->setValue(m_progress->maximum());
-        m_progress->setFormat(outcome.images.size() > 1
-                                  ? tr("Done: %1 images in %2").arg(outcome.images.size()).arg(formatSeconds(outcome.seconds))
-                                  : tr("Done: %1 steps in %2").arg(outcome.stepsDone).arg(formatSeconds(outcome.seconds)));
+        m_progress->setFormat(
+            outcome.images.size() > 1
+                ? tr("Done: %1 images in %2").arg(outcome.images.size()).arg(formatSeconds(outcome.seconds))
+                : tr("Done: %1 steps in %2").arg(outcome.stepsDone).arg(formatSeconds(outcome.seconds)));
         QString message = tr("Generated “%1” (seed %2) in %3")
                               .arg(outcome.conditioning)
                               .arg(outcome.seeds.isEmpty() ? outcome.seed : outcome.seeds.back())
@@ -1259,9 +1303,11 @@ void MainWindow::onFinished(const GenerationOutcome &outcome)
     }
     case Status::Cancelled:
         if (outcome.images.isEmpty())
-            m_progress->setFormat(tr("Cancelled after %1 of %2 steps").arg(outcome.stepsDone).arg(m_progress->maximum()));
+            m_progress->setFormat(
+                tr("Cancelled after %1 of %2 steps").arg(outcome.stepsDone).arg(m_progress->maximum()));
         else
-            m_progress->setFormat(tr("Cancelled: kept %1 of %2 images").arg(outcome.images.size()).arg(outcome.itemsRequested));
+            m_progress->setFormat(
+                tr("Cancelled: kept %1 of %2 images").arg(outcome.images.size()).arg(outcome.itemsRequested));
         statusBar()->showMessage(tr("Cancelled"), kStatusTimeoutMs);
         break;
     case Status::Failed:
@@ -1317,7 +1363,8 @@ void MainWindow::exportInsideFilm()
 {
     const QList<QImage> frames = m_insidePanel->overlayFrames();
     if (frames.isEmpty()) {
-        showError(tr("Export film with overlay"), tr("Nothing to export: generate an image with “Record inside” on first."));
+        showError(tr("Export film with overlay"),
+                  tr("Nothing to export: generate an image with “Record inside” on first."));
         return;
     }
     const QString dir = QStandardPaths::writableLocation(QStandardPaths::MoviesLocation);
@@ -1327,16 +1374,18 @@ void MainWindow::exportInsideFilm()
                                                       tr("Videos (*.mp4 *.webm *.gif)"));
     if (path.isEmpty())
         return;
-    const auto *api = EngineModule::api();
+    auto *api = EngineModule::api();
     if (!api) {
-        showError(tr("Export film with overlay"), QString::fromStdString(EngineModule::unavailableError().message));
+        showError(tr("Export film with overlay"),
+                  QString::fromStdString(EngineModule::unavailableError().message));
         return;
     }
     // Frames become crisp pixels at >= 256 px high (even sizes for the encoders).
     std::vector<ditstudio::Image> images;
     for (const QImage &f : frames) {
         const int factor = qMax(1, (256 + f.height() - 1) / qMax(1, f.height()));
-        QImage big = f.scaled(f.width() * factor, f.height() * factor, Qt::IgnoreAspectRatio, Qt::FastTransformation);
+        QImage big = f.scaled(f.width() * factor, f.height() * factor, Qt::IgnoreAspectRatio,
+                              Qt::FastTransformation);
         big = big.copy(0, 0, big.width() & ~1, big.height() & ~1);
         images.push_back(toDitImage(big.convertToFormat(QImage::Format_RGB888)));
     }
@@ -1349,8 +1398,9 @@ void MainWindow::exportInsideFilm()
             showError(tr("Export film with overlay"), QString::fromStdString(result.error().message));
             return;
         }
-        statusBar()->showMessage(tr("Wrote %1 (%2 frames)").arg(QDir::toNativeSeparators(path)).arg(result->frameCount),
-                                 kStatusTimeoutMs);
+        statusBar()->showMessage(
+            tr("Wrote %1 (%2 frames)").arg(QDir::toNativeSeparators(path)).arg(result->frameCount),
+            kStatusTimeoutMs);
     });
     const std::string target = path.toStdString();
     watcher->setFuture(QtConcurrent::run([api, target, images = std::move(images)] {
@@ -1363,7 +1413,8 @@ void MainWindow::exportInsideFilm()
     }));
 }
 
-QString MainWindow::autoSave(const QImage &image, const GenerationSettings &settings, const QString &conditioning)
+QString MainWindow::autoSave(const QImage &image, const GenerationSettings &settings,
+                             const QString &conditioning)
 {
     const QDateTime now = QDateTime::currentDateTime();
     const QDir dir(QDir(outputsFolder()).filePath(now.toString(QStringLiteral("yyyy-MM-dd"))));
@@ -1395,8 +1446,8 @@ qint64 MainWindow::recordResult(const QImage &image, quint64 seed, double second
     return recordEntry(image, m_jobSettings.forImage(seed), conditioning, seconds, steps);
 }
 
-qint64 MainWindow::recordEntry(const QImage &image, const GenerationSettings &settings, const QString &conditioning,
-                               double seconds, int steps)
+qint64 MainWindow::recordEntry(const QImage &image, const GenerationSettings &settings,
+                               const QString &conditioning, double seconds, int steps)
 {
     HistoryEntry entry;
     entry.createdAt = QDateTime::currentDateTimeUtc();
@@ -1426,8 +1477,9 @@ void MainWindow::showHistoryEntry(const HistoryEntry &entry)
     }
     const QImage image = HistoryPanel::imageOf(entry);
     const GenerationSettings &s = entry.settings;
-    m_preview->showStill(image, tr("%1 · seed %2 (history)").arg(entry.conditioning).arg(s.seed),
-                         tr("finished image · %1 steps %2 · CFG %3").arg(entry.steps).arg(s.sampler).arg(s.cfgScale));
+    m_preview->showStill(
+        image, tr("%1 · seed %2 (history)").arg(entry.conditioning).arg(s.seed),
+        tr("finished image · %1 steps %2 · CFG %3").arg(entry.steps).arg(s.sampler).arg(s.cfgScale));
     // The bar describes what is shown, not the last run.
     m_progress->setRange(0, 1);
     m_progress->setValue(0);
@@ -1476,9 +1528,10 @@ void MainWindow::applySettings(const GenerationSettings &s)
     }
     if (has && QFileInfo(s.modelPath).fileName() == current.fileName)
         return; // A1111-style text names only the file: the loaded one has that name
-    statusBar()->showMessage(tr("The model %1 was not found; keeping %2")
-                                 .arg(QDir::toNativeSeparators(s.modelPath), has ? current.fileName : tr("none")),
-                             kStatusTimeoutMs * 2);
+    statusBar()->showMessage(
+        tr("The model %1 was not found; keeping %2")
+            .arg(QDir::toNativeSeparators(s.modelPath), has ? current.fileName : tr("none")),
+        kStatusTimeoutMs * 2);
 }
 
 bool MainWindow::openImageFile(const QString &path)
@@ -1497,14 +1550,16 @@ bool MainWindow::openImageFile(const QString &path)
     QString error;
     const auto settings = settingsFromPngText(text, &error);
     if (!settings) {
-        showError(tr("No settings in this image"), QStringLiteral("%1: %2").arg(QDir::toNativeSeparators(path), error));
+        showError(tr("No settings in this image"),
+                  QStringLiteral("%1: %2").arg(QDir::toNativeSeparators(path), error));
         return false;
     }
     applySettings(*settings);
     QImage image(path);
     if (!image.isNull())
         m_preview->showStill(image, tr("%1 (opened)").arg(QFileInfo(path).fileName()));
-    statusBar()->showMessage(tr("Settings restored from %1").arg(QFileInfo(path).fileName()), kStatusTimeoutMs);
+    statusBar()->showMessage(tr("Settings restored from %1").arg(QFileInfo(path).fileName()),
+                             kStatusTimeoutMs);
     return true;
 }
 
@@ -1512,7 +1567,9 @@ void MainWindow::openImageDialog()
 {
     const QString path = QFileDialog::getOpenFileName(
         this, tr("Open image and restore its settings"),
-        QSettings().value(kKeySaveDir, QDir(HistoryStore::dataDirectory()).filePath(QStringLiteral("outputs"))).toString(),
+        QSettings()
+            .value(kKeySaveDir, QDir(HistoryStore::dataDirectory()).filePath(QStringLiteral("outputs")))
+            .toString(),
         tr("PNG images (*.png)"));
     if (!path.isEmpty())
         openImageFile(path);
@@ -1551,7 +1608,8 @@ void MainWindow::saveImage()
     QString dir = settings.value(kKeySaveDir).toString();
     if (dir.isEmpty() || !QFileInfo(dir).isDir())
         dir = QStandardPaths::writableLocation(QStandardPaths::PicturesLocation);
-    const QString stem = safeFileStem(QStringLiteral("%1-%2").arg(m_resultConditioning).arg(m_resultSettings.seed));
+    const QString stem
+        = safeFileStem(QStringLiteral("%1-%2").arg(m_resultConditioning).arg(m_resultSettings.seed));
 
     // QFileDialog asks before replacing an existing file (also after it appended ".png").
     QFileDialog dialog(this, tr("Save image"), QDir(dir).filePath(stem + QStringLiteral(".png")),
@@ -1577,7 +1635,8 @@ bool MainWindow::saveImageTo(const QString &path, bool overwrite)
     }
     // Without an auto-saved copy, the history entry points at the file the user chose.
     if (m_resultHistoryId != 0)
-        if (auto e = m_history->entry(m_resultHistoryId); e && (e->imagePath.isEmpty() || !QFileInfo::exists(e->imagePath)))
+        if (auto e = m_history->entry(m_resultHistoryId);
+            e && (e->imagePath.isEmpty() || !QFileInfo::exists(e->imagePath)))
             m_history->setImagePath(m_resultHistoryId, QFileInfo(path).absoluteFilePath());
     statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), kStatusTimeoutMs);
     return true;
@@ -1690,13 +1749,15 @@ void MainWindow::showShortcuts()
             QStringList keys;
             for (const QKeySequence &k : a->shortcuts())
                 keys << k.toString(QKeySequence::NativeText);
-            add(menuName + QStringLiteral(" → ") + a->text().remove(QLatin1Char('&')), keys.join(QStringLiteral(", ")));
+            add(menuName + QStringLiteral(" → ") + a->text().remove(QLatin1Char('&')),
+                keys.join(QStringLiteral(", ")));
         }
     }
     add(tr("Image view: zoom in / out"), tr("Mouse wheel, + / -"));
     add(tr("Image view: pan"), tr("Drag"));
     add(tr("Image view: fit / 100% / pixel-exact"), tr("Double click or 0, 1, P"));
-    add(tr("History: copy the selected image"), QKeySequence(QKeySequence::Copy).toString(QKeySequence::NativeText));
+    add(tr("History: copy the selected image"),
+        QKeySequence(QKeySequence::Copy).toString(QKeySequence::NativeText));
     add(tr("History: select two or more"), tr("Ctrl+click, Shift+click"));
     add(tr("Inside: move the probed patch"), tr("Arrow keys"));
     table->resizeColumnsToContents();
@@ -1716,15 +1777,17 @@ void MainWindow::showShortcuts()
 
 void MainWindow::showAbout()
 {
-    const std::vector<std::string> extra = {std::string("Qt: ") + qVersion() + " (built with " QT_VERSION_STR ")",
-                                            "History: " + m_history->databasePath().toStdString()};
+    const std::vector<std::string> extra
+        = {std::string("Qt: ") + qVersion() + " (built with " QT_VERSION_STR ")",
+           "History: " + m_history->databasePath().toStdString()};
     // In the first second after launch the engine may still be loading: say so rather than wait.
     std::string info;
     if (EngineModule::isFinished()) {
         info = EngineModule::runtimeInfoText(extra);
     } else {
         info = "DiT Studio " + std::string(ditstudio::appVersion())
-               + "\nThe engine (LibTorch, OpenCV, FFmpeg) is still loading; its versions show here once it is in.\n";
+            + "\nThe engine (LibTorch, OpenCV, FFmpeg) is still loading; its versions show here once it is "
+              "in.\n";
         for (const auto &line : extra)
             info += line + "\n";
     }
@@ -1742,8 +1805,8 @@ void MainWindow::showError(const QString &title, const QString &message)
     // One rich-text label (not informativeText, which wraps into a narrow column) keeps the box wide
     // enough for the backend's messages, which carry file paths.
     const QString html = QStringLiteral("<p><b>%1</b></p><p>%2</p>")
-                             .arg(title.toHtmlEscaped(), message.toHtmlEscaped().replace(QLatin1Char('\n'),
-                                                                                         QStringLiteral("<br>")));
+                             .arg(title.toHtmlEscaped(),
+                                  message.toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>")));
     auto *box = new QMessageBox(QMessageBox::Warning, title, html, QMessageBox::Ok, this);
     box->setTextFormat(Qt::RichText);
     box->setAttribute(Qt::WA_DeleteOnClose);

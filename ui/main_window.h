@@ -6,9 +6,9 @@
 /// GenerationController, so the GUI thread never blocks on the model.
 
 #include "generation_controller.h"
-#include "preferences_dialog.h"
 #include "generation_settings.h"
 #include "generation_types.h"
+#include "preferences_dialog.h"
 
 #include <QElapsedTimer>
 #include <QImage>
@@ -39,8 +39,7 @@ class LogPanel;
 class PreviewPanel;
 struct HistoryEntry;
 
-class MainWindow : public QMainWindow
-{
+class MainWindow : public QMainWindow {
     Q_OBJECT
 
 public:
@@ -130,12 +129,14 @@ private:
     void onStepFinished(int step, int total, double timestep, double sigma, double elapsedSeconds);
     void onPreviewReady(const QImage &xt, const QImage &x0, int step);
     void keepOnScreen();
-    void onItemFinished(quint64 jobId, const QImage &image, quint64 seed, double seconds, const QString &conditioning);
+    void onItemFinished(quint64 jobId, const QImage &image, quint64 seed, double seconds,
+                        const QString &conditioning);
     void onFinished(const GenerationOutcome &outcome);
     void onPromptChecked(const PromptCheck &check);
     void schedulePromptCheck();
     void setPromptStatus(const QString &text, const QString &color);
-    qint64 recordResult(const QImage &image, quint64 seed, double seconds, int steps, const QString &conditioning);
+    qint64 recordResult(const QImage &image, quint64 seed, double seconds, int steps,
+                        const QString &conditioning);
     qint64 recordEntry(const QImage &image, const GenerationSettings &settings, const QString &conditioning,
                        double seconds, int steps);
     QString autoSave(const QImage &image, const GenerationSettings &settings, const QString &conditioning);
@@ -222,7 +223,7 @@ private:
 
     std::optional<PromptCheck> m_promptCheck; ///< the worker's verdict on the current prompt text
     bool m_fallBackToDefault = false; ///< the start-up load of the last model: try the default if it fails
-    bool m_startupPending = false;    ///< ready() not emitted yet
+    bool m_startupPending = false; ///< ready() not emitted yet
     QList<QPair<QImage, QString>> m_lastBatch; ///< the last job's images with captions (grid view)
     Preferences m_prefs;
     bool m_engineDevicesListed = false;

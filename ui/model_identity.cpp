@@ -46,8 +46,9 @@ QString quickWeightHash(const QString &path, QString *error)
         if (!addFile(hash, info.absoluteFilePath(), QString(), error)) // a renamed copy keeps its identity
             return {};
     } else if (info.isDir()) {
-        const QStringList patterns{QStringLiteral("*.safetensors"), QStringLiteral("*.bin"), QStringLiteral("*.pt"),
-                                   QStringLiteral("*.pth"), QStringLiteral("*.ckpt")};
+        const QStringList patterns {QStringLiteral("*.safetensors"), QStringLiteral("*.bin"),
+                                    QStringLiteral("*.pt"), QStringLiteral("*.pth"),
+                                    QStringLiteral("*.ckpt")};
         QStringList files;
         QDirIterator it(path, patterns, QDir::Files, QDirIterator::Subdirectories);
         while (it.hasNext())
@@ -55,7 +56,8 @@ QString quickWeightHash(const QString &path, QString *error)
         files.sort();
         if (files.isEmpty()) {
             if (error)
-                *error = QStringLiteral("%1: no weight files (*.safetensors, *.bin, *.pt, *.pth, *.ckpt)").arg(path);
+                *error = QStringLiteral("%1: no weight files (*.safetensors, *.bin, *.pt, *.pth, *.ckpt)")
+                             .arg(path);
             return {};
         }
         for (const QString &relative : files)

@@ -17,8 +17,7 @@ const QColor kMarker(0xf0, 0xb4, 0x4c);
 constexpr double kFloor = 1e-4; // sigma 0 (the final step of some samplers) is drawn at the floor
 } // namespace
 
-NoiseChart::NoiseChart(QWidget *parent)
-    : QWidget(parent)
+NoiseChart::NoiseChart(QWidget *parent) : QWidget(parent)
 {
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
     setMinimumHeight(60);
@@ -118,7 +117,9 @@ void NoiseChart::paintEvent(QPaintEvent *)
     hi = std::ceil(hi);
     if (hi - lo < 1)
         hi = lo + 1;
-    auto yOf = [&](double s) { return plot.bottom() - (std::log10(qMax(s, kFloor)) - lo) / (hi - lo) * plot.height(); };
+    auto yOf = [&](double s) {
+        return plot.bottom() - (std::log10(qMax(s, kFloor)) - lo) / (hi - lo) * plot.height();
+    };
     auto xOf = [&](int step) {
         return m_total == 1 ? plot.center().x() : plot.left() + (step - 1) * plot.width() / (m_total - 1);
     };
@@ -127,7 +128,8 @@ void NoiseChart::paintEvent(QPaintEvent *)
     const int decades = static_cast<int>(hi - lo);
     // Label every decade that leaves room for the text (about 1.3 lines apart).
     const double decadePx = plot.height() / qMax(1, decades);
-    const int labelEvery = qMax(1, static_cast<int>(std::ceil(QFontMetricsF(small).height() * 1.3 / decadePx)));
+    const int labelEvery
+        = qMax(1, static_cast<int>(std::ceil(QFontMetricsF(small).height() * 1.3 / decadePx)));
     for (int k = static_cast<int>(lo); k <= static_cast<int>(hi); ++k) {
         const double y = plot.bottom() - (k - lo) / (hi - lo) * plot.height();
         p.setPen(kGrid);

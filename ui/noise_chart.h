@@ -7,8 +7,7 @@
 #include <QVector>
 #include <QWidget>
 
-class NoiseChart : public QWidget
-{
+class NoiseChart : public QWidget {
     Q_OBJECT
 
 public:

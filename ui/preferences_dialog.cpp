@@ -78,7 +78,8 @@ PreferencesDialog::PreferencesDialog(const Preferences &current, const QStringLi
     browse->setText(QStringLiteral("…"));
     browse->setAccessibleName(tr("Choose the output folder"));
     connect(browse, &QToolButton::clicked, this, [this] {
-        const QString dir = QFileDialog::getExistingDirectory(this, tr("Output folder"), m_outputFolder->text());
+        const QString dir
+            = QFileDialog::getExistingDirectory(this, tr("Output folder"), m_outputFolder->text());
         if (!dir.isEmpty())
             m_outputFolder->setText(dir);
     });
@@ -89,7 +90,8 @@ PreferencesDialog::PreferencesDialog(const Preferences &current, const QStringLi
     folderLabel->setBuddy(m_outputFolder);
     form->addRow(folderLabel, folderRow);
 
-    m_autoSave = new QCheckBox(tr("Save every generated image (with its settings) to the output folder"), this);
+    m_autoSave
+        = new QCheckBox(tr("Save every generated image (with its settings) to the output folder"), this);
     m_autoSave->setObjectName(QStringLiteral("prefsAutoSave"));
     m_autoSave->setChecked(current.autoSave);
     form->addRow(tr("&Auto-save"), m_autoSave);

@@ -17,12 +17,12 @@ class QLineEdit;
 class QSpinBox;
 
 struct Preferences {
-    QString outputFolder;       ///< auto-saved images go to <outputFolder>/<date>/
+    QString outputFolder; ///< auto-saved images go to <outputFolder>/<date>/
     bool autoSave = true;
     QString theme = QStringLiteral("system"); ///< "system", "light" or "dark"
-    bool smoothPreview = true;  ///< smooth (bilinear) fit scaling in the preview; off: crisp pixels
-    int threads = 0;            ///< compute threads; 0 = all cores
-    QString device = QStringLiteral("auto");  ///< the device models load on by default
+    bool smoothPreview = true; ///< smooth (bilinear) fit scaling in the preview; off: crisp pixels
+    int threads = 0; ///< compute threads; 0 = all cores
+    QString device = QStringLiteral("auto"); ///< the device models load on by default
 
     /// The app's outputs folder when none is set: <data dir>/outputs.
     static QString defaultOutputFolder();

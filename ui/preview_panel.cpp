@@ -15,7 +15,8 @@
 
 namespace {
 
-QWidget *makeColumn(const QString &html, ImageView *&view, QLabel *&caption, const QString &name, QWidget *parent)
+QWidget *makeColumn(const QString &html, ImageView *&view, QLabel *&caption, const QString &name,
+                    QWidget *parent)
 {
     auto *column = new QWidget(parent);
     auto *layout = new QVBoxLayout(column);
@@ -32,13 +33,18 @@ QWidget *makeColumn(const QString &html, ImageView *&view, QLabel *&caption, con
     return column;
 }
 
-QString xtCaptionText() { return QObject::tr("<b>x<sub>t</sub></b> — current sample"); }
-QString x0CaptionText() { return QObject::tr("<b>x̂<sub>0</sub></b> — predicted clean image"); }
+QString xtCaptionText()
+{
+    return QObject::tr("<b>x<sub>t</sub></b> — current sample");
+}
+QString x0CaptionText()
+{
+    return QObject::tr("<b>x̂<sub>0</sub></b> — predicted clean image");
+}
 
 } // namespace
 
-PreviewPanel::PreviewPanel(QWidget *parent)
-    : QWidget(parent)
+PreviewPanel::PreviewPanel(QWidget *parent) : QWidget(parent)
 {
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -84,7 +90,8 @@ PreviewPanel::PreviewPanel(QWidget *parent)
     } zooms[] = {
         {ImageView::FitMode::Fit, tr("Fit"), tr("Fit the image to the pane (Ctrl+0); wheel zooms, drag pans"),
          QStringLiteral("zoomFit")},
-        {ImageView::FitMode::ActualSize, tr("100%"), tr("One image pixel per screen pixel"), QStringLiteral("zoom100")},
+        {ImageView::FitMode::ActualSize, tr("100%"), tr("One image pixel per screen pixel"),
+         QStringLiteral("zoom100")},
         {ImageView::FitMode::PixelExact, tr("Pixels"),
          tr("Pixel-exact: the largest whole-number enlargement, each image pixel a crisp square (Ctrl+9)"),
          QStringLiteral("zoomPixels")},
@@ -101,7 +108,8 @@ PreviewPanel::PreviewPanel(QWidget *parent)
     }
     m_zoomGroup->button(static_cast<int>(ImageView::FitMode::Fit))->setChecked(true);
     connect(m_zoomGroup, &QButtonGroup::idClicked, this, [this](int id) { setFitMode(id); });
-    connect(m_modeGroup, &QButtonGroup::idClicked, this, [this](int id) { setViewMode(static_cast<ViewMode>(id)); });
+    connect(m_modeGroup, &QButtonGroup::idClicked, this,
+            [this](int id) { setViewMode(static_cast<ViewMode>(id)); });
     layout->addLayout(header);
 
     auto *views = new QHBoxLayout;
@@ -112,16 +120,17 @@ PreviewPanel::PreviewPanel(QWidget *parent)
     connect(m_xtView, &ImageView::viewChanged, m_x0View, &ImageView::setView);
     connect(m_x0View, &ImageView::viewChanged, m_xtView, &ImageView::setView);
     for (ImageView *v : {m_xtView, m_x0View})
-        connect(v, &ImageView::viewChanged, this, [this](ImageView::FitMode mode, double zoom, const QPointF &) {
-            // The buttons show the fit mode while no free zoom is set.
-            if (auto *b = m_zoomGroup->button(static_cast<int>(mode)); b && zoom <= 0)
-                b->setChecked(true);
-            else if (zoom > 0 && m_zoomGroup->checkedButton()) {
-                m_zoomGroup->setExclusive(false);
-                m_zoomGroup->checkedButton()->setChecked(false);
-                m_zoomGroup->setExclusive(true);
-            }
-        });
+        connect(v, &ImageView::viewChanged, this,
+                [this](ImageView::FitMode mode, double zoom, const QPointF &) {
+                    // The buttons show the fit mode while no free zoom is set.
+                    if (auto *b = m_zoomGroup->button(static_cast<int>(mode)); b && zoom <= 0)
+                        b->setChecked(true);
+                    else if (zoom > 0 && m_zoomGroup->checkedButton()) {
+                        m_zoomGroup->setExclusive(false);
+                        m_zoomGroup->checkedButton()->setChecked(false);
+                        m_zoomGroup->setExclusive(true);
+                    }
+                });
     views->addWidget(m_xtColumn, 1);
     views->addWidget(m_x0Column, 1);
     layout->addLayout(views, 1);
@@ -136,7 +145,8 @@ PreviewPanel::PreviewPanel(QWidget *parent)
     m_slider->setToolTip(tr("Revisit any step of the run (also while it is running)"));
     m_stepLabel = new QLabel(this);
     m_stepLabel->setObjectName(QStringLiteral("timelineLabel"));
-    m_stepLabel->setMinimumWidth(fontMetrics().horizontalAdvance(QStringLiteral("step 1000/1000 · t=999 · σ=1.00e+02")));
+    m_stepLabel->setMinimumWidth(
+        fontMetrics().horizontalAdvance(QStringLiteral("step 1000/1000 · t=999 · σ=1.00e+02")));
     m_liveButton = new QToolButton(this);
     m_liveButton->setObjectName(QStringLiteral("timelineLive"));
     m_liveButton->setText(tr("Live"));
@@ -336,9 +346,9 @@ void PreviewPanel::updateStepLabel()
         emit shownStepChanged(m_shownStep);
     }
     if (m_shownStep <= 0) {
-        m_stepLabel->setText(m_still ? tr("finished image: its steps are not kept")
-                             : m_timeline.totalSteps() > 0 ? tr("waiting for the first step…")
-                                                           : tr("no steps yet"));
+        m_stepLabel->setText(m_still                           ? tr("finished image: its steps are not kept")
+                                 : m_timeline.totalSteps() > 0 ? tr("waiting for the first step…")
+                                                               : tr("no steps yet"));
         return;
     }
     const int total = qMax(m_timeline.totalSteps(), m_lastStep);

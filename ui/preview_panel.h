@@ -17,8 +17,7 @@ class QLabel;
 class QSlider;
 class QToolButton;
 
-class PreviewPanel : public QWidget
-{
+class PreviewPanel : public QWidget {
     Q_OBJECT
 
 public:

@@ -1,9 +1,6 @@
 #include "step_timeline.h"
 
-StepTimeline::StepTimeline(qint64 budgetBytes)
-    : m_budget(budgetBytes)
-{
-}
+StepTimeline::StepTimeline(qint64 budgetBytes) : m_budget(budgetBytes) { }
 
 void StepTimeline::reset(int totalSteps)
 {

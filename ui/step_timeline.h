@@ -16,8 +16,7 @@ struct StepFrame {
     QImage x0;
 };
 
-class StepTimeline
-{
+class StepTimeline {
 public:
     explicit StepTimeline(qint64 budgetBytes = 256LL * 1024 * 1024);
 

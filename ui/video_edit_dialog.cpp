@@ -1,6 +1,5 @@
 #include "video_edit_dialog.h"
 
-#include "engine_client.h"
 #include "engine_module.h"
 #include "image_conversion.h"
 #include "image_view.h"
@@ -9,10 +8,10 @@
 #include "ditstudio/engine.h"
 #include "ditstudio/video.h"
 
+#include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDir>
 #include <QDoubleSpinBox>
-#include <QComboBox>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -42,8 +41,8 @@ struct VideoEditJob {
 };
 
 // Runs on the engine thread with the loaded model (never a model of its own).
-VideoEditOutcome runVideoEdit(EngineClient &engine, const VideoEditJob &job, const JobContext &context,
-                              const ditstudio::CancelToken &cancel)
+VideoEditOutcome runVideoEdit(ditstudio::EngineSession &engine, const VideoEditJob &job,
+                              const JobContext &context, const ditstudio::CancelToken &cancel)
 {
     using namespace ditstudio;
     VideoEditOutcome out;
@@ -161,7 +160,8 @@ VideoEditDialog::VideoEditDialog(GenerationController *engine, const GenerationS
     m_scale->setRange(1, 16);
     m_scale->setValue(1);
     m_scale->setPrefix(QStringLiteral("×"));
-    m_scale->setToolTip(tr("Enlarge the model-size frames by this factor in the written video (nearest pixels)"));
+    m_scale->setToolTip(
+        tr("Enlarge the model-size frames by this factor in the written video (nearest pixels)"));
 
     // Rows whose field is a layout get a label with a buddy: QFormLayout would show the '&' literally.
     auto *form = new QFormLayout;
@@ -219,7 +219,8 @@ VideoEditDialog::VideoEditDialog(GenerationController *engine, const GenerationS
     m_status->setWordWrap(true);
 
     auto *buttons = new QDialogButtonBox(this);
-    m_runButton = buttons->addButton(tr("Run"), QDialogButtonBox::ActionRole); // not Accept: never the default
+    m_runButton
+        = buttons->addButton(tr("Run"), QDialogButtonBox::ActionRole); // not Accept: never the default
     m_runButton->setObjectName(QStringLiteral("videoEditRun"));
     m_cancelButton = buttons->addButton(tr("Cancel edit"), QDialogButtonBox::ActionRole);
     setJobWidgets(m_status, m_cancelButton);
@@ -248,7 +249,7 @@ VideoEditDialog::~VideoEditDialog() = default; // JobDialog cancels a job that s
 
 bool VideoEditDialog::setInputPath(const QString &path)
 {
-    const auto *engine = EngineModule::api();
+    auto *engine = EngineModule::api();
     auto info = engine ? engine->probeVideo(path.toStdString())
                        : ditstudio::Result<ditstudio::VideoInfo>(EngineModule::unavailableError());
     if (!info.ok()) {
@@ -262,8 +263,9 @@ bool VideoEditDialog::setInputPath(const QString &path)
         m_frameSlider->setEnabled(false);
         m_inputView->clear();
         m_previewImage = QImage();
-        m_resultText = tr("Cannot read the video %1: %2")
-                           .arg(QDir::toNativeSeparators(path), QString::fromStdString(info.error().toString()));
+        m_resultText
+            = tr("Cannot read the video %1: %2")
+                  .arg(QDir::toNativeSeparators(path), QString::fromStdString(info.error().toString()));
         m_status->setText(m_resultText);
         return false;
     }
@@ -279,8 +281,8 @@ bool VideoEditDialog::setInputPath(const QString &path)
                         .arg(info->durationSeconds, 0, 'f', 2));
     if (m_output->text().isEmpty()) {
         const QFileInfo fi(path);
-        m_output->setText(fi.dir().filePath(fi.completeBaseName() + QStringLiteral("-edited.") +
-                                            (fi.suffix().isEmpty() ? QStringLiteral("mp4") : fi.suffix())));
+        m_output->setText(fi.dir().filePath(fi.completeBaseName() + QStringLiteral("-edited.")
+                                            + (fi.suffix().isEmpty() ? QStringLiteral("mp4") : fi.suffix())));
     }
     // The bar counts this video's frames from the start (the container's count, maybe an estimate).
     m_progress->setRange(0, qMax(1, m_frameCount));
@@ -315,7 +317,7 @@ void VideoEditDialog::showInputFrame(int index)
         m_frameSlider->setValue(index);
     }
     // A fresh reader per look-up: browsing is occasional, and seeking is by frame index.
-    const auto *engine = EngineModule::api();
+    auto *engine = EngineModule::api();
     QString problem;
     if (!engine) {
         problem = QString::fromStdString(EngineModule::unavailableError().toString());
@@ -327,8 +329,8 @@ void VideoEditDialog::showInputFrame(int index)
         m_previewImage = toQImage((*frame)->image);
         // Small model-sized videos are enlarged smoothly so the preview is readable.
         const QImage shown = m_previewImage.width() < 256
-                                 ? m_previewImage.scaled(256, 256, Qt::KeepAspectRatio, Qt::SmoothTransformation)
-                                 : m_previewImage;
+            ? m_previewImage.scaled(256, 256, Qt::KeepAspectRatio, Qt::SmoothTransformation)
+            : m_previewImage;
         m_inputView->setImage(shown);
     }
     m_frameLabel->setText(tr("%1 / %2").arg(index + 1).arg(m_frameCount));
@@ -377,10 +379,11 @@ void VideoEditDialog::browseInput()
 void VideoEditDialog::browseOutput()
 {
     // No overwrite confirmation: start() refuses existing files, so nothing is replaced silently.
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save edited video"),
-                                                      m_output->text().isEmpty() ? QDir(m_startFolder).filePath(QStringLiteral("edited.mp4")) : m_output->text(),
-                                                      tr("Videos (*.mp4 *.webm *.gif)"), nullptr,
-                                                      QFileDialog::DontConfirmOverwrite);
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Save edited video"),
+        m_output->text().isEmpty() ? QDir(m_startFolder).filePath(QStringLiteral("edited.mp4"))
+                                   : m_output->text(),
+        tr("Videos (*.mp4 *.webm *.gif)"), nullptr, QFileDialog::DontConfirmOverwrite);
     if (!path.isEmpty())
         m_output->setText(path);
 }
@@ -430,14 +433,16 @@ void VideoEditDialog::start()
     m_status->setText(tr("Starting…"));
     auto outcome = std::make_shared<VideoEditOutcome>();
     m_outcome = outcome;
-    const QString title = QStringLiteral("%1 → %2").arg(QFileInfo(job.input).fileName(), QFileInfo(job.output).fileName());
+    const QString title
+        = QStringLiteral("%1 → %2").arg(QFileInfo(job.input).fileName(), QFileInfo(job.output).fileName());
     submitJob(JobKind::EditVideo, title,
-              [job, outcome](EngineClient &engine, const JobContext &context, const ditstudio::CancelToken &cancel) {
+              [job, outcome](ditstudio::EngineSession &engine, const JobContext &context,
+                             const ditstudio::CancelToken &cancel) {
                   *outcome = runVideoEdit(engine, job, context, cancel);
-                  return JobResult{outcome->ok          ? JobState::Finished
-                                   : outcome->cancelled ? JobState::Cancelled
-                                                        : JobState::Failed,
-                                   outcome->text};
+                  return JobResult {outcome->ok              ? JobState::Finished
+                                        : outcome->cancelled ? JobState::Cancelled
+                                                             : JobState::Failed,
+                                    outcome->text};
               });
 }
 
@@ -456,8 +461,8 @@ void VideoEditDialog::onJobPreview(const QImage &after)
     if (after.isNull())
         return;
     m_lastEdited = after;
-    m_outputView->setImage(after.width() < 256 ? after.scaled(256, 256, Qt::KeepAspectRatio, Qt::SmoothTransformation)
-                                               : after);
+    m_outputView->setImage(
+        after.width() < 256 ? after.scaled(256, 256, Qt::KeepAspectRatio, Qt::SmoothTransformation) : after);
 }
 
 void VideoEditDialog::onJobFinished(const JobInfo &info)

@@ -11,8 +11,8 @@
 #include "ditstudio/cancel_token.h"
 
 #include <QDialog>
-#include <memory>
 #include <QImage>
+#include <memory>
 
 class ImageView;
 class QDoubleSpinBox;
@@ -37,7 +37,8 @@ class VideoEditDialog : public JobDialog {
     Q_OBJECT
 public:
     /// engine: the controller whose loaded model edits the frames (see JobDialog).
-    VideoEditDialog(GenerationController *engine, const GenerationSettings &settings, QWidget *parent = nullptr);
+    VideoEditDialog(GenerationController *engine, const GenerationSettings &settings,
+                    QWidget *parent = nullptr);
     ~VideoEditDialog() override;
 
     /// Open the input video: shows its size, fps, frames and duration and the first frame.
@@ -68,7 +69,6 @@ signals:
     void finishedEdit(bool ok, const QString &text);
 
 protected:
-
 private:
     void browseInput();
     void browseOutput();

@@ -4,7 +4,7 @@
 // and turns any exception into the entry's failure value: an Error for Result<T>, else a neutral
 // value (false, 0, empty), logged so it is not lost.
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "ditstudio/result.h"
 
 #include <spdlog/spdlog.h>
@@ -13,22 +13,19 @@
 
 namespace ditstudio {
 
-template<typename T>
-struct ModuleFailure {
+template<typename T> struct ModuleFailure {
     static T value(const Error &e)
     {
         spdlog::error("engine module: {}", e.toString());
-        return T{};
+        return T {};
     }
 };
 
-template<typename U>
-struct ModuleFailure<Result<U>> {
+template<typename U> struct ModuleFailure<Result<U>> {
     static Result<U> value(const Error &e) { return e; }
 };
 
-template<typename F>
-auto moduleCall(const char *entry, F &&f) noexcept -> decltype(f())
+template<typename F> auto moduleCall(const char *entry, F &&f) noexcept -> decltype(f())
 {
     using R = decltype(f());
     try {

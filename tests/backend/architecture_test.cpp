@@ -33,7 +33,7 @@ struct Expected {
     int inputSize;
 };
 
-class ManifestDetection : public ::testing::TestWithParam<Expected> {};
+class ManifestDetection : public ::testing::TestWithParam<Expected> { };
 
 TEST_P(ManifestDetection, NamesTheArchitecture)
 {
@@ -51,10 +51,10 @@ TEST_P(ManifestDetection, NamesTheArchitecture)
 }
 
 INSTANTIATE_TEST_SUITE_P(Released, ManifestDetection,
-                         ::testing::Values(Expected{"DiT-XL/2@256px", "DiT-XL/2", 32},
-                                           Expected{"DiT-XL/2@512px", "DiT-XL/2", 64},
-                                           Expected{"DiT-S/2@256px", "DiT-S/2", 32},
-                                           Expected{"DiT-B/4@256px", "DiT-B/4", 32}));
+                         ::testing::Values(Expected {"DiT-XL/2@256px", "DiT-XL/2", 32},
+                                           Expected {"DiT-XL/2@512px", "DiT-XL/2", 64},
+                                           Expected {"DiT-S/2@256px", "DiT-S/2", 32},
+                                           Expected {"DiT-B/4@256px", "DiT-B/4", 32}));
 
 TEST(ArchitectureFigures, ParameterCountsOfThePaper)
 {
@@ -94,8 +94,8 @@ TEST(ArchitectureDetection, MissingBlockIsReported)
 TEST(ArchitectureDetection, MalformedPosEmbedIsReportedNotRead)
 {
     // A hostile header may give pos_embed any rank: the shape is checked before a dimension is read.
-    for (const std::vector<int64_t> &bad : std::vector<std::vector<int64_t>>{{256}, {}, {1, 255, 384}, {1, -4, 384},
-                                                                             {2, 256, 384}, {1, 256, 383}}) {
+    for (const std::vector<int64_t> &bad : std::vector<std::vector<int64_t>> {
+             {256}, {}, {1, 255, 384}, {1, -4, 384}, {2, 256, 384}, {1, 256, 383}}) {
         auto e = manifest("DiT-S/2@256px");
         for (auto &s : e.specs)
             if (s.key == "pos_embed")

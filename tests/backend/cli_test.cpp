@@ -27,8 +27,9 @@ protected:
 
 TEST_F(CliTest, InspectEveryContainer)
 {
-    for (const auto &p : {m_fixture / "weights.safetensors", m_fixture / "weights.pt", m_fixture / "weights-legacy.pt",
-                          m_fixture / "train-checkpoint.pt", m_fixture / "diffusers"}) {
+    for (const auto &p :
+         {m_fixture / "weights.safetensors", m_fixture / "weights.pt", m_fixture / "weights-legacy.pt",
+          m_fixture / "train-checkpoint.pt", m_fixture / "diffusers"}) {
         const auto r = runCli({"inspect", p.string(), "--json"});
         ASSERT_EQ(r.code, 0) << p << ": " << r.err;
         const auto j = nlohmann::json::parse(r.out);
@@ -47,7 +48,9 @@ TEST_F(CliTest, InspectEveryContainer)
 
 TEST_F(CliTest, InspectFormatsNamed)
 {
-    auto f = [&](const fs::path &p) { return nlohmann::json::parse(runCli({"inspect", p.string(), "--json"}).out)["format"]; };
+    auto f = [&](const fs::path &p) {
+        return nlohmann::json::parse(runCli({"inspect", p.string(), "--json"}).out)["format"];
+    };
     EXPECT_EQ(f(m_fixture / "weights.safetensors"), "safetensors");
     EXPECT_EQ(f(m_fixture / "weights.pt"), "pytorch-zip");
     EXPECT_EQ(f(m_fixture / "weights-legacy.pt"), "pytorch-legacy");
@@ -58,12 +61,13 @@ TEST_F(CliTest, InspectFormatsNamed)
 TEST_F(CliTest, GenerateFromEveryContainerGivesTheSameImage)
 {
     std::vector<torch::Tensor> latents;
-    for (const auto &p : {m_fixture / "weights.safetensors", m_fixture / "weights.pt", m_fixture / "weights-legacy.pt",
-                          m_fixture / "train-checkpoint.pt", m_fixture / "diffusers"}) {
+    for (const auto &p :
+         {m_fixture / "weights.safetensors", m_fixture / "weights.pt", m_fixture / "weights-legacy.pt",
+          m_fixture / "train-checkpoint.pt", m_fixture / "diffusers"}) {
         const auto latent = m_tmp / (p.filename().string() + ".latent.safetensors");
-        const auto r = runCli({"generate", "--model", p.string(), "--class", "3", "--steps", "4", "--seed", "5",
-                               "--out", (m_tmp / (p.filename().string() + ".png")).string(), "--save-latent",
-                               latent.string(), "--json", "--quiet", "--device", "cpu"});
+        const auto r = runCli({"generate", "--model", p.string(), "--class", "3", "--steps", "4", "--seed",
+                               "5", "--out", (m_tmp / (p.filename().string() + ".png")).string(),
+                               "--save-latent", latent.string(), "--json", "--quiet", "--device", "cpu"});
         ASSERT_EQ(r.code, 0) << p << ": " << r.err;
         const auto j = nlohmann::json::parse(r.out);
         EXPECT_EQ(j["steps_done"], 4);
@@ -77,8 +81,11 @@ TEST_F(CliTest, GenerateFromEveryContainerGivesTheSameImage)
 TEST_F(CliTest, GenerateIntoDirectoryNamesFilesAndRefusesOverwrite)
 {
     const auto dir = (m_tmp / "out").string() + "/";
-    std::vector<std::string> args = {"generate", "--model", (m_fixture / "weights.safetensors").string(), "--prompt", "#2",
-                                     "--steps", "3", "--seed", "40", "--batch", "2", "--out", dir, "--quiet"};
+    std::vector<std::string> args = {"generate", "--model", (m_fixture / "weights.safetensors").string(),
+                                     "--prompt", "#2",      "--steps",
+                                     "3",        "--seed",  "40",
+                                     "--batch",  "2",       "--out",
+                                     dir,        "--quiet"};
     auto r = runCli(args);
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_TRUE(fs::exists(m_tmp / "out" / "class_2_40_0.png"));
@@ -95,10 +102,11 @@ TEST_F(CliTest, InitNoiseFile)
     const auto z = m_tmp / "z.safetensors";
     safetensors::save(z, {{"z", torch::randn({1, 4, 8, 8})}});
     const auto l1 = m_tmp / "l1.safetensors", l2 = m_tmp / "l2.safetensors";
-    for (const auto &[seed, l] : {std::pair<std::string, fs::path>{"1", l1}, {"2", l2}}) {
-        auto r = runCli({"generate", "--model", (m_fixture / "weights.safetensors").string(), "--class", "1", "--steps",
-                         "3", "--sampler", "ddim", "--seed", seed, "--init-noise", z.string(), "--save-latent",
-                         l.string(), "--out", (m_tmp / ("i" + seed + ".png")).string(), "--quiet"});
+    for (const auto &[seed, l] : {std::pair<std::string, fs::path> {"1", l1}, {"2", l2}}) {
+        auto r = runCli({"generate", "--model", (m_fixture / "weights.safetensors").string(), "--class", "1",
+                         "--steps", "3", "--sampler", "ddim", "--seed", seed, "--init-noise", z.string(),
+                         "--save-latent", l.string(), "--out", (m_tmp / ("i" + seed + ".png")).string(),
+                         "--quiet"});
         ASSERT_EQ(r.code, 0) << r.err;
     }
     EXPECT_TRUE(torch::equal(safetensors::load(l1).at("latent"), safetensors::load(l2).at("latent")));
@@ -126,8 +134,8 @@ TEST_F(CliTest, VersionNamesBlasAndThreads)
 
 TEST_F(CliTest, BenchReportsGflops)
 {
-    auto r = runCli({"bench", "--arch", "DiT-S/8", "--image-size", "64", "--batch", "1", "--iters", "1", "--warmup",
-                     "0", "--json"});
+    auto r = runCli({"bench", "--arch", "DiT-S/8", "--image-size", "64", "--batch", "1", "--iters", "1",
+                     "--warmup", "0", "--json"});
     ASSERT_EQ(r.code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_GT(j["achieved_gflops"].get<double>(), 0.0);

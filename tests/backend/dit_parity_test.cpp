@@ -7,7 +7,7 @@
 #include "diffusion/samplers.h"
 #include "diffusion/schedule.h"
 #include "io/safetensors.h"
-#include "pipeline/model_loader.h"
+#include "model/model_loader.h"
 
 #include <cstdlib>
 #include <sstream>
@@ -23,7 +23,8 @@ std::vector<fs::path> fixtureFolders()
     std::vector<fs::path> out;
     for (const auto &r : roots) {
         // A DiT fixture folder: cases.safetensors plus DiT weights (VAE folders hold vae-*.safetensors).
-        if (fs::exists(r / "cases.safetensors") && (fs::exists(r / "weights.safetensors") || fs::exists(r / "weights.pt")))
+        if (fs::exists(r / "cases.safetensors")
+            && (fs::exists(r / "weights.safetensors") || fs::exists(r / "weights.pt")))
             out.push_back(r);
     }
     std::sort(out.begin(), out.end());
@@ -41,7 +42,8 @@ std::vector<ContainerCase> containerCases()
     for (const auto &folder : fixtureFolders()) {
         for (const auto &e : fs::directory_iterator(folder)) {
             const auto name = e.path().filename().string();
-            if (e.is_directory() && (fs::exists(e.path() / "model_index.json") || fs::exists(e.path() / "transformer")))
+            if (e.is_directory()
+                && (fs::exists(e.path() / "model_index.json") || fs::exists(e.path() / "transformer")))
                 out.push_back({folder, e.path()});
             else if (e.is_regular_file() && isFixtureWeightsFile(e.path()))
                 out.push_back({folder, e.path()});
@@ -75,7 +77,7 @@ protected:
         m_cases = loadCases(GetParam().folder);
     }
     LoadedCheckpoint m_checkpoint;
-    DiT m_model{nullptr};
+    DiT m_model {nullptr};
     StateDict m_cases;
 };
 
@@ -84,7 +86,8 @@ TEST_P(DiTContainerParity, ForwardAndIntermediates)
     torch::NoGradGuard ng;
     const auto &c = m_cases;
     DiTTrace trace;
-    auto out = m_model->forward(c.at("forward.x"), c.at("forward.t"), ClassCondition{c.at("forward.y"), {}}, &trace);
+    auto out = m_model->forward(c.at("forward.x"), c.at("forward.t"), ClassCondition {c.at("forward.y"), {}},
+                                &trace);
     EXPECT_TRUE(tensorsClose(out, c.at("forward.out"), 1e-5));
     EXPECT_TRUE(tensorsClose(trace.tFreq, c.at("forward.t_freq"), 1e-5));
     EXPECT_TRUE(tensorsClose(trace.tEmb, c.at("forward.t_emb"), 1e-5));
@@ -101,7 +104,7 @@ TEST_P(DiTContainerParity, GuidedForwardOfficialChannels)
     GuidanceOptions go;
     go.scale = c.at("cfg.scale").item<double>();
     go.channels = GuidedChannels::First3;
-    auto out = guidedForward(*m_model, c.at("cfg.x"), c.at("cfg.t"), ClassCondition{c.at("cfg.y"), {}}, go);
+    auto out = guidedForward(*m_model, c.at("cfg.x"), c.at("cfg.t"), ClassCondition {c.at("cfg.y"), {}}, go);
     EXPECT_TRUE(tensorsClose(out, c.at("cfg.out"), 1e-5));
 }
 
@@ -121,7 +124,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, DiTContainerParity, ::testing::ValuesIn(conta
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(DiTContainerParity);
 
 // ---------------------------------------------------------------------------------------------
-class DiTFolderParity : public ::testing::TestWithParam<fs::path> {};
+class DiTFolderParity : public ::testing::TestWithParam<fs::path> { };
 
 TEST_P(DiTFolderParity, RespacingMapsAndBetas)
 {
@@ -132,7 +135,8 @@ TEST_P(DiTFolderParity, RespacingMapsAndBetas)
         const std::string prefix = key.substr(0, key.find('.'));
         const std::string count = prefix.substr(7);
         const auto diffusion = GaussianDiffusion::respaced(count, VarianceType::LearnedRange);
-        auto map = torch::tensor(std::vector<int64_t>(diffusion.timestepMap().begin(), diffusion.timestepMap().end()));
+        auto map = torch::tensor(
+            std::vector<int64_t>(diffusion.timestepMap().begin(), diffusion.timestepMap().end()));
         EXPECT_TRUE(torch::equal(map, tensor.to(torch::kLong))) << prefix;
         auto betas = torch::tensor(diffusion.betas(), torch::kFloat64);
         EXPECT_TRUE(tensorsClose(betas, cases.at(prefix + ".betas"), 1e-6)) << prefix;
@@ -146,8 +150,8 @@ void replayTrajectory(const fs::path &folder, const std::string &name, SamplerKi
         DITSTUDIO_SKIP_OR_FAIL("no " << name << " case in " << folder);
     // Whatever container the folder has; the variance type comes from the model (a DiT trained
     // without learned sigma samples with the fixed variance, as the engine does).
-    const fs::path weights = fs::exists(folder / "weights.safetensors") ? folder / "weights.safetensors"
-                                                                        : folder / "weights.pt";
+    const fs::path weights
+        = fs::exists(folder / "weights.safetensors") ? folder / "weights.safetensors" : folder / "weights.pt";
     auto checkpoint = readDiTCheckpoint(weights);
     auto model = buildDiT(checkpoint, torch::kCPU, torch::kFloat32);
     torch::NoGradGuard ng;
@@ -162,9 +166,10 @@ void replayTrajectory(const fs::path &folder, const std::string &name, SamplerKi
     so.kind = kind;
     so.steps = steps;
     so.eta = eta;
-    so.varianceType = checkpoint.info.config.learnSigma ? VarianceType::LearnedRange : VarianceType::FixedLarge;
+    so.varianceType
+        = checkpoint.info.config.learnSigma ? VarianceType::LearnedRange : VarianceType::FixedLarge;
     ModelFn modelFn = [&](const torch::Tensor &x, const torch::Tensor &t) {
-        return guidedForward(*model, x, t, ClassCondition{y, {}}, go);
+        return guidedForward(*model, x, t, ClassCondition {y, {}}, go);
     };
     NoiseFn noiseFn = [&](int step, const torch::Tensor &) { return recordedNoise[step]; };
     int checked = 0;
@@ -180,9 +185,18 @@ void replayTrajectory(const fs::path &folder, const std::string &name, SamplerKi
     EXPECT_EQ(checked, steps);
 }
 
-TEST_P(DiTFolderParity, DdpmTrajectory) { replayTrajectory(GetParam(), "ddpm", SamplerKind::Ddpm, 0.0); }
-TEST_P(DiTFolderParity, DdimTrajectory) { replayTrajectory(GetParam(), "ddim", SamplerKind::Ddim, 0.0); }
-TEST_P(DiTFolderParity, DdimEta1Trajectory) { replayTrajectory(GetParam(), "ddim_eta1", SamplerKind::Ddim, 1.0); }
+TEST_P(DiTFolderParity, DdpmTrajectory)
+{
+    replayTrajectory(GetParam(), "ddpm", SamplerKind::Ddpm, 0.0);
+}
+TEST_P(DiTFolderParity, DdimTrajectory)
+{
+    replayTrajectory(GetParam(), "ddim", SamplerKind::Ddim, 0.0);
+}
+TEST_P(DiTFolderParity, DdimEta1Trajectory)
+{
+    replayTrajectory(GetParam(), "ddim_eta1", SamplerKind::Ddim, 1.0);
+}
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, DiTFolderParity, ::testing::ValuesIn(fixtureFolders()),
                          [](const ::testing::TestParamInfo<fs::path> &i) {

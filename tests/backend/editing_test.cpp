@@ -3,11 +3,11 @@
 #include "ditstudio/editing.h"
 #include "ditstudio/engine.h"
 #include "ditstudio/video.h"
-#include "editing/audio_mux.h"
 #include "editing/editor_internal.h"
 #include "editing/image_prep.h"
 #include "test_util.h"
 #include "training/datasets.h"
+#include "video/audio_mux.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -25,7 +25,7 @@ Engine &defaultEngine()
 {
     static Engine engine;
     static bool loaded = [] {
-        auto r = engine.loadDefaultModel(LoadOptions{"cpu"});
+        auto r = engine.loadDefaultModel(LoadOptions {"cpu"});
         EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().toString());
         return r.ok();
     }();
@@ -37,7 +37,7 @@ Engine &defaultEngine()
 Image generatedImage(int classId, std::uint64_t seed)
 {
     GenerateRequest g;
-    g.conditioning = Conditioning{{{classId, 1.0}}};
+    g.conditioning = Conditioning {{{classId, 1.0}}};
     g.sampler = SamplerKind::Ddim;
     g.steps = 25;
     g.cfgScale = 1.0;
@@ -53,7 +53,7 @@ EditRequest baseRequest(EditMode mode, const Image &image, int classId = 0)
     EditRequest r;
     r.mode = mode;
     r.image = image;
-    r.generate.conditioning = Conditioning{{{classId, 1.0}}};
+    r.generate.conditioning = Conditioning {{{classId, 1.0}}};
     r.generate.steps = 10;
     r.generate.cfgScale = 2.0;
     r.generate.seed = 7;
@@ -77,7 +77,7 @@ int maxDiffWhere(const Image &a, const Image &b, const Image &mask, bool whereMa
 
 Image halfMask(int w, int h) // right half regenerated
 {
-    Image m{w, h, 1, std::vector<std::uint8_t>(static_cast<size_t>(w) * h, 0)};
+    Image m {w, h, 1, std::vector<std::uint8_t>(static_cast<size_t>(w) * h, 0)};
     for (int y = 0; y < h; ++y)
         for (int x = w / 2; x < w; ++x)
             m.pixels[static_cast<size_t>(y) * w + x] = 255;
@@ -155,7 +155,7 @@ TEST(EditingDefault, InpaintMaskFromAlphaAndOutpaint)
 {
     const Image input = generatedImage(2, 6);
     // Alpha: transparent right half = regenerate.
-    Image rgba{28, 28, 4, {}};
+    Image rgba {28, 28, 4, {}};
     for (size_t p = 0; p < input.pixels.size(); ++p) {
         const auto v = input.pixels[p];
         const bool right = (p % 28) >= 14;
@@ -168,12 +168,12 @@ TEST(EditingDefault, InpaintMaskFromAlphaAndOutpaint)
     EXPECT_LE(maxDiffWhere(r->image, input, halfMask(28, 28), false), 1);
 
     // Outpainting: a 20x20 crop extended by 4 pixels on each side back to 28x28.
-    Image crop{20, 20, 1, {}};
+    Image crop {20, 20, 1, {}};
     for (int y = 4; y < 24; ++y)
         crop.pixels.insert(crop.pixels.end(), input.row(y) + 4, input.row(y) + 24);
     auto out = baseRequest(EditMode::Inpaint, crop);
     out.strength = 1.0;
-    out.outpaint = Padding{4, 4, 4, 4};
+    out.outpaint = Padding {4, 4, 4, 4};
     auto ro = editImage(defaultEngine(), out);
     ASSERT_TRUE(ro.ok()) << ro.error().toString();
     ASSERT_EQ(ro->image.width, 28);
@@ -213,13 +213,13 @@ TEST(EditingDefault, InversionReconstructsARealFashionMnistImage)
         DITSTUDIO_SKIP_OR_FAIL("Fashion-MNIST test set not found in " << dir);
     const auto test = loadFashionMnist(dir, false);
     const auto img = test.images[0]; // [1, 28, 28] in [-1, 1]
-    Image input{28, 28, 1, {}};
+    Image input {28, 28, 1, {}};
     const auto u8 = ((img + 1) * 127.5).round().clamp(0, 255).to(torch::kUInt8).contiguous();
     input.pixels.assign(u8.data_ptr<std::uint8_t>(), u8.data_ptr<std::uint8_t>() + 28 * 28);
     const int label = static_cast<int>(test.labels[0].item<int64_t>());
     const double p = inversionPsnr(input, label, 50);
-    std::cout << "[ inversion ] Fashion-MNIST test image 0, 50 DDIM steps, 2 fixed-point iterations: PSNR " << p
-              << " dB\n";
+    std::cout << "[ inversion ] Fashion-MNIST test image 0, 50 DDIM steps, 2 fixed-point iterations: PSNR "
+              << p << " dB\n";
     EXPECT_GE(p, 30.0);
 }
 
@@ -227,12 +227,12 @@ TEST(EditingDefault, ClassSwapKeepsTheSizeAndChangesTheImage)
 {
     const Image input = generatedImage(0, 12); // T-shirt
     auto req = baseRequest(EditMode::Invert, input, 1); // -> trouser
-    req.sourceConditioning = Conditioning{{{0, 1.0}}};
+    req.sourceConditioning = Conditioning {{{0, 1.0}}};
     req.generate.cfgScale = 3.0;
     req.inversionSteps = 20;
     auto r = editImage(defaultEngine(), req);
     ASSERT_TRUE(r.ok()) << r.error().toString();
-    EXPECT_EQ(r->noise.shape, (std::vector<std::int64_t>{1, 1, 28, 28}));
+    EXPECT_EQ(r->noise.shape, (std::vector<std::int64_t> {1, 1, 28, 28}));
     EXPECT_LT(imagePsnr(r->image, input).value(), 25.0);
 }
 
@@ -260,7 +260,8 @@ TEST(EditingDefault, BadInputsGiveClearErrors)
     auto r = editImage(defaultEngine(), req);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, ErrorCode::ShapeMismatch);
-    EXPECT_NE(r.error().message.find("mask is 20x28 but the image is 28x28"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("mask is 20x28 but the image is 28x28"), std::string::npos)
+        << r.error().message;
 
     req = baseRequest(EditMode::Img2Img, input);
     req.strength = 1.5;
@@ -276,7 +277,7 @@ TEST(EditingDefault, BadInputsGiveClearErrors)
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message.find("RePaint resampling needs the ddpm or ddim sampler"), std::string::npos);
 
-    req = baseRequest(EditMode::Img2Img, Image{});
+    req = baseRequest(EditMode::Img2Img, Image {});
     r = editImage(defaultEngine(), req);
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message.find("image is empty"), std::string::npos) << r.error().message;
@@ -290,7 +291,7 @@ TEST(EditingDefault, BadInputsGiveClearErrors)
 TEST(EditingPrep, CropResizePolicyAndComposite)
 {
     // 60x40 RGB: the center 40x40 is kept, then area-resized to 20x20 gray.
-    Image wide{60, 40, 3, std::vector<std::uint8_t>(60 * 40 * 3, 0)};
+    Image wide {60, 40, 3, std::vector<std::uint8_t>(60 * 40 * 3, 0)};
     for (int y = 0; y < 40; ++y)
         for (int x = 10; x < 50; ++x)
             for (int k = 0; k < 3; ++k)
@@ -310,7 +311,7 @@ TEST(EditingPrep, CropResizePolicyAndComposite)
         EXPECT_EQ(w.row(y)[19], 255);
     }
     EXPECT_EQ(editing::repaintScheduleForTest(5, 2, 2),
-              (std::vector<int>{5, 4, 3, 2, 3, 4, 3, 2, 1, 0, 1, 2, 1, 0, -1}));
+              (std::vector<int> {5, 4, 3, 2, 3, 4, 3, 2, 1, 0, 1, 2, 1, 0, -1}));
 }
 
 // --- the tiny latent DiT (8x8x4) with the tiny VAE (factor 8): 64x64 RGB editing ---------------
@@ -321,16 +322,17 @@ protected:
     {
         test::TorchTest::SetUp();
         const auto root = test::dataDir() / "parity";
-        LoadOptions lo{"cpu"};
+        LoadOptions lo {"cpu"};
         lo.vaePath = (root / "vae-tiny" / "vae-ldm.safetensors").string();
         lo.cacheDir = (fs::temp_directory_path() / "ditstudio-editing-test-cache").string();
         auto r = m_engine.loadModel((root / "dit-tiny" / "weights.safetensors").string(), lo);
         ASSERT_TRUE(r.ok()) << r.error().toString();
-        m_input = Image{64, 64, 3, {}};
+        m_input = Image {64, 64, 3, {}};
         for (int y = 0; y < 64; ++y)
             for (int x = 0; x < 64; ++x)
-                m_input.pixels.insert(m_input.pixels.end(), {static_cast<std::uint8_t>(x * 4),
-                                                             static_cast<std::uint8_t>(y * 4), 128});
+                m_input.pixels.insert(
+                    m_input.pixels.end(),
+                    {static_cast<std::uint8_t>(x * 4), static_cast<std::uint8_t>(y * 4), 128});
     }
     Engine m_engine;
     Image m_input;
@@ -355,7 +357,7 @@ TEST_F(EditingTiny, EveryModeEndToEnd)
     ASSERT_TRUE(r.ok()) << r.error().toString();
     EXPECT_EQ(r->stepsDone, 2);
     EXPECT_EQ(r->image.width, 64);
-    EXPECT_EQ(r->latent.shape, (std::vector<std::int64_t>{1, 4, 8, 8}));
+    EXPECT_EQ(r->latent.shape, (std::vector<std::int64_t> {1, 4, 8, 8}));
 
     // Inpaint in latent space: mask downsampled by max pooling, composite in pixels.
     auto inp = baseRequest(EditMode::Inpaint, m_input, 3);
@@ -372,16 +374,17 @@ TEST_F(EditingTiny, EveryModeEndToEnd)
     r = editImage(m_engine, inv);
     ASSERT_TRUE(r.ok()) << r.error().toString();
     EXPECT_EQ(r->stepsDone, 8);
-    EXPECT_EQ(r->noise.shape, (std::vector<std::int64_t>{1, 4, 8, 8}));
+    EXPECT_EQ(r->noise.shape, (std::vector<std::int64_t> {1, 4, 8, 8}));
 }
 
 TEST(EditingTinyNoVae, LatentModelWithoutVaeIsAClearError)
 {
     Engine e;
     ASSERT_TRUE(e.loadModel((test::dataDir() / "parity" / "dit-tiny" / "weights.safetensors").string(),
-                            LoadOptions{"cpu"})
+                            LoadOptions {"cpu"})
                     .ok());
-    auto r = editImage(e, baseRequest(EditMode::Img2Img, Image{64, 64, 3, std::vector<std::uint8_t>(64 * 64 * 3)}));
+    auto r = editImage(
+        e, baseRequest(EditMode::Img2Img, Image {64, 64, 3, std::vector<std::uint8_t>(64 * 64 * 3)}));
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, ErrorCode::Unsupported);
     EXPECT_NE(r.error().message.find("needs its VAE"), std::string::npos);
@@ -393,7 +396,8 @@ class EditingVideo : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        m_dir = fs::temp_directory_path() / ("ditstudio-editing-video-" + std::to_string(std::random_device{}()));
+        m_dir = fs::temp_directory_path()
+            / ("ditstudio-editing-video-" + std::to_string(std::random_device {}()));
         fs::create_directories(m_dir);
     }
     void TearDown() override
@@ -408,16 +412,17 @@ TEST_F(EditingVideo, TwoSecondsRoundTripWithAudio)
 {
     // A 2 s, 10 fps clip with a sine tone, made by the ffmpeg CLI (the writer writes no audio).
     const fs::path input = m_dir / "in.mp4";
-    const std::string cmd = "ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc=size=56x40:rate=10 "
-                            "-f lavfi -i sine=frequency=440:sample_rate=22050 -t 2 -c:v libx264 -pix_fmt yuv420p "
-                            "-c:a aac -shortest \""
-                            + input.string() + "\" 2>/dev/null";
+    const std::string cmd
+        = "ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc=size=56x40:rate=10 "
+          "-f lavfi -i sine=frequency=440:sample_rate=22050 -t 2 -c:v libx264 -pix_fmt yuv420p "
+          "-c:a aac -shortest \""
+        + input.string() + "\" 2>/dev/null";
     if (std::system(cmd.c_str()) != 0 || !fs::exists(input))
         DITSTUDIO_SKIP_OR_FAIL("no ffmpeg CLI with libx264 + aac to make the input video");
     VideoEditRequest vr;
     vr.inputPath = input.string();
     vr.outputPath = (m_dir / "out.mp4").string();
-    vr.edit = baseRequest(EditMode::Img2Img, Image{}, 0);
+    vr.edit = baseRequest(EditMode::Img2Img, Image {}, 0);
     vr.edit.generate.steps = 4;
     vr.edit.strength = 0.5;
     vr.temporalSmoothing = 0.3;
@@ -462,7 +467,7 @@ TEST_F(EditingVideo, UnreadableVideoIsAClearError)
     VideoEditRequest vr;
     vr.inputPath = bad.string();
     vr.outputPath = (m_dir / "out.mp4").string();
-    vr.edit = baseRequest(EditMode::Img2Img, Image{}, 0);
+    vr.edit = baseRequest(EditMode::Img2Img, Image {}, 0);
     auto r = editVideo(defaultEngine(), vr);
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message.find("not-a-video.mp4"), std::string::npos) << r.error().message;

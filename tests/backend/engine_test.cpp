@@ -22,7 +22,7 @@ protected:
     void SetUp() override
     {
         TorchTest::SetUp();
-        auto r = m_engine.loadModel(tinyModel().string(), LoadOptions{"cpu"});
+        auto r = m_engine.loadModel(tinyModel().string(), LoadOptions {"cpu"});
         ASSERT_TRUE(r.ok()) << r.error().message;
         m_tmp = fs::temp_directory_path() / ("ditstudio_engine_" + processTag());
         fs::create_directories(m_tmp);
@@ -32,7 +32,7 @@ protected:
     GenerateRequest request(SamplerKind kind, int batch, std::uint64_t seed)
     {
         GenerateRequest r;
-        r.conditioning = Conditioning{{{3, 1.0}}};
+        r.conditioning = Conditioning {{{3, 1.0}}};
         r.sampler = kind;
         r.steps = 6;
         r.batch = batch;
@@ -43,7 +43,8 @@ protected:
 
     torch::Tensor latent(const GenerateResult &r)
     {
-        return torch::from_blob(const_cast<float *>(r.latent.data.data()), r.latent.shape, torch::kFloat32).clone();
+        return torch::from_blob(const_cast<float *>(r.latent.data.data()), r.latent.shape, torch::kFloat32)
+            .clone();
     }
 
     Engine m_engine;
@@ -69,7 +70,7 @@ TEST_F(EngineTest, StepCallbackAndPreviewsEveryStep)
         EXPECT_EQ(u.totalSteps, 6);
         EXPECT_EQ(u.previewXt.size(), 2u);
         EXPECT_EQ(u.previewX0.size(), 2u);
-        EXPECT_EQ(u.xt.shape, (std::vector<int64_t>{2, 4, 8, 8}));
+        EXPECT_EQ(u.xt.shape, (std::vector<int64_t> {2, 4, 8, 8}));
         ++steps;
     };
     auto req = request(SamplerKind::Ddpm, 2, 1);
@@ -79,7 +80,7 @@ TEST_F(EngineTest, StepCallbackAndPreviewsEveryStep)
     EXPECT_EQ(steps, 6);
     EXPECT_EQ(r->status, JobStatus::Completed);
     EXPECT_EQ(r->images.size(), 2u);
-    EXPECT_EQ(r->seeds, (std::vector<std::uint64_t>{1, 2}));
+    EXPECT_EQ(r->seeds, (std::vector<std::uint64_t> {1, 2}));
 }
 
 TEST_F(EngineTest, SameSeedSameImageWhateverTheBatchForEverySampler)
@@ -139,7 +140,7 @@ TEST_F(EngineTest, InitNoiseReplacesTheSeededDraw)
 TEST_F(EngineTest, MixedConditioningAndGuidanceInterval)
 {
     auto req = request(SamplerKind::Ddim, 1, 0);
-    req.conditioning = Conditioning{{{1, 0.5}, {2, 0.5}}};
+    req.conditioning = Conditioning {{{1, 0.5}, {2, 0.5}}};
     req.guidanceFrom = 0.5;
     req.guidedChannels = GuidedChannels::All;
     auto r = m_engine.generate(req);
@@ -150,7 +151,7 @@ TEST_F(EngineTest, MixedConditioningAndGuidanceInterval)
 TEST_F(EngineTest, Bf16InferenceRuns)
 {
     Engine e;
-    ASSERT_TRUE(e.loadModel(tinyModel().string(), LoadOptions{"cpu", DType::BFloat16}).ok());
+    ASSERT_TRUE(e.loadModel(tinyModel().string(), LoadOptions {"cpu", DType::BFloat16}).ok());
     auto r = e.generate(request(SamplerKind::Ddim, 1, 0));
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_TRUE(torch::isfinite(latent(*r)).all().item<bool>());
@@ -169,14 +170,15 @@ TEST_F(EngineTest, Bf16WithAnFp32ResidualStreamIsCloserToFp32)
     double err[2] = {0, 0};
     for (int pure = 0; pure < 2; ++pure) {
         Engine e;
-        LoadOptions lo{"cpu", DType::BFloat16};
+        LoadOptions lo {"cpu", DType::BFloat16};
         lo.lowPrecisionResidual = pure == 1;
         ASSERT_TRUE(e.loadModel(tinyModel().string(), lo).ok());
         auto r = e.generate(req);
         ASSERT_TRUE(r.ok()) << r.error().message;
         err[pure] = ((latent(*r) - exact).abs().max() / exact.abs().max()).item<double>();
     }
-    std::cout << "[ measured ] max relative error vs fp32 after 10 DDIM steps (tiny fixture, cfg 4): bf16 with fp32 "
+    std::cout << "[ measured ] max relative error vs fp32 after 10 DDIM steps (tiny fixture, cfg 4): bf16 "
+                 "with fp32 "
                  "residual "
               << err[0] << ", whole forward in bf16 " << err[1] << '\n';
     EXPECT_LT(err[0], err[1]);
@@ -191,7 +193,7 @@ TEST_F(EngineTest, RejectsBadRequests)
     req.steps = 0;
     EXPECT_FALSE(m_engine.generate(req).ok());
     req = request(SamplerKind::Ddpm, 1, 0);
-    req.conditioning = Conditioning{{{10, 1.0}}};
+    req.conditioning = Conditioning {{{10, 1.0}}};
     auto r = m_engine.generate(req);
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message.find("out of range"), std::string::npos);
@@ -261,7 +263,8 @@ TEST_F(EngineTest, PngMetadataRoundTrip)
     auto r = m_engine.generate(request(SamplerKind::Ddim, 1, 0));
     ASSERT_TRUE(r.ok());
     const auto p = (m_tmp / "img.png").string();
-    ASSERT_TRUE(writePng(p, r->images[0], {{"parameters", "seed 0"}, {"ditstudio", "{\"steps\": 6} \xc3\xa9"}}).ok());
+    ASSERT_TRUE(
+        writePng(p, r->images[0], {{"parameters", "seed 0"}, {"ditstudio", "{\"steps\": 6} \xc3\xa9"}}).ok());
     auto again = writePng(p, r->images[0]);
     ASSERT_FALSE(again.ok()) << "overwrote silently";
     auto text = readPngText(p);

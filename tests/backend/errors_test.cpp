@@ -1,7 +1,7 @@
 // Error messages: the context and the exception's own text are joined without repeating the path.
 #include "test_util.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "ditstudio/engine.h"
 
 using namespace ditstudio;
@@ -21,10 +21,12 @@ TEST(Errors, MissingModelNamesThePathOnce)
 
 TEST(Errors, GuardedKeepsContextForOtherMessages)
 {
-    const auto r = guarded("reading thing.bin", []() -> int { fail(ErrorCode::FormatError, "header too short"); });
+    const auto r
+        = guarded("reading thing.bin", []() -> int { fail(ErrorCode::FormatError, "header too short"); });
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().message, "reading thing.bin: header too short");
-    const auto r2 = guarded("reading thing.bin", []() -> int { fail(ErrorCode::FormatError, "thing.bin: bad magic"); });
+    const auto r2
+        = guarded("reading thing.bin", []() -> int { fail(ErrorCode::FormatError, "thing.bin: bad magic"); });
     EXPECT_EQ(r2.error().message, "reading thing.bin: bad magic");
 }
 
@@ -41,7 +43,8 @@ TEST(ModuleGuard, ExceptionsBecomeFailureValues)
     ASSERT_FALSE(result.ok());
     EXPECT_NE(result.error().message.find("disk on fire"), std::string::npos) << result.error().message;
     EXPECT_NE(result.error().message.find("loadModel"), std::string::npos) << result.error().message;
-    auto typed = moduleCall("generate", []() -> Result<int> { throw DitException(ErrorCode::NotFound, "no such file"); });
+    auto typed = moduleCall("generate",
+                            []() -> Result<int> { throw DitException(ErrorCode::NotFound, "no such file"); });
     ASSERT_FALSE(typed.ok());
     EXPECT_EQ(typed.error().code, ErrorCode::NotFound);
     EXPECT_FALSE(moduleCall("hasModel", []() -> bool { throw std::bad_alloc(); }));

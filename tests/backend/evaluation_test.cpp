@@ -1,7 +1,7 @@
 // Evaluation: Frechet distance, the shipped Fashion-MNIST classifier, the evaluate command.
 #include "test_util.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include "ditstudio/engine.h"
 #include "pipeline/cli.h"
@@ -21,7 +21,7 @@ bool haveFashionMnist()
 {
     std::error_code ec;
     return fs::exists(defaultFashionMnistDir() / "t10k-images-idx3-ubyte.gz", ec)
-           || fs::exists(defaultFashionMnistDir() / "t10k-images-idx3-ubyte", ec);
+        || fs::exists(defaultFashionMnistDir() / "t10k-images-idx3-ubyte", ec);
 }
 
 fs::path shippedClassifier()
@@ -31,7 +31,7 @@ fs::path shippedClassifier()
 
 } // namespace
 
-class EvaluationTest : public TorchTest {};
+class EvaluationTest : public TorchTest { };
 
 TEST_F(EvaluationTest, FrechetDistanceMatchesTheClosedForm)
 {
@@ -57,7 +57,9 @@ TEST_F(EvaluationTest, FrechetDistanceMatchesTheClosedForm)
     // Shifting one set moves only the mean term: |mx - my - 1|^2 replaces |mx - my|^2.
     const auto dm = x.mean(0) - y.mean(0);
     EXPECT_NEAR(frechetDistance(x, y + 1.0),
-                frechetDistance(x, y) - dm.pow(2).sum().item<double>() + (dm - 1.0).pow(2).sum().item<double>(), 1e-9);
+                frechetDistance(x, y) - dm.pow(2).sum().item<double>()
+                    + (dm - 1.0).pow(2).sum().item<double>(),
+                1e-9);
     EXPECT_GT(frechetDistance(x, y + 1.0), 3.5);
     EXPECT_THROW(frechetDistance(x, torch::randn({10, 3})), DitException);
 }
@@ -72,7 +74,8 @@ TEST_F(EvaluationTest, ShippedClassifierReachesNinetyPercentOnTheTestSet)
     torch::Tensor logits, features;
     classify(net, test.images, logits, features);
     const double acc = logits.argmax(1).eq(test.labels).to(torch::kDouble).mean().item<double>();
-    std::cout << "[ measured ] classifier test accuracy " << acc << " (metadata says " << meta["test_accuracy"] << ")\n";
+    std::cout << "[ measured ] classifier test accuracy " << acc << " (metadata says "
+              << meta["test_accuracy"] << ")\n";
     EXPECT_GE(acc, 0.90);
     EXPECT_NEAR(acc, std::stod(meta.at("test_accuracy")), 1e-6);
     EXPECT_EQ(features.size(1), 128);
@@ -90,7 +93,8 @@ TEST_F(EvaluationTest, ClassifierRejectsOtherFiles)
         loadClassifier(any);
         FAIL() << "expected an error";
     } catch (const DitException &e) {
-        EXPECT_NE(std::string(e.what()).find("not a DiT Studio Fashion-MNIST classifier"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("not a DiT Studio Fashion-MNIST classifier"), std::string::npos)
+            << e.what();
     }
 }
 
@@ -100,12 +104,13 @@ TEST_F(EvaluationTest, EvaluateCommandScoresTheDefaultModel)
         DITSTUDIO_SKIP_OR_FAIL("Fashion-MNIST is not installed (dataset-fashion-mnist)");
     std::stringstream out;
     auto *old = std::cout.rdbuf(out.rdbuf());
-    const int rc = cli::run({"evaluate", "--classifier", shippedClassifier().string(), "--samples-per-class", "3",
-                             "--steps", "8", "--json", "--quiet"});
+    const int rc = cli::run({"evaluate", "--classifier", shippedClassifier().string(), "--samples-per-class",
+                             "3", "--steps", "8", "--json", "--quiet"});
     std::cout.rdbuf(old);
     ASSERT_EQ(rc, 0) << out.str();
     const auto text = out.str();
-    for (const char *key : {"\"accuracy\"", "\"frechet_distance\"", "\"frechet_floor_train_vs_test\"", "\"class_accuracy\""})
+    for (const char *key :
+         {"\"accuracy\"", "\"frechet_distance\"", "\"frechet_floor_train_vs_test\"", "\"class_accuracy\""})
         EXPECT_NE(text.find(key), std::string::npos) << key << " missing in " << text;
     EXPECT_NE(text.find("\"samples\": 30"), std::string::npos) << text;
 }

@@ -8,7 +8,7 @@
 #include "core/tensor_image.h"
 #include "ditstudio/engine.h"
 #include "io/safetensors.h"
-#include "pipeline/model_loader.h"
+#include "model/model_loader.h"
 
 #include <fstream>
 

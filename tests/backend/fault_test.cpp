@@ -4,11 +4,11 @@
 #include "cli_runner.h"
 #include "test_util.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "core/tensor_image.h"
 #include "ditstudio/engine.h"
 #include "io/safetensors.h"
-#include "pipeline/model_loader.h"
+#include "model/model_loader.h"
 
 #include <nlohmann/json.hpp>
 
@@ -25,16 +25,23 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path tinyWeights() { return dataDir() / "parity" / "dit-tiny" / "weights.safetensors"; }
-fs::path tinyVae() { return dataDir() / "parity" / "vae-tiny" / "vae-ldm.safetensors"; }
+fs::path tinyWeights()
+{
+    return dataDir() / "parity" / "dit-tiny" / "weights.safetensors";
+}
+fs::path tinyVae()
+{
+    return dataDir() / "parity" / "vae-tiny" / "vae-ldm.safetensors";
+}
 
 class FaultTest : public TorchTest {
 protected:
     void SetUp() override
     {
         TorchTest::SetUp();
-        m_dir = fs::temp_directory_path() / ("ditstudio_fault_" + processTag() + "_"
-                                             + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        m_dir = fs::temp_directory_path()
+            / ("ditstudio_fault_" + processTag() + "_"
+               + ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::create_directories(m_dir);
     }
     void TearDown() override { fs::remove_all(m_dir); }
@@ -70,7 +77,7 @@ TEST_F(FaultTest, NaNFromTheModelStopsTheRunNamingTheStep)
     lo.device = "cpu";
     ASSERT_TRUE(engine.loadModel(path.string(), lo).ok());
     GenerateRequest req;
-    req.conditioning = Conditioning{{{2, 1.0}}};
+    req.conditioning = Conditioning {{{2, 1.0}}};
     req.steps = 6;
     int observed = 0;
     GenerateObserver obs;
@@ -82,8 +89,8 @@ TEST_F(FaultTest, NaNFromTheModelStopsTheRunNamingTheStep)
     EXPECT_EQ(observed, 0) << "no preview of a NaN step reaches the observer";
     // The CLI writes nothing.
     const auto out = m_dir / "nan.png";
-    auto run = runCli({"generate", "--model", path.string(), "--class", "2", "--steps", "4", "--device", "cpu",
-                       "--out", out.string(), "--quiet"});
+    auto run = runCli({"generate", "--model", path.string(), "--class", "2", "--steps", "4", "--device",
+                       "cpu", "--out", out.string(), "--quiet"});
     EXPECT_EQ(run.code, 1);
     EXPECT_NE(run.err.find("NaN or Inf at step 1"), std::string::npos) << run.err;
     EXPECT_FALSE(fs::exists(out));
@@ -104,7 +111,7 @@ TEST_F(FaultTest, RequestsThatCannotFitAreRefusedWithTheEstimate)
     lo.device = "cpu";
     ASSERT_TRUE(engine.loadModel(tinyWeights().string(), lo).ok());
     GenerateRequest req;
-    req.conditioning = Conditioning{{{2, 1.0}}};
+    req.conditioning = Conditioning {{{2, 1.0}}};
     req.steps = 2;
     req.batch = 4096;
     auto big = engine.generate(req);
@@ -151,7 +158,7 @@ TEST_F(FaultTest, MalformedDiffusersConfigValuesAreClearErrors)
 int runCliWithFileSizeLimit(int kib, const std::string &args, const fs::path &errFile)
 {
     const std::string cmd = "bash -c \"trap '' XFSZ; ulimit -f " + std::to_string(kib) + "; exec '"
-                            + std::string(DITSTUDIO_CLI_PATH) + "' " + args + "\" 2> '" + errFile.string() + "'";
+        + std::string(DITSTUDIO_CLI_PATH) + "' " + args + "\" 2> '" + errFile.string() + "'";
     const int status = std::system(cmd.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -159,8 +166,9 @@ int runCliWithFileSizeLimit(int kib, const std::string &args, const fs::path &er
 TEST_F(FaultTest, FullDiskWhileWritingAPngKeepsThePreviousFile)
 {
     const auto out = m_dir / "image.png";
-    const std::string common = "generate --model '" + tinyWeights().string() + "' --vae '" + tinyVae().string()
-                               + "' --class 1 --steps 2 --device cpu --quiet --overwrite --out '" + out.string() + "'";
+    const std::string common = "generate --model '" + tinyWeights().string() + "' --vae '"
+        + tinyVae().string() + "' --class 1 --steps 2 --device cpu --quiet --overwrite --out '" + out.string()
+        + "'";
     // A good image first (64x64 RGB, well over 4 KiB as PNG of noise-like content).
     ASSERT_EQ(runCliWithFileSizeLimit(1 << 20, common + " --seed 1", m_dir / "err0.txt"), 0)
         << readAll(m_dir / "err0.txt");
@@ -172,19 +180,22 @@ TEST_F(FaultTest, FullDiskWhileWritingAPngKeepsThePreviousFile)
     EXPECT_EQ(code, 1) << err;
     EXPECT_NE(err.find(out.string()), std::string::npos) << err;
     EXPECT_EQ(readAll(out), before) << "the previous image was damaged";
-    EXPECT_EQ(filesIn(m_dir), (std::vector<std::string>{"err.txt", "err0.txt", "image.png"})) << "a partial file was left";
+    EXPECT_EQ(filesIn(m_dir), (std::vector<std::string> {"err.txt", "err0.txt", "image.png"}))
+        << "a partial file was left";
 }
 
 TEST_F(FaultTest, FullDiskWhileWritingALatentOrAFilmLeavesNoPartialFile)
 {
     const auto latent = m_dir / "latent.safetensors";
     const auto film = m_dir / "film.mp4";
-    const std::string model = "--model '" + tinyWeights().string() + "' --class 1 --steps 3 --device cpu --quiet";
+    const std::string model
+        = "--model '" + tinyWeights().string() + "' --class 1 --steps 3 --device cpu --quiet";
     // A latent file bigger than the limit: the header and data do not fit in 1 KiB.
-    const int code = runCliWithFileSizeLimit(
-        1,
-        "generate " + model + " --batch 8 --out '" + (m_dir / "png").string() + "/' --save-latent '" + latent.string() + "'",
-        m_dir / "err.txt");
+    const int code
+        = runCliWithFileSizeLimit(1,
+                                  "generate " + model + " --batch 8 --out '" + (m_dir / "png").string()
+                                      + "/' --save-latent '" + latent.string() + "'",
+                                  m_dir / "err.txt");
     std::string err = readAll(m_dir / "err.txt");
     EXPECT_NE(code, 0) << err;
     EXPECT_FALSE(fs::exists(latent));
@@ -199,7 +210,8 @@ TEST_F(FaultTest, FullDiskWhileWritingALatentOrAFilmLeavesNoPartialFile)
     EXPECT_NE(err.find("film.mp4"), std::string::npos) << err;
     EXPECT_FALSE(fs::exists(film));
     for (const auto &e : fs::directory_iterator(m_dir))
-        EXPECT_EQ(e.path().filename().string().find("film.mp4."), std::string::npos) << "partial " << e.path();
+        EXPECT_EQ(e.path().filename().string().find("film.mp4."), std::string::npos)
+            << "partial " << e.path();
 }
 #endif
 

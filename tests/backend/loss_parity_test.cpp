@@ -2,7 +2,7 @@
 #include "test_util.h"
 
 #include "io/safetensors.h"
-#include "pipeline/model_loader.h"
+#include "model/model_loader.h"
 #include "training/loss.h"
 
 namespace ditstudio::test {
@@ -15,13 +15,17 @@ TEST(LossParity, OfficialLossMatchesReference)
     auto checkpoint = readDiTCheckpoint(folder / "weights.safetensors");
     auto model = buildDiT(checkpoint, torch::kCPU, torch::kFloat32);
     torch::NoGradGuard ng;
-    const GaussianDiffusion diffusion(linearBetas(1000), [] {
-        std::vector<int> m(1000);
-        for (int i = 0; i < 1000; ++i)
-            m[i] = i;
-        return m;
-    }(), VarianceType::LearnedRange);
-    const auto x0 = cases.at("loss.x0"), t = cases.at("loss.t"), y = cases.at("loss.y"), noise = cases.at("loss.noise");
+    const GaussianDiffusion diffusion(
+        linearBetas(1000),
+        [] {
+            std::vector<int> m(1000);
+            for (int i = 0; i < 1000; ++i)
+                m[i] = i;
+            return m;
+        }(),
+        VarianceType::LearnedRange);
+    const auto x0 = cases.at("loss.x0"), t = cases.at("loss.t"), y = cases.at("loss.y"),
+               noise = cases.at("loss.noise");
     const auto xt = diffusion.qSample(x0, t, noise);
     const auto out = model->forward(xt, t, y);
     const auto terms = officialLoss(diffusion, out, x0, xt, t, noise);
@@ -32,7 +36,8 @@ TEST(LossParity, OfficialLossMatchesReference)
 
 TEST(LossParity, VbTrainsOnlyTheVarianceChannels)
 {
-    const GaussianDiffusion diffusion(linearBetas(1000), std::vector<int>(1000, 0), VarianceType::LearnedRange);
+    const GaussianDiffusion diffusion(linearBetas(1000), std::vector<int>(1000, 0),
+                                      VarianceType::LearnedRange);
     auto x0 = torch::rand({2, 1, 4, 4}) * 2 - 1;
     auto noise = torch::randn_like(x0);
     auto t = torch::tensor({3, 700}, torch::kLong);

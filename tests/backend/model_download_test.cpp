@@ -1,6 +1,6 @@
 // Model downloads (models.h) against a local HTTP server with Range support and fault injection
 // (tests/support/range_server.py, 127.0.0.1 only), serving the fixtures in tests/data.
-#include "core/sha256.h"
+#include "common/sha256.h"
 #include "ditstudio/models.h"
 #include "local_http_server.h"
 #include "test_util.h"

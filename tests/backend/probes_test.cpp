@@ -6,7 +6,7 @@
 #include "diffusion/probe_recorder.h"
 #include "ditstudio/engine.h"
 #include "ditstudio/inside.h"
-#include "pipeline/model_loader.h"
+#include "model/model_loader.h"
 
 namespace ditstudio::test {
 namespace {

@@ -1,7 +1,7 @@
 // Prompt matching against class names: synonyms, ids, typos, ambiguity, weighted mixes.
 #include "test_util.h"
 
-#include "pipeline/class_names.h"
+#include "common/class_names.h"
 
 #include <fstream>
 #include <iterator>
@@ -122,14 +122,16 @@ TEST(Prompt, ClosestClassesForCompletion)
 // that is not a number ("." before a name) threw std::invalid_argument out of std::stod.
 TEST(Prompt, FuzzedMalformedWeightsAreClearErrors)
 {
-    std::ifstream in(ditstudio::test::dataDir() / "fuzz-regressions" / "prompt-stod-crash.bin", std::ios::binary);
+    std::ifstream in(ditstudio::test::dataDir() / "fuzz-regressions" / "prompt-stod-crash.bin",
+                     std::ios::binary);
     const std::string crash((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     ASSERT_EQ(crash.size(), 23u);
     const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                             "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
     for (const std::string &prompt : {crash, std::string(". sneaker"), std::string("1.2.3 coat"),
                                       std::string(400, '9') + " bag", std::string("0.5.5*dress + sandal")}) {
-        ditstudio::Result<ditstudio::PromptMatch> r = ditstudio::makeError(ditstudio::ErrorCode::Internal, "not run");
+        ditstudio::Result<ditstudio::PromptMatch> r
+            = ditstudio::makeError(ditstudio::ErrorCode::Internal, "not run");
         ASSERT_NO_THROW(r = ditstudio::matchPrompt(prompt, names, 10)) << prompt;
         ASSERT_FALSE(r.ok()) << prompt;
         EXPECT_EQ(r.error().code, ditstudio::ErrorCode::InvalidArgument) << r.error().message;

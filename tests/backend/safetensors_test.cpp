@@ -1,7 +1,7 @@
 // safetensors reader/writer: round trip and every malformed-header case names the problem.
 #include "test_util.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "io/safetensors.h"
 
 #include <fstream>
@@ -112,8 +112,9 @@ TEST_F(SafetensorsTest, InvalidJson)
 
 TEST_F(SafetensorsTest, SizeDoesNotMatchShape)
 {
-    const auto p = writeRaw("size.safetensors", R"({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 12]}})",
-                            std::string(12, '\0'));
+    const auto p
+        = writeRaw("size.safetensors", R"({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 12]}})",
+                   std::string(12, '\0'));
     const auto msg = expectFailure(p);
     EXPECT_NE(msg.find("'w'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("expected 16"), std::string::npos) << msg;
@@ -122,24 +123,27 @@ TEST_F(SafetensorsTest, SizeDoesNotMatchShape)
 TEST_F(SafetensorsTest, ShapeProductOverflowIsRefused)
 {
     // [2^62 + 1, 4] F32 wraps to 4 elements (16 bytes) in 64-bit arithmetic: it must not pass.
-    const auto p = writeRaw("overflow.safetensors",
-                            R"({"w": {"dtype": "F32", "shape": [4611686018427387905, 4], "data_offsets": [0, 16]}})",
-                            std::string(16, '\0'));
+    const auto p
+        = writeRaw("overflow.safetensors",
+                   R"({"w": {"dtype": "F32", "shape": [4611686018427387905, 4], "data_offsets": [0, 16]}})",
+                   std::string(16, '\0'));
     const auto msg = expectFailure(p);
     EXPECT_NE(msg.find("'w'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("64 bits"), std::string::npos) << msg;
     // A product that fits in 64 bits but not once multiplied by the element size.
-    const auto q = writeRaw("overflow2.safetensors",
-                            R"({"w": {"dtype": "F32", "shape": [4611686018427387905], "data_offsets": [0, 4]}})",
-                            std::string(4, '\0'));
+    const auto q
+        = writeRaw("overflow2.safetensors",
+                   R"({"w": {"dtype": "F32", "shape": [4611686018427387905], "data_offsets": [0, 4]}})",
+                   std::string(4, '\0'));
     const auto msg2 = expectFailure(q);
     EXPECT_NE(msg2.find("too large"), std::string::npos) << msg2;
 }
 
 TEST_F(SafetensorsTest, DataPastEndOfFile)
 {
-    const auto p = writeRaw("short.safetensors", R"({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}})",
-                            std::string(8, '\0'));
+    const auto p
+        = writeRaw("short.safetensors", R"({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}})",
+                   std::string(8, '\0'));
     const auto msg = expectFailure(p);
     EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
 }
@@ -155,8 +159,9 @@ TEST_F(SafetensorsTest, OverlappingTensors)
 
 TEST_F(SafetensorsTest, UnknownDtype)
 {
-    const auto p = writeRaw("dtype.safetensors", R"({"a": {"dtype": "Q4", "shape": [2], "data_offsets": [0, 2]}})",
-                            std::string(2, '\0'));
+    const auto p
+        = writeRaw("dtype.safetensors", R"({"a": {"dtype": "Q4", "shape": [2], "data_offsets": [0, 2]}})",
+                   std::string(2, '\0'));
     EXPECT_NE(expectFailure(p).find("unsupported dtype 'Q4'"), std::string::npos);
 }
 

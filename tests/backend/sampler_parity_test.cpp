@@ -8,7 +8,7 @@
 #include "diffusion/guidance.h"
 #include "diffusion/samplers.h"
 #include "io/safetensors.h"
-#include "pipeline/model_loader.h"
+#include "model/model_loader.h"
 
 namespace ditstudio::test {
 namespace {
@@ -52,7 +52,7 @@ fs::path weightsOf(const fs::path &folder)
     return {};
 }
 
-class SamplerParity : public ::testing::TestWithParam<SamplerCase> {};
+class SamplerParity : public ::testing::TestWithParam<SamplerCase> { };
 
 TEST_P(SamplerParity, MatchesKDiffusionStepByStep)
 {
@@ -73,26 +73,30 @@ TEST_P(SamplerParity, MatchesKDiffusionStepByStep)
 
     // The schedule itself.
     const auto sigmas = samplerSigmas(steps, c.karras);
-    EXPECT_TRUE(tensorsClose(torch::tensor(sigmas, torch::kFloat64), ref.at(c.key + ".sigmas"), 1e-6)) << c.key;
+    EXPECT_TRUE(tensorsClose(torch::tensor(sigmas, torch::kFloat64), ref.at(c.key + ".sigmas"), 1e-6))
+        << c.key;
 
     SamplerOptions so;
     so.kind = c.kind;
     so.steps = steps;
     so.karras = c.karras;
-    so.varianceType = checkpoint.info.config.learnSigma ? VarianceType::LearnedRange : VarianceType::FixedLarge;
+    so.varianceType
+        = checkpoint.info.config.learnSigma ? VarianceType::LearnedRange : VarianceType::FixedLarge;
     ModelFn modelFn = [&](const torch::Tensor &x, const torch::Tensor &t) {
-        return guidedForward(*model, x, t, ClassCondition{y, {}, {}}, go);
+        return guidedForward(*model, x, t, ClassCondition {y, {}, {}}, go);
     };
     const torch::Tensor noise = ref.contains(c.key + ".noise") ? ref.at(c.key + ".noise") : torch::Tensor();
     NoiseFn noiseFn = [&](int step, const torch::Tensor &like) {
         // k-diffusion draws only where sigma_next > 0; the engine asks at every step.
-        return noise.defined() && step < noise.size(0) ? noise[step].to(like.dtype()) : torch::zeros_like(like);
+        return noise.defined() && step < noise.size(0) ? noise[step].to(like.dtype())
+                                                       : torch::zeros_like(like);
     };
     int checked = 0;
     StepFn onStep = [&](const SamplerStep &s) {
         EXPECT_TRUE(tensorsClose(s.x0, denoised[s.index], kTol)) << c.key << " denoised at step " << s.index;
         if (s.index + 1 < steps)
-            EXPECT_TRUE(tensorsClose(s.xt, before[s.index + 1], kTol)) << c.key << " state after step " << s.index;
+            EXPECT_TRUE(tensorsClose(s.xt, before[s.index + 1], kTol))
+                << c.key << " state after step " << s.index;
         ++checked;
         return true;
     };

@@ -3,20 +3,23 @@
 // every Nth call only, the images stay close to the exact ones, and probes refuse it.
 #include "test_util.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "ditstudio/editing.h"
 #include "ditstudio/engine.h"
 #include "model/dit.h"
-#include "pipeline/model_loader.h"
+#include "model/model_loader.h"
 
 namespace ditstudio::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path tinyWeights() { return dataDir() / "parity" / "dit-tiny" / "weights.safetensors"; }
+fs::path tinyWeights()
+{
+    return dataDir() / "parity" / "dit-tiny" / "weights.safetensors";
+}
 
-class StepCacheTest : public TorchTest {};
+class StepCacheTest : public TorchTest { };
 
 TEST_F(StepCacheTest, RefreshIsExactAndReuseRegatesTheKeptOutputs)
 {
@@ -29,7 +32,7 @@ TEST_F(StepCacheTest, RefreshIsExactAndReuseRegatesTheKeptOutputs)
     const auto x1 = torch::randn({2, cfg.inChannels, cfg.inputSize, cfg.inputSize});
     const auto x2 = x1 + 0.1 * torch::randn_like(x1);
     const auto t1 = torch::tensor({500, 500}, torch::kLong), t2 = torch::tensor({480, 480}, torch::kLong);
-    const ClassCondition cond{torch::tensor({1, 9}, torch::kLong), {}};
+    const ClassCondition cond {torch::tensor({1, 9}, torch::kLong), {}};
     const auto plain1 = model->forward(x1, t1, cond);
     const auto plain2 = model->forward(x2, t2, cond);
 
@@ -57,15 +60,16 @@ TEST_F(StepCacheTest, RefreshIsExactAndReuseRegatesTheKeptOutputs)
         h = h + mod[5].unsqueeze(1) * keptMlp[i];
     }
     const auto manual = model->unpatchify(model->final_layer->forward(h, c));
-    EXPECT_TRUE(torch::allclose(manual, cached2, 1e-5, 1e-6)) << (manual - cached2).abs().max().item<double>();
+    EXPECT_TRUE(torch::allclose(manual, cached2, 1e-5, 1e-6))
+        << (manual - cached2).abs().max().item<double>();
 }
 
 TEST_F(StepCacheTest, EngineRunsTheBlocksEveryNthCallAndStaysClose)
 {
     Engine engine;
-    ASSERT_TRUE(engine.loadDefaultModel(LoadOptions{"cpu"}).ok());
+    ASSERT_TRUE(engine.loadDefaultModel(LoadOptions {"cpu"}).ok());
     GenerateRequest r;
-    r.conditioning = Conditioning{{{7, 1.0}}};
+    r.conditioning = Conditioning {{{7, 1.0}}};
     r.steps = 50;
     r.seed = 11;
     r.batch = 4;
@@ -110,9 +114,9 @@ TEST_F(StepCacheTest, EngineRunsTheBlocksEveryNthCallAndStaysClose)
 TEST_F(StepCacheTest, AdaptiveThresholdSkipsCallsWhereTheInputMovesLittle)
 {
     Engine engine;
-    ASSERT_TRUE(engine.loadDefaultModel(LoadOptions{"cpu"}).ok());
+    ASSERT_TRUE(engine.loadDefaultModel(LoadOptions {"cpu"}).ok());
     GenerateRequest r;
-    r.conditioning = Conditioning{{{5, 1.0}}};
+    r.conditioning = Conditioning {{{5, 1.0}}};
     r.steps = 50;
     r.seed = 3;
     r.batch = 2;
@@ -142,9 +146,9 @@ TEST_F(StepCacheTest, AdaptiveThresholdSkipsCallsWhereTheInputMovesLittle)
 TEST_F(StepCacheTest, BadIntervalsAndProbesAreRefused)
 {
     Engine engine;
-    ASSERT_TRUE(engine.loadDefaultModel(LoadOptions{"cpu"}).ok());
+    ASSERT_TRUE(engine.loadDefaultModel(LoadOptions {"cpu"}).ok());
     GenerateRequest r;
-    r.conditioning = Conditioning{{{1, 1.0}}};
+    r.conditioning = Conditioning {{{1, 1.0}}};
     r.steps = 4;
     for (int bad : {0, 9, -2}) {
         r.cacheInterval = bad;

@@ -27,11 +27,16 @@ enum class Kind { Generate, EditImage, EditVideo, Film, Train };
 const char *kindName(Kind k)
 {
     switch (k) {
-    case Kind::Generate: return "generate";
-    case Kind::EditImage: return "edit image";
-    case Kind::EditVideo: return "edit video";
-    case Kind::Film: return "film";
-    case Kind::Train: return "train";
+    case Kind::Generate:
+        return "generate";
+    case Kind::EditImage:
+        return "edit image";
+    case Kind::EditVideo:
+        return "edit video";
+    case Kind::Film:
+        return "film";
+    case Kind::Train:
+        return "train";
     }
     return "?";
 }
@@ -46,7 +51,7 @@ int stressRuns()
 GenerateRequest smallRequest(std::uint64_t seed)
 {
     GenerateRequest g;
-    g.conditioning = Conditioning{{{static_cast<int>(seed % 10), 1.0}}};
+    g.conditioning = Conditioning {{{static_cast<int>(seed % 10), 1.0}}};
     g.sampler = SamplerKind::Ddim;
     g.steps = 6;
     g.cfgScale = 2.0;
@@ -71,11 +76,13 @@ protected:
                 im.pixels.resize(64);
                 for (auto &p : im.pixels)
                     p = static_cast<std::uint8_t>(rng() % 256);
-                ASSERT_TRUE(writePng((s_dir / "data" / (c ? "b" : "a") / (std::to_string(i) + ".png")).string(), im).ok());
+                ASSERT_TRUE(
+                    writePng((s_dir / "data" / (c ? "b" : "a") / (std::to_string(i) + ".png")).string(), im)
+                        .ok());
             }
         // The input video of the video edits: a short film of the default model.
         Engine engine;
-        ASSERT_TRUE(engine.loadDefaultModel(LoadOptions{"cpu"}).ok());
+        ASSERT_TRUE(engine.loadDefaultModel(LoadOptions {"cpu"}).ok());
         auto g = smallRequest(1);
         g.steps = 4;
         FilmOptions fo;
@@ -111,17 +118,17 @@ TEST_F(CancelStress, CancelAndCloseAtRandomMomentsOfEveryJobKind)
         const fs::path out = s_dir / ("out_" + std::to_string(run) + (kind == Kind::Train ? "" : ".mp4"));
         auto engine = std::make_unique<Engine>();
         CancelToken cancel;
-        std::atomic<bool> returned{false};
-        std::atomic<int> lateCallbacks{0};
+        std::atomic<bool> returned {false};
+        std::atomic<int> lateCallbacks {0};
         auto onAnything = [&] {
             if (returned.load())
                 ++lateCallbacks;
         };
-        std::atomic<int> outcome{-1}; // 0 finished, 1 cancelled, 2 error
+        std::atomic<int> outcome {-1}; // 0 finished, 1 cancelled, 2 error
         std::string error;
         std::thread worker([&] {
             // Loading is part of the job: a close may land before the model is in.
-            auto loaded = engine->loadDefaultModel(LoadOptions{"cpu"});
+            auto loaded = engine->loadDefaultModel(LoadOptions {"cpu"});
             if (!loaded.ok()) {
                 error = loaded.error().toString();
                 outcome = 2;
@@ -141,7 +148,8 @@ TEST_F(CancelStress, CancelAndCloseAtRandomMomentsOfEveryJobKind)
                 g.batch = 2;
                 auto r = engine->generate(g, obs, cancel);
                 done(r.ok(), r.ok() && r->status == JobStatus::Cancelled, r.ok() ? "" : r.error().toString());
-                if (r.ok() && r->status == JobStatus::Completed && (r->images.size() != 2 || r->stepsDone != 6))
+                if (r.ok() && r->status == JobStatus::Completed
+                    && (r->images.size() != 2 || r->stepsDone != 6))
                     error = "a finished generation without its images";
                 break;
             }
@@ -165,7 +173,8 @@ TEST_F(CancelStress, CancelAndCloseAtRandomMomentsOfEveryJobKind)
                 v.edit.generate = smallRequest(run);
                 v.edit.generate.steps = 4;
                 v.maxFrames = 4;
-                auto r = editVideo(*engine, v, [&](const VideoEditProgress &) { onAnything(); }, cancel);
+                auto r = editVideo(
+                    *engine, v, [&](const VideoEditProgress &) { onAnything(); }, cancel);
                 done(r.ok(), r.ok() && r->status == JobStatus::Cancelled, r.ok() ? "" : r.error().toString());
                 break;
             }
@@ -173,8 +182,9 @@ TEST_F(CancelStress, CancelAndCloseAtRandomMomentsOfEveryJobKind)
                 FilmOptions fo;
                 fo.scale = 2;
                 fo.holdSeconds = 0.1;
-                auto r = renderDenoisingFilm(*engine, smallRequest(run), fo, out.string(),
-                                             [&](int, int, const std::string &) { onAnything(); }, cancel);
+                auto r = renderDenoisingFilm(
+                    *engine, smallRequest(run), fo, out.string(),
+                    [&](int, int, const std::string &) { onAnything(); }, cancel);
                 done(r.ok(), r.ok() && r->status == JobStatus::Cancelled, r.ok() ? "" : r.error().toString());
                 break;
             }
@@ -193,7 +203,8 @@ TEST_F(CancelStress, CancelAndCloseAtRandomMomentsOfEveryJobKind)
                 o.logEvery = 1;
                 o.outDir = out.string();
                 try {
-                    const long long steps = trainDiT(o, [&](const TrainProgress &) { onAnything(); }, cancel);
+                    const long long steps = trainDiT(
+                        o, [&](const TrainProgress &) { onAnything(); }, cancel);
                     done(true, steps < o.totalSteps, "");
                 } catch (const std::exception &ex) {
                     done(false, false, ex.what());
@@ -226,15 +237,16 @@ TEST_F(CancelStress, CancelAndCloseAtRandomMomentsOfEveryJobKind)
                     << "partial file " << e.path();
         }
         if (kind == Kind::Train && fs::exists(out / "state.json"))
-            EXPECT_FALSE(fs::exists(out / ".checkpoint-next")) << "a training run left a half-written checkpoint";
+            EXPECT_FALSE(fs::exists(out / ".checkpoint-next"))
+                << "a training run left a half-written checkpoint";
         std::error_code ec;
         fs::remove_all(out, ec);
     }
     std::cout << "[ measured ] " << runs << " runs:";
     int anyFinished = 0, anyCancelled = 0;
     for (int k = 0; k < 5; ++k) {
-        std::cout << ' ' << kindName(static_cast<Kind>(k)) << ' ' << finished[k] << " finished/" << cancelled[k]
-                  << " cancelled;";
+        std::cout << ' ' << kindName(static_cast<Kind>(k)) << ' ' << finished[k] << " finished/"
+                  << cancelled[k] << " cancelled;";
         anyFinished += finished[k];
         anyCancelled += cancelled[k];
     }

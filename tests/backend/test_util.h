@@ -7,9 +7,9 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <random>
 #include <filesystem>
 #include <iostream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -28,7 +28,7 @@ inline const std::string &processTag()
     static const std::string tag = [] {
         std::random_device rd;
         return std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000007) + "_"
-               + std::to_string(rd());
+            + std::to_string(rd());
     }();
     return tag;
 }
@@ -62,12 +62,12 @@ inline bool requireAll()
 }
 
 /// Skip the test with a reason, or fail it under DITSTUDIO_REQUIRE_ALL=1.
-#define DITSTUDIO_SKIP_OR_FAIL(reason)                                                                    \
-    do {                                                                                                 \
-        if (::ditstudio::test::requireAll())                                                             \
-            GTEST_FAIL() << "DITSTUDIO_REQUIRE_ALL=1 and this test cannot run: " << reason;               \
-        else                                                                                             \
-            GTEST_SKIP() << reason;                                                                      \
+#define DITSTUDIO_SKIP_OR_FAIL(reason)                                                                       \
+    do {                                                                                                     \
+        if (::ditstudio::test::requireAll())                                                                 \
+            GTEST_FAIL() << "DITSTUDIO_REQUIRE_ALL=1 and this test cannot run: " << reason;                  \
+        else                                                                                                 \
+            GTEST_SKIP() << reason;                                                                          \
     } while (0)
 
 /// True for a file in a DiT fixture folder that holds weights (not the reference numbers the
@@ -88,7 +88,7 @@ protected:
 
 struct Closeness {
     double maxAbs = 0;
-    double maxRel = 0;    ///< max |a-b| / max|b| (relative to the reference's scale)
+    double maxRel = 0; ///< max |a-b| / max|b| (relative to the reference's scale)
     double refMaxAbs = 0;
 };
 

@@ -2,7 +2,7 @@
 // hand-made files for every dtype and layout, and hostile or broken input (which must give a clear
 // DitException naming the file, never a crash, a hang or an executed global).
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "io/pickle_reader.h"
 #include "io/safetensors.h"
 #include "io/torch_checkpoint.h"
@@ -12,15 +12,14 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <initializer_list>
 #include <map>
 #include <random>
 #include <string>
 #include <vector>
-
 
 namespace fs = std::filesystem;
 
@@ -68,8 +67,7 @@ std::string le32(uint32_t v)
     return s;
 }
 
-template<typename T>
-std::string rawBytes(const std::vector<T> &values)
+template<typename T> std::string rawBytes(const std::vector<T> &values)
 {
     return std::string(reinterpret_cast<const char *>(values.data()), values.size() * sizeof(T));
 }
@@ -243,7 +241,7 @@ void PrintTo(const ParityCase &c, std::ostream *os)
     *os << c.file;
 }
 
-class TorchCheckpointParity : public ::testing::TestWithParam<ParityCase> {};
+class TorchCheckpointParity : public ::testing::TestWithParam<ParityCase> { };
 
 TEST_P(TorchCheckpointParity, MatchesSafetensorsBitForBit)
 {
@@ -264,9 +262,9 @@ TEST_P(TorchCheckpointParity, MatchesSafetensorsBitForBit)
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TorchCheckpointParity,
-                         ::testing::Values(ParityCase{"weights.pt", "pytorch-zip"},
-                                           ParityCase{"weights-legacy.pt", "pytorch-legacy"},
-                                           ParityCase{"train-checkpoint.pt", "training-checkpoint"}),
+                         ::testing::Values(ParityCase {"weights.pt", "pytorch-zip"},
+                                           ParityCase {"weights-legacy.pt", "pytorch-legacy"},
+                                           ParityCase {"train-checkpoint.pt", "training-checkpoint"}),
                          [](const auto &info) {
                              std::string name = info.param.file;
                              name = name.substr(0, name.find('.'));
@@ -381,7 +379,7 @@ TEST_F(TorchCheckpointTest, TrainingCheckpointPrefersEma)
     w.op('u');
     const auto path = m_dir / "train.pt";
     writeZip(path, w.done(),
-             {{"0", rawBytes(std::vector<float>{1, 2})}, {"1", rawBytes(std::vector<float>{3, 4})}});
+             {{"0", rawBytes(std::vector<float> {1, 2})}, {"1", rawBytes(std::vector<float> {3, 4})}});
     const StateDict sd = loadTorchCheckpoint(path);
     EXPECT_EQ(sd.container, "training-checkpoint");
     ASSERT_EQ(sd.tensors.size(), 1u);
@@ -493,17 +491,21 @@ TEST_F(TorchCheckpointTest, OsSystemInsideStateDictIsRefusedNotRun)
     w.str("evil").global("os", "system").mark().str("touch " + marker.string()).op('t').op('R');
     w.op('u');
     const auto path = m_dir / "evil-entry.pt";
-    writeZip(path, w.done(), {{"0", rawBytes(std::vector<float>{1, 2})}});
+    writeZip(path, w.done(), {{"0", rawBytes(std::vector<float> {1, 2})}});
     EXPECT_TRUE(failsWith(path, {"refused pickle global 'os.system'", "allowed"}));
     EXPECT_FALSE(fs::exists(marker));
     // Other globals a hostile or foreign file may name are refused the same way.
-    for (const auto &[module, name] : std::vector<std::pair<std::string, std::string>>{
-             {"builtins", "eval"}, {"subprocess", "Popen"}, {"numpy.core.multiarray", "_reconstruct"},
-             {"torch", "load"}, {"__main__", "Evil"}}) {
+    for (const auto &[module, name] :
+         std::vector<std::pair<std::string, std::string>> {{"builtins", "eval"},
+                                                           {"subprocess", "Popen"},
+                                                           {"numpy.core.multiarray", "_reconstruct"},
+                                                           {"torch", "load"},
+                                                           {"__main__", "Evil"}}) {
         PickleWriter e;
         e.orderedDict().mark().str("x").global(module, name).op('u');
         writeZip(path, e.done(), {});
-        EXPECT_TRUE(failsWith(path, {"refused pickle global '" + module + "." + name + "'"})) << module << "." << name;
+        EXPECT_TRUE(failsWith(path, {"refused pickle global '" + module + "." + name + "'"}))
+            << module << "." << name;
     }
 }
 
@@ -514,11 +516,19 @@ TEST_F(TorchCheckpointTest, AllowlistedInertGlobalsStillLoad)
     PickleWriter w;
     w.op('}').mark();
     w.str("model").orderedDict().mark().str("w").tensor("FloatStorage", "0", 2, 0, {2}, {1}, false).op('u');
-    w.str("args").global("argparse", "Namespace").op(')').op('\x81').op('}').str("lr").integer(1).op('s').op('b');
+    w.str("args")
+        .global("argparse", "Namespace")
+        .op(')')
+        .op('\x81')
+        .op('}')
+        .str("lr")
+        .integer(1)
+        .op('s')
+        .op('b');
     w.str("dtype").global("torch", "bfloat16");
     w.op('u');
     const auto path = m_dir / "allowed.pt";
-    writeZip(path, w.done(), {{"0", rawBytes(std::vector<float>{1, 2})}});
+    writeZip(path, w.done(), {{"0", rawBytes(std::vector<float> {1, 2})}});
     EXPECT_EQ(loadTorchCheckpoint(path).tensors.size(), 1u);
 }
 
@@ -624,7 +634,7 @@ TEST_F(TorchCheckpointTest, UnsupportedStorageTypeOnlyWhenNeeded)
     w.str("opt").op('}').str("q").tensor("QInt8Storage", "1", 2, 0, {2}, {1}, false).op('s');
     w.op('u');
     const auto path = m_dir / "qint.pt";
-    writeZip(path, w.done(), {{"0", rawBytes(std::vector<float>{1, 2})}, {"1", std::string(2, '\0')}});
+    writeZip(path, w.done(), {{"0", rawBytes(std::vector<float> {1, 2})}, {"1", std::string(2, '\0')}});
     EXPECT_EQ(loadTorchCheckpoint(path).tensors.size(), 1u); // the optimizer's odd tensor is never needed
 
     writeZip(path,
@@ -699,8 +709,7 @@ TEST_F(TorchCheckpointTest, FuzzedZipPickle)
 // ---- the unpickler on its own --------------------------------------------------------------------
 
 /// A string literal with its embedded NULs.
-template<std::size_t N>
-std::string lit(const char (&s)[N])
+template<std::size_t N> std::string lit(const char (&s)[N])
 {
     return std::string(s, N - 1);
 }

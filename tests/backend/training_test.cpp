@@ -3,7 +3,7 @@
 
 #include "core/autocast_guard.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include "ditstudio/engine.h"
 #include "io/safetensors.h"
@@ -39,10 +39,11 @@ protected:
     void SetUp() override
     {
         TorchTest::SetUp();
-        static std::atomic<int> counter{0};
+        static std::atomic<int> counter {0};
         m_tmp = fs::temp_directory_path()
-                / ("ditstudio_train_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count())
-                   + "_" + std::to_string(counter++));
+            / ("ditstudio_train_"
+               + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + "_"
+               + std::to_string(counter++));
         fs::create_directories(m_tmp);
         // A tiny image-folder dataset: 2 classes x 6 random 8x8 gray images.
         std::mt19937 rng(7);
@@ -55,7 +56,8 @@ protected:
                 for (auto &p : im.pixels)
                     p = static_cast<std::uint8_t>(rng() % 256);
                 fs::create_directories(m_tmp / "data" / cls);
-                ASSERT_TRUE(writePng((m_tmp / "data" / cls / (std::to_string(i) + ".png")).string(), im).ok());
+                ASSERT_TRUE(
+                    writePng((m_tmp / "data" / cls / (std::to_string(i) + ".png")).string(), im).ok());
             }
     }
     void TearDown() override
@@ -108,12 +110,15 @@ std::vector<std::string> logSteps(const fs::path &csv)
 
 TEST_F(TrainingTest, MinSnrWeightsFollowTheDefinition)
 {
-    const GaussianDiffusion d(linearBetas(1000), [] {
-        std::vector<int> m(1000);
-        for (int i = 0; i < 1000; ++i)
-            m[i] = i;
-        return m;
-    }(), VarianceType::LearnedRange);
+    const GaussianDiffusion d(
+        linearBetas(1000),
+        [] {
+            std::vector<int> m(1000);
+            for (int i = 0; i < 1000; ++i)
+                m[i] = i;
+            return m;
+        }(),
+        VarianceType::LearnedRange);
     const auto t = torch::tensor({0, 10, 100, 400, 999}, torch::kLong);
     const auto w = minSnrWeights(d, t, 5.0);
     for (int i = 0; i < 5; ++i) {
@@ -134,20 +139,23 @@ TEST_F(TrainingTest, UncertaintyWeightingLearnsTheLogOfTheExpectedLoss)
 {
     // Minimising L/exp(u) + u over u gives u* = log E[L]. Feed a known loss per noise level and
     // check that the network recovers it: L(sigma) = 0.05 at low noise and 0.8 at high noise.
-    const GaussianDiffusion d(linearBetas(1000), [] {
-        std::vector<int> m(1000);
-        for (int i = 0; i < 1000; ++i)
-            m[i] = i;
-        return m;
-    }(), VarianceType::FixedLarge);
+    const GaussianDiffusion d(
+        linearBetas(1000),
+        [] {
+            std::vector<int> m(1000);
+            for (int i = 0; i < 1000; ++i)
+                m[i] = i;
+            return m;
+        }(),
+        VarianceType::FixedLarge);
     UncertaintyNet net(128, 0);
     // Zero-initialised: starts as uniform weighting.
     const auto t = torch::arange(0, 1000, 5, torch::kLong); // 200 levels
     const auto target = torch::where(t < 500, torch::full({200}, 0.05), torch::full({200}, 0.8));
     const auto sigma = noiseLevel(d, t);
-    EXPECT_TRUE(torch::allclose(
-        weightedLoss(LossWeighting::Edm2Uncertainty, d, t, target, torch::zeros({200}), 5, net->forward(sigma)),
-        target.mean()));
+    EXPECT_TRUE(torch::allclose(weightedLoss(LossWeighting::Edm2Uncertainty, d, t, target,
+                                             torch::zeros({200}), 5, net->forward(sigma)),
+                                target.mean()));
     torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(0.05));
     for (int i = 0; i < 300; ++i) {
         const auto loss = weightedLoss(LossWeighting::Edm2Uncertainty, d, t, target, torch::zeros({200}), 5,
@@ -186,7 +194,7 @@ TEST_F(TrainingTest, ResumeContinuesBitForBit)
                 EXPECT_TRUE(torch::equal(v, b.at(k))) << file << ": " << k << " differs after resume";
         }
         EXPECT_EQ(logSteps(fs::path(second.outDir) / "log.csv"),
-                  (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
+                  (std::vector<std::string> {"1", "2", "3", "4", "5", "6"}));
         EXPECT_TRUE(fs::exists(fs::path(second.outDir) / "loss.png"));
         if (w == LossWeighting::Edm2Uncertainty) {
             EXPECT_TRUE(fs::exists(fs::path(second.outDir) / "weighting.png"));
@@ -233,12 +241,45 @@ TEST_F(TrainingTest, KilledWhileWritingCheckpointsTheRunResumesFromTheLastComple
 {
     const int total = 30;
     auto args = [&](const std::string &out) {
-        return std::vector<std::string>{"train", "--dataset", (m_tmp / "data").string(), "--input-size", "8",
-                                        "--channels", "1", "--depth", "2", "--hidden", "32", "--heads", "2",
-                                        "--patch", "4", "--batch", "4", "--lr", "1e-3", "--ema", "0.9",
-                                        "--grad-clip", "1.0", "--hflip", "--steps", std::to_string(total),
-                                        "--checkpoint-every", "1", "--log-every", "1", "--seed", "11", "--threads",
-                                        "1", "--quiet", "--log-level", "error", "--out", (m_tmp / out).string()};
+        return std::vector<std::string> {"train",
+                                         "--dataset",
+                                         (m_tmp / "data").string(),
+                                         "--input-size",
+                                         "8",
+                                         "--channels",
+                                         "1",
+                                         "--depth",
+                                         "2",
+                                         "--hidden",
+                                         "32",
+                                         "--heads",
+                                         "2",
+                                         "--patch",
+                                         "4",
+                                         "--batch",
+                                         "4",
+                                         "--lr",
+                                         "1e-3",
+                                         "--ema",
+                                         "0.9",
+                                         "--grad-clip",
+                                         "1.0",
+                                         "--hflip",
+                                         "--steps",
+                                         std::to_string(total),
+                                         "--checkpoint-every",
+                                         "1",
+                                         "--log-every",
+                                         "1",
+                                         "--seed",
+                                         "11",
+                                         "--threads",
+                                         "1",
+                                         "--quiet",
+                                         "--log-level",
+                                         "error",
+                                         "--out",
+                                         (m_tmp / out).string()};
     };
     auto runToEnd = [&](const std::string &out) {
         int status = 0;
@@ -287,9 +328,11 @@ TEST_F(TrainingTest, KilledWhileWritingCheckpointsTheRunResumesFromTheLastComple
         if (fs::exists(out / ".checkpoint-next"))
             ++midCheckpoint;
     }
-    std::cout << "[ measured ] " << kills << " kills, " << midCheckpoint << " of them while a checkpoint was being written\n";
+    std::cout << "[ measured ] " << kills << " kills, " << midCheckpoint
+              << " of them while a checkpoint was being written\n";
     EXPECT_GE(kills, 10);
-    EXPECT_GE(midCheckpoint, 3) << "no kill landed inside a checkpoint write; the test did not exercise the fault";
+    EXPECT_GE(midCheckpoint, 3)
+        << "no kill landed inside a checkpoint write; the test did not exercise the fault";
     ASSERT_EQ(runToEnd("killed"), 0);
     EXPECT_EQ(checkpointStep(out), total);
     EXPECT_FALSE(fs::exists(out / ".checkpoint-next"));
@@ -312,16 +355,16 @@ TEST_F(TrainingTest, FullDiskWhileWritingACheckpointKeepsThePreviousOne)
     const std::string cli = DITSTUDIO_CLI_PATH;
     const fs::path out = m_tmp / "run";
     const std::string common = " train --dataset '" + (m_tmp / "data").string()
-                               + "' --input-size 8 --channels 1 --depth 2 --hidden 64 --heads 2 --patch 4 --batch 4"
-                                 " --lr 1e-3 --ema 0.9 --seed 3 --threads 1 --quiet --checkpoint-every 2 --out '"
-                               + out.string() + "'";
+        + "' --input-size 8 --channels 1 --depth 2 --hidden 64 --heads 2 --patch 4 --batch 4"
+          " --lr 1e-3 --ema 0.9 --seed 3 --threads 1 --quiet --checkpoint-every 2 --out '"
+        + out.string() + "'";
     ASSERT_EQ(std::system(("'" + cli + "'" + common + " --steps 2").c_str()), 0);
     const auto before = weights(out / "raw.safetensors");
     std::ifstream s0(out / "state.json");
     const std::string stateBefore((std::istreambuf_iterator<char>(s0)), {});
     // The model file is ~1 MB; 64 KiB lets the log grow but no weight file be written.
     const std::string cmd = "bash -c \"trap '' XFSZ; ulimit -f 64; exec '" + cli + "'" + common
-                            + " --steps 4\" 2> '" + (m_tmp / "err.txt").string() + "'";
+        + " --steps 4\" 2> '" + (m_tmp / "err.txt").string() + "'";
     const int status = std::system(cmd.c_str());
     std::ifstream errIn(m_tmp / "err.txt");
     const std::string err((std::istreambuf_iterator<char>(errIn)), {});
@@ -393,11 +436,14 @@ TEST_F(TrainingTest, LearningRateDecayResumesBitForBit)
     // Stopped after step 4 by a cancel (the schedule still ends at step 6), then resumed.
     CancelToken cancel;
     long long seen = 0;
-    trainDiT(first, [&](const TrainProgress &p) {
-        seen = p.step;
-        if (p.step >= 4)
-            cancel.cancel();
-    }, cancel);
+    trainDiT(
+        first,
+        [&](const TrainProgress &p) {
+            seen = p.step;
+            if (p.step >= 4)
+                cancel.cancel();
+        },
+        cancel);
     EXPECT_GE(seen, 4);
     EXPECT_EQ(trainDiT(first, {}, {}), 6);
     const auto a = weights(fs::path(straight.outDir) / "raw.safetensors");
@@ -441,18 +487,22 @@ TEST_F(TrainingTest, TwoProcessesEqualOneProcessWithTheDoubleBatch)
         DITSTUDIO_SKIP_OR_FAIL("this build has no c10d Gloo");
     const std::string cli = DITSTUDIO_CLI_PATH;
     const std::string common = " train --dataset " + (m_tmp / "data").string()
-                               + " --input-size 8 --channels 1 --depth 2 --hidden 32 --heads 2 --patch 4 --lr 1e-3"
-                                 " --ema 0.9 --grad-clip 1.0 --hflip --steps 4 --checkpoint-every 4 --log-every 1"
-                                 " --seed 5 --quiet --threads 1 --log-level warn --no-resume";
-    ASSERT_EQ(std::system(("\"" + cli + "\"" + common + " --batch 4 --out " + (m_tmp / "single").string()).c_str()), 0);
-    const int port = 20000 + static_cast<int>(std::chrono::steady_clock::now().time_since_epoch().count() % 20000);
+        + " --input-size 8 --channels 1 --depth 2 --hidden 32 --heads 2 --patch 4 --lr 1e-3"
+          " --ema 0.9 --grad-clip 1.0 --hflip --steps 4 --checkpoint-every 4 --log-every 1"
+          " --seed 5 --quiet --threads 1 --log-level warn --no-resume";
+    ASSERT_EQ(
+        std::system(("\"" + cli + "\"" + common + " --batch 4 --out " + (m_tmp / "single").string()).c_str()),
+        0);
+    const int port
+        = 20000 + static_cast<int>(std::chrono::steady_clock::now().time_since_epoch().count() % 20000);
     int rc[2] = {-1, -1};
     std::vector<std::thread> ranks;
     for (int r = 0; r < 2; ++r)
         ranks.emplace_back([&, r] {
-            rc[r] = std::system(("\"" + cli + "\"" + common + " --batch 2 --world-size 2 --rank " + std::to_string(r)
-                                 + " --master-addr 127.0.0.1 --master-port " + std::to_string(port)
-                                 + " --dist-timeout 60 --out " + (m_tmp / "ddp").string())
+            rc[r] = std::system(("\"" + cli + "\"" + common + " --batch 2 --world-size 2 --rank "
+                                 + std::to_string(r) + " --master-addr 127.0.0.1 --master-port "
+                                 + std::to_string(port) + " --dist-timeout 60 --out "
+                                 + (m_tmp / "ddp").string())
                                     .c_str());
         });
     for (auto &t : ranks)
@@ -465,8 +515,8 @@ TEST_F(TrainingTest, TwoProcessesEqualOneProcessWithTheDoubleBatch)
     double worst = 0;
     for (const auto &[k, v] : a)
         worst = std::max(worst, (v - b.at(k)).abs().max().item<double>());
-    std::cout << "[ measured ] 2 ranks x batch 2 vs 1 process x batch 4 after 4 steps: max |weight diff| " << worst
-              << '\n';
+    std::cout << "[ measured ] 2 ranks x batch 2 vs 1 process x batch 4 after 4 steps: max |weight diff| "
+              << worst << '\n';
     // Only the float summation order differs (the all-reduce averages two half-batch means).
     EXPECT_LT(worst, 1e-5);
     EXPECT_GT(a.size(), 10u);
@@ -487,7 +537,7 @@ TEST_F(TrainingTest, BadDistributedSettingsAreClearErrors)
 
 TEST(Plot, LinePlotDrawsTheSeriesAndGridTilesImages)
 {
-    PlotSeries s{"ramp", {0, 1, 2, 3}, {1, 2, 4, 8}, {255, 0, 0}};
+    PlotSeries s {"ramp", {0, 1, 2, 3}, {1, 2, 4, 8}, {255, 0, 0}};
     PlotOptions po;
     po.logY = true;
     po.width = 400;
@@ -511,7 +561,7 @@ TEST(Plot, LinePlotDrawsTheSeriesAndGridTilesImages)
     EXPECT_EQ(g.height, 2 + 2);
     EXPECT_EQ(g.row(1)[1 * 3], 10); // first image, scaled 2x, after a 1 px gap
     EXPECT_EQ(g.row(2)[(1 + 4 + 1 + 3) * 3], 40);
-    EXPECT_EQ(g.row(0)[0], 255);   // gap is white
+    EXPECT_EQ(g.row(0)[0], 255); // gap is white
 }
 
 TEST_F(TrainingTest, LatentTrainingEncodesTheDatasetOnceThroughTheVae)

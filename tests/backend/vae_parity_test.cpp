@@ -5,10 +5,10 @@
 // tiled versus untiled decoding. Fixtures: tests/data/FIXTURES-README.md ("vae-tiny").
 #include "test_util.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "io/safetensors.h"
-#include "io/vae_keys.h"
 #include "model/vae.h"
+#include "model/vae_loader.h"
 
 #include <nlohmann/json.hpp>
 
@@ -16,7 +16,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-
 
 namespace ditstudio::test {
 namespace {
@@ -62,7 +61,8 @@ std::vector<VaeCase> vaeCases()
             if (e.is_regular_file() && name.rfind("vae-", 0) == 0 && e.path().extension() == ".safetensors")
                 out.push_back({folder, e.path()});
         }
-    std::sort(out.begin(), out.end(), [](const VaeCase &a, const VaeCase &b) { return a.weights < b.weights; });
+    std::sort(out.begin(), out.end(),
+              [](const VaeCase &a, const VaeCase &b) { return a.weights < b.weights; });
     return out;
 }
 
@@ -90,8 +90,7 @@ fs::path tempFolder(const std::string &name)
 }
 
 // The message of the DitException f() throws ("" when it throws nothing).
-template<typename F>
-std::string errorOf(F &&f)
+template<typename F> std::string errorOf(F &&f)
 {
     try {
         f();
@@ -122,7 +121,7 @@ protected:
         m_cases = safetensors::load(GetParam().folder / "cases.safetensors");
     }
     LoadedVae m_loaded;
-    AutoencoderKL m_model{nullptr};
+    AutoencoderKL m_model {nullptr};
     StateDict m_cases;
 };
 
@@ -134,9 +133,9 @@ TEST_P(VaeParity, EncodeMeanAndLogvar)
     const auto logvar = tensorsClose(m.logvar, m_cases.at("encode.logvar"), 1e-4);
     EXPECT_TRUE(mean) << "mean";
     EXPECT_TRUE(logvar) << "logvar";
-    std::cout << "[ measured ] " << GetParam().weights.filename().string() << " encode.mean: " << mean.message()
-              << "\n[ measured ] " << GetParam().weights.filename().string() << " encode.logvar: " << logvar.message()
-              << "\n";
+    std::cout << "[ measured ] " << GetParam().weights.filename().string()
+              << " encode.mean: " << mean.message() << "\n[ measured ] "
+              << GetParam().weights.filename().string() << " encode.logvar: " << logvar.message() << "\n";
 }
 
 TEST_P(VaeParity, DecodeImage)
@@ -145,7 +144,8 @@ TEST_P(VaeParity, DecodeImage)
     const auto image = m_model->decode(m_cases.at("decode.z"));
     const auto r = tensorsClose(image, m_cases.at("decode.image"), 1e-4);
     EXPECT_TRUE(r);
-    std::cout << "[ measured ] " << GetParam().weights.filename().string() << " decode.image: " << r.message() << "\n";
+    std::cout << "[ measured ] " << GetParam().weights.filename().string() << " decode.image: " << r.message()
+              << "\n";
 }
 
 TEST_P(VaeParity, LayoutNamedByTheFileIsDetected)
@@ -180,15 +180,16 @@ TEST(VaeFixtures, TheTinyFixtureHasAllThreeLayouts)
     for (const auto &c : vaeCases())
         if (c.folder.filename() == "vae-tiny")
             names.insert(c.weights.filename().string());
-    EXPECT_EQ(names, (std::set<std::string>{"vae-diffusers-legacy.safetensors", "vae-diffusers.safetensors",
-                                            "vae-ldm.safetensors"}));
+    EXPECT_EQ(names,
+              (std::set<std::string> {"vae-diffusers-legacy.safetensors", "vae-diffusers.safetensors",
+                                      "vae-ldm.safetensors"}));
 }
 
 TEST(VaeFixtures, ConfigJsonSuppliesScalingAndAgreesWithShapes)
 {
     const auto info = describeVaeCheckpoint(tinyFolder() / "vae-diffusers.safetensors");
     EXPECT_EQ(info.layout, "diffusers");
-    EXPECT_EQ(info.config.blockOutChannels, (std::vector<int>{32, 32, 32, 64}));
+    EXPECT_EQ(info.config.blockOutChannels, (std::vector<int> {32, 32, 32, 64}));
     EXPECT_EQ(info.config.layersPerBlock, 2);
     EXPECT_EQ(info.config.latentChannels, 4);
     EXPECT_EQ(info.config.normNumGroups, 32);
@@ -212,7 +213,7 @@ std::vector<TensorSpec> manifestSpecs(const std::string &layout, int64_t *params
     return specs;
 }
 
-class VaeManifestDetection : public ::testing::TestWithParam<std::string> {};
+class VaeManifestDetection : public ::testing::TestWithParam<std::string> { };
 
 TEST_P(VaeManifestDetection, DetectsLayoutAndStableDiffusionConfig)
 {
@@ -223,7 +224,7 @@ TEST_P(VaeManifestDetection, DetectsLayoutAndStableDiffusionConfig)
     ASSERT_TRUE(info.ok()) << info.error().message;
     EXPECT_EQ(info->layout, GetParam());
     EXPECT_EQ(info->prefix, "");
-    EXPECT_EQ(info->config.blockOutChannels, (std::vector<int>{128, 256, 512, 512}));
+    EXPECT_EQ(info->config.blockOutChannels, (std::vector<int> {128, 256, 512, 512}));
     EXPECT_EQ(info->config.layersPerBlock, 2);
     EXPECT_EQ(info->config.latentChannels, 4);
     EXPECT_EQ(info->config.inChannels, 3);
@@ -273,8 +274,8 @@ TEST_P(VaeManifestDetection, KeysMapToTheOriginalLayoutAndBack)
     EXPECT_EQ(seen.size(), ldmShapes.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(VaeReleased, VaeManifestDetection, ::testing::Values("ldm", "diffusers", "diffusers-legacy"),
-                         [](const auto &info) {
+INSTANTIATE_TEST_SUITE_P(VaeReleased, VaeManifestDetection,
+                         ::testing::Values("ldm", "diffusers", "diffusers-legacy"), [](const auto &info) {
                              std::string n = info.param;
                              std::replace(n.begin(), n.end(), '-', '_');
                              return n;
@@ -297,7 +298,7 @@ TEST(VaeArchitecture, ModuleNamesAndShapesAreTheOriginalKeys)
     EXPECT_EQ(n, c.parameterCount());
     EXPECT_TRUE(model->named_buffers().is_empty());
     // The full SD VAE's count, from the architecture alone.
-    EXPECT_EQ(VaeConfig{}.parameterCount(), 83653863);
+    EXPECT_EQ(VaeConfig {}.parameterCount(), 83653863);
 }
 
 TEST(VaeArchitecture, RejectsOtherCheckpoints)
@@ -305,10 +306,15 @@ TEST(VaeArchitecture, RejectsOtherCheckpoints)
     auto r = detectVaeLayout({{"x_embedder.proj.weight", {1152, 4, 2, 2}}, {"pos_embed", {1, 256, 1152}}});
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message.find("not an AutoencoderKL"), std::string::npos) << r.error().message;
-    AutoencoderKL model(VaeConfig{{32, 64}, 1, 4});
-    EXPECT_NE(errorOf([&] { model->decode(torch::zeros({1, 3, 4, 4})); }).find("expected latents [N, 4, h, w]"),
+    AutoencoderKL model(VaeConfig {{32, 64}, 1, 4});
+    EXPECT_NE(errorOf([&] {
+                  model->decode(torch::zeros({1, 3, 4, 4}));
+              }).find("expected latents [N, 4, h, w]"),
               std::string::npos);
-    EXPECT_NE(errorOf([&] { model->encode(torch::zeros({1, 3, 7, 8})); }).find("multiples of 2"), std::string::npos);
+    EXPECT_NE(errorOf([&] {
+                  model->encode(torch::zeros({1, 3, 7, 8}));
+              }).find("multiples of 2"),
+              std::string::npos);
     VaeConfig bad;
     bad.blockOutChannels = {48, 64};
     EXPECT_NE(errorOf([&] { AutoencoderKL m(bad); }).find("block_out_channels[0] = 48"), std::string::npos);
@@ -351,9 +357,11 @@ TEST(VaeMalformed, WrongShapeNamesKeyAndBothShapes)
     diff["decoder.mid_block.attentions.0.to_k.weight"] = torch::zeros({64, 32});
     safetensors::save(file, diff);
     const auto msg2 = errorOf([&] { loadVae(file); });
-    EXPECT_NE(msg2.find("tensor 'decoder.mid_block.attentions.0.to_k.weight' has shape [64, 32], expected [64, 64, 1, "
-                        "1] (as original 'decoder.mid.attn_1.k.weight')"),
-              std::string::npos)
+    EXPECT_NE(
+        msg2.find(
+            "tensor 'decoder.mid_block.attentions.0.to_k.weight' has shape [64, 32], expected [64, 64, 1, "
+            "1] (as original 'decoder.mid.attn_1.k.weight')"),
+        std::string::npos)
         << msg2;
     fs::remove_all(dir);
 }
@@ -368,13 +376,15 @@ TEST(VaeMalformed, NotAVaeAndConfigDisagreement)
 
     // A config.json beside the weights that contradicts their shapes.
     fs::copy_file(tinyFolder() / "vae-ldm.safetensors", dir / "vae.safetensors");
-    std::ofstream(dir / "config.json") << R"({"_class_name": "AutoencoderKL", "block_out_channels": [32, 32, 64, 64],
+    std::ofstream(dir / "config.json")
+        << R"({"_class_name": "AutoencoderKL", "block_out_channels": [32, 32, 64, 64],
                                               "latent_channels": 4, "scaling_factor": 0.5})";
     msg = errorOf([&] { loadVae(dir / "vae.safetensors"); });
     EXPECT_NE(msg.find("'block_out_channels' is [32,32,64,64] but the weights"), std::string::npos) << msg;
 
     // Agreeing config: its scaling factor is used.
-    std::ofstream(dir / "config.json") << R"({"_class_name": "AutoencoderKL", "block_out_channels": [32, 32, 32, 64],
+    std::ofstream(dir / "config.json")
+        << R"({"_class_name": "AutoencoderKL", "block_out_channels": [32, 32, 32, 64],
                                               "scaling_factor": 0.5, "shift_factor": null})";
     EXPECT_DOUBLE_EQ(describeVaeCheckpoint(dir / "vae.safetensors").config.scalingFactor, 0.5);
     fs::remove_all(dir);
@@ -424,9 +434,9 @@ TEST(VaeSample, ReproducibleWithAGeneratorAndDistributedAsThePosterior)
 
 TEST(VaeTiling, TileStartsCoverTheRangeWithTheOverlap)
 {
-    EXPECT_EQ(vaeTileStarts(32, 64, 16), (std::vector<int64_t>{0}));
-    EXPECT_EQ(vaeTileStarts(40, 24, 8), (std::vector<int64_t>{0, 16}));
-    EXPECT_EQ(vaeTileStarts(100, 32, 8), (std::vector<int64_t>{0, 24, 48, 68}));
+    EXPECT_EQ(vaeTileStarts(32, 64, 16), (std::vector<int64_t> {0}));
+    EXPECT_EQ(vaeTileStarts(40, 24, 8), (std::vector<int64_t> {0, 16}));
+    EXPECT_EQ(vaeTileStarts(100, 32, 8), (std::vector<int64_t> {0, 24, 48, 68}));
     for (int64_t size : {17, 50, 64, 129})
         for (int64_t tile : {16, 24, 32})
             for (int64_t overlap : {0, 4, 8}) {
@@ -440,17 +450,17 @@ TEST(VaeTiling, TileStartsCoverTheRangeWithTheOverlap)
 }
 
 struct TilingErrors {
-    double maxAbs = 0;      ///< max |tiled - untiled|
-    double meanAbs = 0;     ///< mean |tiled - untiled|
-    double refMaxAbs = 0;   ///< max |untiled|
-    double bandMean = 0;    ///< mean error inside the overlap bands (where tiles are blended)
+    double maxAbs = 0; ///< max |tiled - untiled|
+    double meanAbs = 0; ///< mean |tiled - untiled|
+    double refMaxAbs = 0; ///< max |untiled|
+    double bandMean = 0; ///< mean error inside the overlap bands (where tiles are blended)
     double outsideMean = 0; ///< mean error elsewhere
 };
 
 // Errors of a tiled against an untiled result [N, C, H, W]; bands are the output rows/columns covered
 // by more than one tile.
-TilingErrors tilingErrors(const torch::Tensor &tiled, const torch::Tensor &untiled, int64_t latentSize, int64_t tile,
-                          int64_t overlap, int64_t scale)
+TilingErrors tilingErrors(const torch::Tensor &tiled, const torch::Tensor &untiled, int64_t latentSize,
+                          int64_t tile, int64_t overlap, int64_t scale)
 {
     TilingErrors e;
     const auto err = (tiled - untiled).abs().to(torch::kFloat64); // [N, C, H, W]
@@ -461,9 +471,9 @@ TilingErrors tilingErrors(const torch::Tensor &tiled, const torch::Tensor &until
     auto cover = torch::zeros({latentSize * scale}, torch::kInt32);
     for (auto s : starts)
         cover.narrow(0, s * scale, tile * scale).add_(1);
-    const auto band1d = cover > 1;                                         // [H]
+    const auto band1d = cover > 1; // [H]
     const auto band = band1d.unsqueeze(1).logical_or(band1d.unsqueeze(0)); // [H, W]
-    const auto perPixel = err.mean(std::vector<int64_t>{0, 1});                                // [H, W]
+    const auto perPixel = err.mean(std::vector<int64_t> {0, 1}); // [H, W]
     e.bandMean = perPixel.masked_select(band).mean().item<double>();
     e.outsideMean = perPixel.masked_select(band.logical_not()).mean().item<double>();
     return e;
@@ -476,7 +486,7 @@ protected:
         m_model = loadVae(tinyFolder() / "vae-ldm.safetensors");
         torch::manual_seed(7);
     }
-    AutoencoderKL m_model{nullptr};
+    AutoencoderKL m_model {nullptr};
 };
 
 TEST_F(VaeTiledDecode, OneTileIsExactlyTheUntiledDecode)
@@ -492,11 +502,12 @@ TEST_F(VaeTiledDecode, OverlapsAreTheLinearRampBetweenNeighbouringTiles)
     // One row of tiles: width 40 in tiles of 24 starting at 0 and 16 (overlap 8 latent = 64 px).
     const auto z = torch::randn({1, 4, 16, 40});
     const auto out = m_model->decodeTiled(z, {24, 8});
-    const auto a = m_model->decode(z.narrow(3, 0, 24));  // image columns [0, 192)
+    const auto a = m_model->decode(z.narrow(3, 0, 24)); // image columns [0, 192)
     const auto b = m_model->decode(z.narrow(3, 16, 24)); // image columns [128, 320)
     EXPECT_TRUE(tensorsClose(out.narrow(3, 0, 128), a.narrow(3, 0, 128), 1e-6));
     EXPECT_TRUE(tensorsClose(out.narrow(3, 192, 128), b.narrow(3, 64, 128), 1e-6));
-    const auto wb = (torch::arange(1, 65, torch::kFloat32) / 65.0).view({1, 1, 1, 64}); // rises across the overlap
+    const auto wb
+        = (torch::arange(1, 65, torch::kFloat32) / 65.0).view({1, 1, 1, 64}); // rises across the overlap
     const auto blend = a.narrow(3, 128, 64) * (1 - wb) + b.narrow(3, 0, 64) * wb;
     EXPECT_TRUE(tensorsClose(out.narrow(3, 128, 64), blend, 1e-6));
 }
@@ -525,10 +536,11 @@ TEST_F(VaeTiledDecode, BlendedTilesStayCloseToTheUntiledDecodeWithoutSeams)
     const auto tiled = m_model->decodeTiled(z, {static_cast<int>(tile), static_cast<int>(overlap)});
     ASSERT_EQ(tiled.sizes(), untiled.sizes());
     const auto e = tilingErrors(tiled, untiled, size, tile, overlap, 8);
-    std::cout << "[ measured ] tiled vs untiled decode (tiny VAE, random weights, N(0,1) latents 40x40, tile 24, "
-                 "overlap 8): max abs "
-              << e.maxAbs << ", mean abs " << e.meanAbs << ", untiled max " << e.refMaxAbs << ", overlap-band mean "
-              << e.bandMean << ", elsewhere mean " << e.outsideMean << "\n";
+    std::cout
+        << "[ measured ] tiled vs untiled decode (tiny VAE, random weights, N(0,1) latents 40x40, tile 24, "
+           "overlap 8): max abs "
+        << e.maxAbs << ", mean abs " << e.meanAbs << ", untiled max " << e.refMaxAbs << ", overlap-band mean "
+        << e.bandMean << ", elsewhere mean " << e.outsideMean << "\n";
     // Tiling is an approximation, not an identity: GroupNorm statistics and the mid-block attention see
     // one tile instead of the whole latent. Measured with these weights and this seed: max abs 0.507 and
     // mean abs 0.018 of the untiled image's max, overlap-band mean 1.47x the mean elsewhere. The bounds
@@ -541,14 +553,14 @@ TEST_F(VaeTiledDecode, BlendedTilesStayCloseToTheUntiledDecodeWithoutSeams)
     // Without an overlap (hard seams) the error concentrates at the tile edges; blending must beat it there.
     const auto hard = m_model->decodeTiled(z, {20, 0});
     const auto starts = vaeTileStarts(size, 20, 0);
-    ASSERT_EQ(starts, (std::vector<int64_t>{0, 20}));
-    const auto hardErr = (hard - untiled).abs().mean(std::vector<int64_t>{0, 1});       // [H, W]
-    const auto blendErr = (tiled - untiled).abs().mean(std::vector<int64_t>{0, 1});
-    const auto seamCols = torch::arange(20 * 8 - 8, 20 * 8 + 8);   // 8 px each side of the hard seam
+    ASSERT_EQ(starts, (std::vector<int64_t> {0, 20}));
+    const auto hardErr = (hard - untiled).abs().mean(std::vector<int64_t> {0, 1}); // [H, W]
+    const auto blendErr = (tiled - untiled).abs().mean(std::vector<int64_t> {0, 1});
+    const auto seamCols = torch::arange(20 * 8 - 8, 20 * 8 + 8); // 8 px each side of the hard seam
     const double hardSeam = hardErr.index_select(1, seamCols).mean().item<double>();
     const double blendSeam = blendErr.index_select(1, seamCols).mean().item<double>();
-    std::cout << "[ measured ] error within 8 px of column 160: hard seam " << hardSeam << ", blended " << blendSeam
-              << "\n";
+    std::cout << "[ measured ] error within 8 px of column 160: hard seam " << hardSeam << ", blended "
+              << blendSeam << "\n";
     EXPECT_LT(blendSeam, hardSeam);
 }
 
@@ -558,16 +570,17 @@ TEST_F(VaeTiledDecode, TiledEncodeStaysCloseToTheUntiledEncode)
     // A smooth image in [-1, 1] (real images are locally correlated), 256x256 -> 32x32 latent.
     const auto lin = torch::linspace(0, 1, 256);
     const auto yy = lin.view({1, 1, 256, 1}), xx = lin.view({1, 1, 1, 256});
-    auto x = torch::cat({torch::sin(6.0 * xx + 2.0 * yy), torch::cos(5.0 * yy - 3.0 * xx), torch::sin(4.0 * (xx + yy))},
+    auto x = torch::cat({torch::sin(6.0 * xx + 2.0 * yy), torch::cos(5.0 * yy - 3.0 * xx),
+                         torch::sin(4.0 * (xx + yy))},
                         1)
-             + 0.05 * torch::randn({1, 3, 256, 256});
+        + 0.05 * torch::randn({1, 3, 256, 256});
     x = x.clamp(-1, 1);
     const auto untiled = m_model->encode(x);
     const auto tiled = m_model->encodeTiled(x, {20, 8});
     const auto e = tilingErrors(tiled.mean, untiled.mean, 32, 20, 8, 1);
-    std::cout << "[ measured ] tiled vs untiled encode mean (32x32 latent, tile 20, overlap 8): max abs " << e.maxAbs
-              << ", mean abs " << e.meanAbs << ", untiled max " << e.refMaxAbs << ", overlap-band mean " << e.bandMean
-              << ", elsewhere mean " << e.outsideMean << "\n";
+    std::cout << "[ measured ] tiled vs untiled encode mean (32x32 latent, tile 20, overlap 8): max abs "
+              << e.maxAbs << ", mean abs " << e.meanAbs << ", untiled max " << e.refMaxAbs
+              << ", overlap-band mean " << e.bandMean << ", elsewhere mean " << e.outsideMean << "\n";
     // Measured: max abs 0.79 and mean abs 0.10 of the untiled mean's max; band mean 0.78x elsewhere. The
     // encoder sees a smooth (non-stationary) image, so per-tile GroupNorm statistics differ a lot from the
     // whole image's: tiled encoding of a random-weight VAE is a coarse approximation. Bounds ~1.5x measured.
@@ -603,9 +616,9 @@ TEST_F(VaeTiledDecode, DecodeLatentsWithTilingMatchesDecodeTiled)
     torch::NoGradGuard ng;
     const auto z = torch::randn({1, 4, 24, 24});
     const double s = m_model->config().scalingFactor;
-    EXPECT_TRUE(tensorsClose(m_model->decodeLatents(z * s, VaeTiling{16, 8}), m_model->decodeTiled(z, {16, 8}), 1e-5));
+    EXPECT_TRUE(tensorsClose(m_model->decodeLatents(z * s, VaeTiling {16, 8}),
+                             m_model->decodeTiled(z, {16, 8}), 1e-5));
 }
 
 } // namespace
 } // namespace ditstudio::test
-

@@ -6,20 +6,19 @@
 #include "cli_runner.h"
 #include "test_util.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "core/tensor_image.h"
 #include "diffusion/preview_projection.h"
 #include "ditstudio/engine.h"
 #include "io/safetensors.h"
-#include "io/vae_keys.h"
 #include "model/vae.h"
+#include "model/vae_loader.h"
 #include "pipeline/cli.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <fstream>
-
 
 namespace ditstudio::test {
 namespace {
@@ -105,7 +104,9 @@ TEST_F(VaePreviewTest, FitRecoversAKnownLinearDecoderExactly)
 
 TEST_F(VaePreviewTest, FitRejectsADecoderOfTheWrongShape)
 {
-    LatentDecodeFn decode = [](const torch::Tensor &z) { return torch::zeros({1, 3, z.size(2) * 8 + 3, z.size(3) * 8}); };
+    LatentDecodeFn decode = [](const torch::Tensor &z) {
+        return torch::zeros({1, 3, z.size(2) * 8 + 3, z.size(3) * 8});
+    };
     try {
         (void)fitPreviewProjection(decode, {}, 4, smallFit());
         FAIL() << "expected an error";
@@ -213,7 +214,7 @@ TEST_F(VaePreviewTest, CacheRoundTripIsKeyedByTheWeights)
 TEST_F(VaePreviewTest, EngineDecodesALatentModelThroughTheVae)
 {
     Engine engine;
-    LoadOptions lo{"cpu"};
+    LoadOptions lo {"cpu"};
     lo.vaePath = (kVaeDir / "vae-diffusers.safetensors").string();
     lo.cacheDir = sharedCache().string();
     auto loaded = engine.loadModel(kDiT.string(), lo);
@@ -228,7 +229,7 @@ TEST_F(VaePreviewTest, EngineDecodesALatentModelThroughTheVae)
     EXPECT_GT(vs->previewPsnr, 0.0);
 
     GenerateRequest req;
-    req.conditioning = Conditioning{{{3, 1.0}}};
+    req.conditioning = Conditioning {{{3, 1.0}}};
     req.steps = 3;
     req.sampler = SamplerKind::Ddim;
     req.seed = 7;
@@ -272,7 +273,7 @@ TEST_F(VaePreviewTest, EngineDecodesALatentModelThroughTheVae)
     EXPECT_EQ(r->images[0].pixels, expected[0].pixels);
 
     // Reloading without a VAE drops it: back to latent-resolution previews.
-    ASSERT_TRUE(engine.loadModel(kDiT.string(), LoadOptions{"cpu"}).ok());
+    ASSERT_TRUE(engine.loadModel(kDiT.string(), LoadOptions {"cpu"}).ok());
     EXPECT_FALSE(engine.vaeSummary().has_value());
     req.steps = 1;
     req.vaePreviewEvery = 0;
@@ -284,7 +285,7 @@ TEST_F(VaePreviewTest, EngineDecodesALatentModelThroughTheVae)
 TEST_F(VaePreviewTest, EngineRejectsMalformedAndMismatchedVaes)
 {
     Engine engine;
-    LoadOptions good{"cpu"};
+    LoadOptions good {"cpu"};
     good.vaePath = (kVaeDir / "vae-ldm.safetensors").string();
     good.cacheDir = sharedCache().string();
     ASSERT_TRUE(engine.loadModel(kDiT.string(), good).ok());
@@ -321,7 +322,8 @@ TEST_F(VaePreviewTest, EngineRejectsMalformedAndMismatchedVaes)
     EXPECT_NE(r.error().message.find("4 channels"), std::string::npos) << r.error().message;
 
     // A pixel-space model takes no VAE.
-    const auto pixelModel = dataDir().parent_path().parent_path() / "resources" / "models" / "ditstudio-fmnist.safetensors";
+    const auto pixelModel
+        = dataDir().parent_path().parent_path() / "resources" / "models" / "ditstudio-fmnist.safetensors";
     ASSERT_TRUE(fs::exists(pixelModel)) << pixelModel;
     lo.vaePath = good.vaePath;
     r = engine.loadModel(pixelModel.string(), lo);
@@ -331,7 +333,7 @@ TEST_F(VaePreviewTest, EngineRejectsMalformedAndMismatchedVaes)
 
     // Full-decode previews need a non-negative interval.
     GenerateRequest req;
-    req.conditioning = Conditioning{{{1, 1.0}}};
+    req.conditioning = Conditioning {{{1, 1.0}}};
     req.vaePreviewEvery = -1;
     auto g = engine.generate(req);
     ASSERT_FALSE(g.ok());
@@ -343,9 +345,10 @@ TEST_F(VaePreviewTest, CliGenerateWithVaeWritesRgbPngAndPreviews)
     ::setenv("DITSTUDIO_CACHE_DIR", sharedCache().c_str(), 1);
     const auto out = m_tmp / "img.png";
     const auto prev = m_tmp / "prev";
-    const auto r = runCli({"generate", "--model", kDiT.string(), "--vae", (kVaeDir / "vae-ldm.safetensors").string(),
-                           "--class", "2", "--steps", "3", "--out", out.string(), "--preview-dir", prev.string(),
-                           "--vae-preview-every", "3", "--device", "cpu", "--quiet", "--json"});
+    const auto r
+        = runCli({"generate", "--model", kDiT.string(), "--vae", (kVaeDir / "vae-ldm.safetensors").string(),
+                  "--class", "2", "--steps", "3", "--out", out.string(), "--preview-dir", prev.string(),
+                  "--vae-preview-every", "3", "--device", "cpu", "--quiet", "--json"});
     ::unsetenv("DITSTUDIO_CACHE_DIR");
     ASSERT_EQ(r.code, 0) << r.err;
     const auto h = pngHeader(out);
@@ -370,8 +373,8 @@ TEST_F(VaePreviewTest, CliGenerateWithVaeWritesRgbPngAndPreviews)
     EXPECT_EQ(u.code, 2);
     EXPECT_NE(u.err.find("--vae-preview-every needs --vae"), std::string::npos) << u.err;
     const auto missing = m_tmp / "no-such-vae.safetensors";
-    auto m = runCli({"generate", "--model", kDiT.string(), "--vae", missing.string(), "--class", "2", "--steps", "1",
-                     "--out", (m_tmp / "x.png").string(), "--quiet"});
+    auto m = runCli({"generate", "--model", kDiT.string(), "--vae", missing.string(), "--class", "2",
+                     "--steps", "1", "--out", (m_tmp / "x.png").string(), "--quiet"});
     EXPECT_EQ(m.code, 1);
     EXPECT_NE(m.err.find(missing.string()), std::string::npos) << m.err;
 }
@@ -385,12 +388,14 @@ TEST_F(VaePreviewTest, CliVaeEncodeDecodeRoundTrip)
     safetensors::save(latents, {{"latent", z}});
 
     // decode: one PNG per latent, equal to the in-process decode.
-    const auto dec = runCli({"vae", "decode", "--vae", vaePath, "--out", (m_tmp / "dec/").string(), latents.string()});
+    const auto dec
+        = runCli({"vae", "decode", "--vae", vaePath, "--out", (m_tmp / "dec/").string(), latents.string()});
     ASSERT_EQ(dec.code, 0) << dec.err;
     torch::InferenceMode guard;
     std::vector<std::string> pngs;
     for (int i = 0; i < 2; ++i) {
-        const auto expected = tensorToImages(vae->decodeLatents(z.narrow(0, i, 1))); // the CLI decodes one by one
+        const auto expected
+            = tensorToImages(vae->decodeLatents(z.narrow(0, i, 1))); // the CLI decodes one by one
         const auto p = m_tmp / "dec" / ("lat_" + std::to_string(i) + ".png");
         pngs.push_back(p.string());
         auto img = readImage(p.string());
@@ -400,13 +405,15 @@ TEST_F(VaePreviewTest, CliVaeEncodeDecodeRoundTrip)
     }
     // Tiled decode (a tile smaller than the latent) of a [C, h, w] tensor chosen by name.
     safetensors::save(m_tmp / "one.safetensors", {{"z", z[0]}, {"other", z[1]}});
-    const auto tiled = runCli({"vae", "decode", "--vae", vaePath, "--tiled", "--tile-size", "6", "--tile-overlap", "2",
-                               "--out", (m_tmp / "tiled.png").string(), "--tensor", "z", (m_tmp / "one.safetensors").string()});
+    const auto tiled = runCli({"vae", "decode", "--vae", vaePath, "--tiled", "--tile-size", "6",
+                               "--tile-overlap", "2", "--out", (m_tmp / "tiled.png").string(), "--tensor",
+                               "z", (m_tmp / "one.safetensors").string()});
     ASSERT_EQ(tiled.code, 0) << tiled.err;
     EXPECT_EQ(pngHeader(m_tmp / "tiled.png").width, 64);
 
     // encode --mean: the posterior mean of the written PNGs, scaled, as the model computes it.
-    std::vector<std::string> args = {"vae", "encode", "--vae", vaePath, "--mean", "--out", (m_tmp / "enc.safetensors").string()};
+    std::vector<std::string> args
+        = {"vae", "encode", "--vae", vaePath, "--mean", "--out", (m_tmp / "enc.safetensors").string()};
     args.insert(args.end(), pngs.begin(), pngs.end());
     const auto enc = runCli(args);
     ASSERT_EQ(enc.code, 0) << enc.err;
@@ -419,7 +426,8 @@ TEST_F(VaePreviewTest, CliVaeEncodeDecodeRoundTrip)
 
     // encode with sampling: reproducible per seed, different across seeds.
     auto sampled = [&](const std::string &seed, const std::string &name) {
-        const auto r = runCli({"vae", "encode", "--vae", vaePath, "--seed", seed, "--out", (m_tmp / name).string(), pngs[0]});
+        const auto r = runCli(
+            {"vae", "encode", "--vae", vaePath, "--seed", seed, "--out", (m_tmp / name).string(), pngs[0]});
         EXPECT_EQ(r.code, 0) << r.err;
         return safetensors::load(m_tmp / name).at("latent").clone();
     };
@@ -432,7 +440,8 @@ TEST_F(VaePreviewTest, CliVaeEncodeDecodeRoundTrip)
     EXPECT_EQ(e.code, 2);
     EXPECT_NE(e.err.find("--vae PATH is required"), std::string::npos) << e.err;
     safetensors::save(m_tmp / "z3.safetensors", {{"latent", torch::randn({1, 3, 8, 8})}});
-    e = runCli({"vae", "decode", "--vae", vaePath, "--out", (m_tmp / "x.png").string(), (m_tmp / "z3.safetensors").string()});
+    e = runCli({"vae", "decode", "--vae", vaePath, "--out", (m_tmp / "x.png").string(),
+                (m_tmp / "z3.safetensors").string()});
     EXPECT_EQ(e.code, 1);
     EXPECT_NE(e.err.find("expects [N, 4, h, w]"), std::string::npos) << e.err;
     Image odd;
@@ -440,7 +449,8 @@ TEST_F(VaePreviewTest, CliVaeEncodeDecodeRoundTrip)
     odd.channels = 3;
     odd.pixels.assign(60 * 60 * 3, 128);
     ASSERT_TRUE(writePng((m_tmp / "odd.png").string(), odd).ok());
-    e = runCli({"vae", "encode", "--vae", vaePath, "--out", (m_tmp / "odd.safetensors").string(), (m_tmp / "odd.png").string()});
+    e = runCli({"vae", "encode", "--vae", vaePath, "--out", (m_tmp / "odd.safetensors").string(),
+                (m_tmp / "odd.png").string()});
     EXPECT_EQ(e.code, 1);
     EXPECT_NE(e.err.find("not a multiple of 8"), std::string::npos) << e.err;
     e = runCli({"vae", "encode", "--vae", vaePath, "--out", (m_tmp / "enc.safetensors").string(), pngs[0]});

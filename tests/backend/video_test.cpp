@@ -1,10 +1,10 @@
 // Video I/O over FFmpeg: write with VideoWriter, decode with VideoReader (and ffprobe where present),
 // and the engine's denoising film and latent walk on the embedded default model.
 #include "ditstudio/video.h"
-#include "io/video_reader.h"
-#include "io/video_writer.h"
 #include "pipeline/cli.h"
 #include "test_util.h"
+#include "video/video_reader.h"
+#include "video/video_writer.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -1,8 +1,8 @@
 // libFuzzer harness: a diffusers folder's transformer/config.json (and model_index.json) next to real
 // weights, as describeCheckpoint reads it: JSON syntax, types and values of every config field.
-#include "core/errors.h"
+#include "common/errors.h"
 #include "fuzz_file_common.h"
-#include "pipeline/model_loader.h"
+#include "model/model_loader.h"
 
 #include <cstdlib>
 

@@ -14,9 +14,10 @@ namespace ditstudio::fuzz {
 inline std::filesystem::path scratchDir()
 {
     static const std::filesystem::path dir = [] {
-        std::filesystem::path base = std::filesystem::exists("/dev/shm") ? std::filesystem::path("/dev/shm")
-                                                                         : std::filesystem::temp_directory_path();
-        auto d = base / ("ditstudio-fuzz-" + std::to_string(std::random_device{}()));
+        std::filesystem::path base = std::filesystem::exists("/dev/shm")
+            ? std::filesystem::path("/dev/shm")
+            : std::filesystem::temp_directory_path();
+        auto d = base / ("ditstudio-fuzz-" + std::to_string(std::random_device {}()));
         std::filesystem::create_directories(d);
         return d;
     }();

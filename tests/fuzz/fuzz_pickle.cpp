@@ -1,6 +1,6 @@
 // libFuzzer harness: the restricted unpickler on raw pickle bytes (protocols 0-5; the allowlist of
 // globals; memo, marks and container budgets). Errors must be DitException.
-#include "core/errors.h"
+#include "common/errors.h"
 #include "io/pickle_reader.h"
 
 #include <cstddef>

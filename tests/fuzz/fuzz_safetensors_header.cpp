@@ -1,6 +1,6 @@
 // libFuzzer harness: the safetensors header parser (length prefix, JSON header, offsets, shapes).
 // A malformed header must end in DitException with a message; anything else is a finding.
-#include "core/errors.h"
+#include "common/errors.h"
 #include "io/safetensors.h"
 
 #include <cstddef>

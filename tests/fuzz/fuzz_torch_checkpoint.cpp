@@ -1,6 +1,6 @@
 // libFuzzer harness: a whole .pt file (zip container with data.pkl and storages, or the legacy
 // pickle-stream format), as loadTorchCheckpoint reads it. Errors must be DitException.
-#include "core/errors.h"
+#include "common/errors.h"
 #include "fuzz_file_common.h"
 #include "io/torch_checkpoint.h"
 

@@ -118,18 +118,22 @@ private slots:
         // The wheel over a point zooms and keeps that image point under the cursor.
         const QPointF cursor(r.left() + 75, r.top() + 135); // image pixel (7.5, 13.5)
         const QPointF before = (cursor - view.imageRect().topLeft()) / view.scale();
-        QWheelEvent wheel(cursor, view.mapToGlobal(cursor), QPoint(), QPoint(0, 120), Qt::NoButton, Qt::NoModifier,
-                          Qt::NoScrollPhase, false);
+        QWheelEvent wheel(cursor, view.mapToGlobal(cursor), QPoint(), QPoint(0, 120), Qt::NoButton,
+                          Qt::NoModifier, Qt::NoScrollPhase, false);
         QApplication::sendEvent(&view, &wheel);
         QVERIFY(view.scale() > 10.0);
         const QPointF after = (cursor - view.imageRect().topLeft()) / view.scale();
         QVERIFY2(qAbs(after.x() - before.x()) < 0.6 && qAbs(after.y() - before.y()) < 0.6,
-                 qPrintable(QStringLiteral("%1,%2 -> %3,%4").arg(before.x()).arg(before.y()).arg(after.x()).arg(after.y())));
+                 qPrintable(QStringLiteral("%1,%2 -> %3,%4")
+                                .arg(before.x())
+                                .arg(before.y())
+                                .arg(after.x())
+                                .arg(after.y())));
         // Drag pans.
         const QPointF offset = view.panOffset();
         QTest::mousePress(&view, Qt::LeftButton, {}, QPoint(150, 150));
-        QMouseEvent move(QEvent::MouseMove, QPointF(110, 130), view.mapToGlobal(QPointF(110, 130)), Qt::NoButton,
-                         Qt::LeftButton, Qt::NoModifier);
+        QMouseEvent move(QEvent::MouseMove, QPointF(110, 130), view.mapToGlobal(QPointF(110, 130)),
+                         Qt::NoButton, Qt::LeftButton, Qt::NoModifier);
         QApplication::sendEvent(&view, &move);
         QTest::mouseRelease(&view, Qt::LeftButton, {}, QPoint(110, 130));
         QVERIFY(view.panOffset() != offset);
@@ -226,14 +230,16 @@ private slots:
             started = !edit->beforeImage().isNull() || !edit->canvas()->image().isNull();
             edit->setStrength(0.5);
             edit->setSteps(6);
-            connect(edit, &EditDialog::finishedEdit, edit, [edit] { QTimer::singleShot(0, edit, &QDialog::accept); });
+            connect(edit, &EditDialog::finishedEdit, edit,
+                    [edit] { QTimer::singleShot(0, edit, &QDialog::accept); });
             edit->start();
         });
         child<QPushButton>(*window.historyPanel(), "historyEdit")->click(); // exec() returns after the edit
         QVERIFY2(started, "the editor did not start from the history image");
         QCOMPARE(window.history()->count(), before + 1);
         const auto entries = window.history()->list();
-        QVERIFY2(entries.front().conditioning.contains(QStringLiteral("img2img")), qPrintable(entries.front().conditioning));
+        QVERIFY2(entries.front().conditioning.contains(QStringLiteral("img2img")),
+                 qPrintable(entries.front().conditioning));
     }
 
     // Preferences: the dark theme covers the window; auto-save goes to the chosen folder.
@@ -292,7 +298,8 @@ private slots:
         const auto back = GenerationSettings::fromJson(s.toJson(), &error);
         QVERIFY2(back, qPrintable(error));
         QCOMPARE(back->cacheInterval, 2);
-        QVERIFY(s.parametersText(QStringLiteral("Bag"), QSize(28, 28)).contains(QStringLiteral("Step cache: 2")));
+        QVERIFY(
+            s.parametersText(QStringLiteral("Bag"), QSize(28, 28)).contains(QStringLiteral("Step cache: 2")));
         QJsonObject bad = s.toJson();
         bad[QStringLiteral("cache_interval")] = 12;
         QVERIFY(!GenerationSettings::fromJson(bad, &error));
@@ -318,9 +325,11 @@ private slots:
         window.findChild<QAction *>(QStringLiteral("shortcutsAction"))->trigger();
         QVERIFY(table);
         const QString all = rows.join(QLatin1Char('\n'));
-        QVERIFY2(all.contains(QStringLiteral("Generate")) && all.contains(QStringLiteral("Pixel-exact")), qPrintable(all));
+        QVERIFY2(all.contains(QStringLiteral("Generate")) && all.contains(QStringLiteral("Pixel-exact")),
+                 qPrintable(all));
         // Every labelled control of the Generate panel has an accessible name.
-        for (const char *name : {"prompt", "steps", "guidance", "sampler", "seed", "batchCount", "modelCombo"}) {
+        for (const char *name :
+             {"prompt", "steps", "guidance", "sampler", "seed", "batchCount", "modelCombo"}) {
             QWidget *w = window.findChild<QWidget *>(QString::fromLatin1(name));
             QVERIFY(w);
             QVERIFY2(!w->accessibleName().isEmpty(), name);

@@ -12,17 +12,17 @@
 #include <QAction>
 #include <QApplication>
 #include <QDir>
-#include <QStandardPaths>
-#include <QTimer>
 #include <QLabel>
 #include <QProgressBar>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 
-#include <cstdlib>
 #include "test_skip.h"
 #include "window_test_util.h"
+#include <cstdlib>
 
 class EditPanelTest : public QObject {
     Q_OBJECT

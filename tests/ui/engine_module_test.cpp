@@ -1,13 +1,13 @@
 // The engine module as the GUI loads it: in the background, once, from the build folder here;
-// EngineClient forwards to it; without it every engine call says why instead of crashing.
-#include "engine_client.h"
+// engines are EngineSession interfaces it creates; without it every engine call says why instead of crashing.
 #include "engine_module.h"
 
 #include "ditstudio/engine.h"
 
-#include <QElapsedTimer>
-#include <QTest>
 #include "test_skip.h"
+#include <QElapsedTimer>
+#include <QLibrary>
+#include <QTest>
 
 class EngineModuleTest : public QObject {
     Q_OBJECT
@@ -25,18 +25,29 @@ private slots:
         EngineModule::startLoading();
         // startLoading() returns at once; the load itself (LibTorch and friends) is on another thread.
         QVERIFY2(timer.elapsed() < 1000, "startLoading() waited for the load");
-        const auto *api = EngineModule::api();
+        auto *api = EngineModule::api();
         QVERIFY2(api, qPrintable(EngineModule::errorText()));
         QVERIFY(EngineModule::isFinished());
         QVERIFY(EngineModule::errorText().isEmpty());
         QVERIFY2(EngineModule::path().contains(QLatin1String(ditstudio::kEngineModuleName)),
                  qPrintable(EngineModule::path()));
-        QCOMPARE(api->abiVersion, ditstudio::kEngineModuleAbi);
-        QCOMPARE(QString::fromLatin1(api->version), QString::fromLatin1(ditstudio::appVersion()));
+        QCOMPARE(QString::fromLatin1(api->version()), QString::fromLatin1(ditstudio::appVersion()));
+        // The ABI check: the entry refuses a caller built for another version and says its own.
+        QLibrary library(EngineModule::path());
+        QVERIFY(library.load());
+        const auto entry
+            = reinterpret_cast<ditstudio::EngineModuleEntry>(library.resolve(ditstudio::kEngineModuleEntry));
+        QVERIFY(entry);
+        std::uint32_t moduleAbi = 0;
+        QVERIFY(entry(ditstudio::kEngineModuleAbi + 1, &moduleAbi) == nullptr);
+        QCOMPARE(moduleAbi, ditstudio::kEngineModuleAbi);
+        QCOMPARE(entry(ditstudio::kEngineModuleAbi, nullptr), api);
         QVERIFY(EngineModule::loadSeconds() > 0);
         QVERIFY(QString::fromStdString(EngineModule::runtimeInfoText()).contains(QLatin1String("LibTorch")));
 
-        EngineClient engine;
+        std::unique_ptr<ditstudio::EngineSession> session = EngineModule::createSession();
+        QVERIFY(session);
+        ditstudio::EngineSession &engine = *session;
         QVERIFY(!engine.hasModel());
         QVERIFY(engine.classNames().empty());
         QVERIFY(!engine.parsePrompt("sneaker").ok());
@@ -66,20 +77,20 @@ private slots:
     void missingModuleGivesAClearError()
     {
         if (!missingModuleRun())
-            QSKIP("run with DITSTUDIO_TEST_MISSING_ENGINE and DITSTUDIO_ENGINE_MODULE=<no such file> (ctest does)");
+            QSKIP("run with DITSTUDIO_TEST_MISSING_ENGINE and DITSTUDIO_ENGINE_MODULE=<no such file> (ctest "
+                  "does)");
         QVERIFY(EngineModule::api() == nullptr);
         const QString why = EngineModule::errorText();
         QVERIFY2(why.contains(qEnvironmentVariable("DITSTUDIO_ENGINE_MODULE")), qPrintable(why));
-        EngineClient engine;
-        const auto loaded = engine.loadDefaultModel();
-        QVERIFY(!loaded.ok());
-        const QString message = QString::fromStdString(loaded.error().toString());
-        QVERIFY2(message.contains(QLatin1String("engine module")) && message.contains(QLatin1String("DITSTUDIO_ENGINE_MODULE")),
+        QVERIFY(EngineModule::createSession() == nullptr);
+        const QString message = QString::fromStdString(EngineModule::unavailableError().toString());
+        QVERIFY2(message.contains(QLatin1String("engine module"))
+                     && message.contains(QLatin1String("DITSTUDIO_ENGINE_MODULE")),
                  qPrintable(message));
-        QVERIFY(!engine.hasModel());
-        QVERIFY(!EngineModule::writePng("x.png", ditstudio::Image{}).ok());
+        QVERIFY(!EngineModule::writePng("x.png", ditstudio::Image {}).ok());
         QVERIFY(!EngineModule::cudaAvailable());
-        QVERIFY(QString::fromStdString(EngineModule::runtimeInfoText()).contains(QLatin1String("could not be loaded")));
+        QVERIFY(QString::fromStdString(EngineModule::runtimeInfoText())
+                    .contains(QLatin1String("could not be loaded")));
     }
 };
 

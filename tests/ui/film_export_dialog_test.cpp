@@ -7,15 +7,15 @@
 
 #include "ditstudio/runtime.h"
 
+#include "test_skip.h"
+#include "window_test_util.h"
 #include <QDir>
 #include <QFileInfo>
 #include <QProgressBar>
-#include <QStandardPaths>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
-#include "test_skip.h"
-#include "window_test_util.h"
 
 class FilmExportDialogTest : public QObject {
     Q_OBJECT
@@ -89,8 +89,8 @@ private slots:
 
         QVERIFY(ditstudio::initLogging("warn", "").ok());
         static QStringList logged;
-        ditstudio::setLogCallback([](void *, const char *, const char *message) { logged << QString::fromUtf8(message); },
-                                  nullptr);
+        ditstudio::setLogCallback(
+            [](void *, const char *, const char *message) { logged << QString::fromUtf8(message); }, nullptr);
         QFile blocker(data.filePath(QStringLiteral("blocker")));
         QVERIFY(blocker.open(QIODevice::WriteOnly)); // a file where a folder would have to be
         blocker.close();
@@ -98,7 +98,8 @@ private slots:
         dialog.start();
         QTest::qWait(200);
         ditstudio::setLogCallback(nullptr, nullptr);
-        QVERIFY2(logged.join(QLatin1Char('\n')).contains(QStringLiteral("Export film")), qPrintable(logged.join(QLatin1Char('\n'))));
+        QVERIFY2(logged.join(QLatin1Char('\n')).contains(QStringLiteral("Export film")),
+                 qPrintable(logged.join(QLatin1Char('\n'))));
         qputenv("HOME", oldHome);
         qunsetenv("XDG_CONFIG_HOME");
         qunsetenv("DITSTUDIO_DATA_DIR");

@@ -3,15 +3,15 @@
 // step, the scrubber link, clicking a patch, an intervention with PSNR, the process sheet. Writes
 // screenshots of each view to DITSTUDIO_SCREENSHOT_DIR (inside_*.png).
 #include "activity_heatmap.h"
+#include "engine_module.h"
 #include "generation_controller.h"
+#include "image_conversion.h"
 #include "inside_map_view.h"
 #include "inside_panel.h"
 #include "main_window.h"
 #include "preview_panel.h"
-#include "engine_module.h"
-#include "image_conversion.h"
 
-#include "ditstudio/engine_module.h"
+#include "ditstudio/module_api.h"
 #include "ditstudio/video.h"
 
 #include "ditstudio/engine.h"

@@ -7,23 +7,23 @@
 #include "ditstudio/engine.h"
 #include "ditstudio/runtime.h"
 
+#include "generation_settings.h"
+#include "test_skip.h"
 #include <QComboBox>
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QImageWriter>
 #include <QLabel>
 #include <QLineEdit>
-#include <QPushButton>
-#include <QSettings>
-#include <QFileInfo>
 #include <QProcess>
 #include <QProcessEnvironment>
+#include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
-#include "test_skip.h"
-#include "generation_settings.h"
-#include <QElapsedTimer>
-#include <QImageWriter>
 
 class LaunchTest : public QObject {
     Q_OBJECT
@@ -130,15 +130,19 @@ private slots:
 
         // A saved model that is gone: the launch falls back to the embedded default and is usable.
         {
-            QSettings saved(home.filePath(QStringLiteral(".config/ditstudio/ditstudio.conf")), QSettings::IniFormat);
-            saved.setValue(QStringLiteral("model/lastPath"), home.filePath(QStringLiteral("gone.safetensors")));
+            QSettings saved(home.filePath(QStringLiteral(".config/ditstudio/ditstudio.conf")),
+                            QSettings::IniFormat);
+            saved.setValue(QStringLiteral("model/lastPath"),
+                           home.filePath(QStringLiteral("gone.safetensors")));
             saved.setValue(QStringLiteral("model/lastIsDefault"), false);
-            saved.setValue(QStringLiteral("model/vaePath"), home.filePath(QStringLiteral("gone-vae.safetensors")));
+            saved.setValue(QStringLiteral("model/vaePath"),
+                           home.filePath(QStringLiteral("gone-vae.safetensors")));
         }
         QCOMPARE(launch(env, &out), 0);
 
         // No engine at all: nothing can load, and the exit status says so.
-        env.insert(QStringLiteral("DITSTUDIO_ENGINE_MODULE"), home.filePath(QStringLiteral("no-such-engine.so")));
+        env.insert(QStringLiteral("DITSTUDIO_ENGINE_MODULE"),
+                   home.filePath(QStringLiteral("no-such-engine.so")));
         const int code = launch(env, &out);
         QVERIFY2(code > 0, qPrintable(QStringLiteral("exit %1: %2").arg(code).arg(out)));
         QVERIFY2(out.contains(QStringLiteral("not usable")), qPrintable(out));

@@ -1,7 +1,7 @@
 // Qt Test suite for the UI: the GenerationController's threading contract (one preview per step,
 // exactly one finished per job, cancel, failed loads, destruction mid-run) and the MainWindow
 // driven end to end on the tiny fixture model. Runs headless (QT_QPA_PLATFORM=offscreen).
-#include "engine_client.h"
+#include "film_export_dialog.h"
 #include "generation_controller.h"
 #include "generation_settings.h"
 #include "history_panel.h"
@@ -9,7 +9,6 @@
 #include "image_conversion.h"
 #include "image_view.h"
 #include "log_panel.h"
-#include "film_export_dialog.h"
 #include "main_window.h"
 #include "model_identity.h"
 #include "noise_chart.h"
@@ -19,14 +18,12 @@
 #include "ditstudio/engine.h"
 #include "ditstudio/runtime.h"
 
-#include <QAction>
 #include <QAbstractButton>
+#include <QAction>
 #include <QComboBox>
-#include <QDoubleSpinBox>
-#include <QSlider>
-#include <QTimer>
 #include <QCompleter>
 #include <QDir>
+#include <QDoubleSpinBox>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
@@ -37,15 +34,17 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QSlider>
+#include <QTimer>
 
-#include <atomic>
-#include <memory>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QStringListModel>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <atomic>
+#include <memory>
 
 #include "test_skip.h"
 #include "window_test_util.h"
@@ -93,8 +92,7 @@ bool runWindowGeneration(MainWindow &window, GenerationOutcome *outcome = nullpt
 
 } // namespace
 
-class MainWindowTest : public QObject
-{
+class MainWindowTest : public QObject {
     Q_OBJECT
 
 private slots:
@@ -183,7 +181,7 @@ void MainWindowTest::imageConversionRoundTrips()
         QCOMPARE(back.channels, channels);
         QVERIFY(back.pixels == img.pixels);
     }
-    QVERIFY(toQImage(ditstudio::Image{}).isNull());
+    QVERIFY(toQImage(ditstudio::Image {}).isNull());
 }
 
 void MainWindowTest::controllerLoadsFixture()
@@ -237,7 +235,7 @@ void MainWindowTest::generationEmitsOnePreviewPerStep()
     QCOMPARE(outcome.images.front().size(), QSize(8, 8));
     QCOMPARE(outcome.stepsDone, kSteps);
     QCOMPARE(outcome.seed, quint64(7));
-    QCOMPARE(outcome.seeds, QList<quint64>{7});
+    QCOMPARE(outcome.seeds, QList<quint64> {7});
     QCOMPARE(outcome.itemsRequested, 1);
     QCOMPARE(outcome.conditioning, QStringLiteral("class 3")); // the fixture has no class names
     QVERIFY(!controller.isBusy());
@@ -285,19 +283,20 @@ void MainWindowTest::oneQueueRunsEveryJobKindInOrder()
     auto ranOn = std::make_shared<QString>();
     const quint64 b = controller.submit(
         JobKind::EditImage, QStringLiteral("task"),
-        [ranOn](EngineClient &engine, const JobContext &context, const ditstudio::CancelToken &) {
+        [ranOn](ditstudio::EngineSession &engine, const JobContext &context, const ditstudio::CancelToken &) {
             // On the engine thread, with the model the controller loaded (no load of its own).
             *ranOn = engine.hasModel() ? QStringLiteral("the loaded model") : QStringLiteral("no model");
             context.progress(1, 2, QStringLiteral("half"));
             context.progress(2, 2, QStringLiteral("done"));
-            return JobResult{JobState::Finished, QStringLiteral("ok")};
+            return JobResult {JobState::Finished, QStringLiteral("ok")};
         });
     auto cRan = std::make_shared<std::atomic<bool>>(false);
-    const quint64 c = controller.submit(JobKind::Film, QStringLiteral("never"),
-                                        [cRan](EngineClient &, const JobContext &, const ditstudio::CancelToken &) {
-                                            cRan->store(true);
-                                            return JobResult{JobState::Finished, {}};
-                                        });
+    const quint64 c = controller.submit(
+        JobKind::Film, QStringLiteral("never"),
+        [cRan](ditstudio::EngineSession &, const JobContext &, const ditstudio::CancelToken &) {
+            cRan->store(true);
+            return JobResult {JobState::Finished, {}};
+        });
     const quint64 d = controller.generate(tinyRequest(3));
     QVERIFY(b != 0 && c != 0 && d != 0 && a != b && b != c && c != d);
     QVERIFY(controller.isBusy());
@@ -325,8 +324,10 @@ void MainWindowTest::oneQueueRunsEveryJobKindInOrder()
         order << args.at(0).value<JobInfo>().id;
         states << args.at(0).value<JobInfo>().state;
     }
-    QCOMPARE(order, (QList<quint64>{c, a, b, d}));
-    QCOMPARE(states, (QList<JobState>{JobState::Cancelled, JobState::Cancelled, JobState::Finished, JobState::Finished}));
+    QCOMPARE(order, (QList<quint64> {c, a, b, d}));
+    QCOMPARE(
+        states,
+        (QList<JobState> {JobState::Cancelled, JobState::Cancelled, JobState::Finished, JobState::Finished}));
     QVERIFY(!cRan->load());
     QCOMPARE(*ranOn, QStringLiteral("the loaded model"));
     QCOMPARE(progress.count(), 2);
@@ -502,7 +503,8 @@ void MainWindowTest::windowGeneratesEndToEnd()
     QSettings settings;
     QCOMPARE(settings.value(QStringLiteral("generation/steps")).toInt(), 5);
     QCOMPARE(settings.value(QStringLiteral("generation/seed")).toInt(), 11);
-    QCOMPARE(settings.value(QStringLiteral("model/lastPath")).toString(), QFileInfo(kFixture).absoluteFilePath());
+    QCOMPARE(settings.value(QStringLiteral("model/lastPath")).toString(),
+             QFileInfo(kFixture).absoluteFilePath());
 
     // Cancel from the button while a long run is going.
     steps->setValue(1000);
@@ -651,14 +653,14 @@ void MainWindowTest::stepTimelineStaysWithinBudget()
     QVERIFY(timeline.stride() > 1);
     QVERIFY(timeline.storedCount() <= 10);
     QVERIFY(timeline.storedCount() >= 5); // thinned evenly, not emptied
-    QCOMPARE(timeline.frameAt(1)->step, 1);   // the start stays
+    QCOMPARE(timeline.frameAt(1)->step, 1); // the start stays
     QCOMPARE(timeline.frameAt(100)->step, 100); // and the end
     QVERIFY(timeline.frameAt(50)->step <= 50);
 
     StepTimeline unbounded;
     unbounded.reset(5);
     for (int step = 1; step <= 5; ++step)
-        unbounded.add(StepFrame{step, 0, 0, img, img});
+        unbounded.add(StepFrame {step, 0, 0, img, img});
     QCOMPARE(unbounded.storedCount(), 5);
     QCOMPARE(unbounded.frameAt(3)->step, 3);
 }
@@ -685,14 +687,15 @@ void MainWindowTest::settingsJsonAndParametersRoundTrip()
     QVERIFY(back);
     QVERIFY(*back == s);
 
-    QCOMPARE(s.jobSeeds(), (QList<quint64>{12345678901234ULL, 12345678901235ULL, 12345678901236ULL}));
+    QCOMPARE(s.jobSeeds(), (QList<quint64> {12345678901234ULL, 12345678901235ULL, 12345678901236ULL}));
     const GenerationSettings one = s.forImage(5);
     QCOMPARE(one.seed, quint64(5));
     QCOMPARE(one.seedMode, SeedMode::Fixed);
     QCOMPARE(one.batchCount, 1);
 
     const QString text = one.parametersText(QStringLiteral("0.7 Coat + 0.3 Dress"), QSize(28, 28));
-    QVERIFY2(text.startsWith(QStringLiteral("0.7 coat + 0.3 dress\nSteps: 37, Sampler: ddim, CFG scale: 2.5, Seed: 5")),
+    QVERIFY2(text.startsWith(
+                 QStringLiteral("0.7 coat + 0.3 dress\nSteps: 37, Sampler: ddim, CFG scale: 2.5, Seed: 5")),
              qPrintable(text));
     const auto parsed = GenerationSettings::fromParametersText(text);
     QVERIFY(parsed);
@@ -707,9 +710,9 @@ void MainWindowTest::settingsJsonAndParametersRoundTrip()
     QCOMPARE(parsed->modelArchitecture, s.modelArchitecture); // commas inside a value survive
 
     // An AUTOMATIC1111 file: unknown sampler names fall back, the rest is read.
-    const auto a1111 = GenerationSettings::fromParametersText(
-        QStringLiteral("a sneaker\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 42, "
-                       "Size: 512x512, Model hash: 6ce0161689"));
+    const auto a1111 = GenerationSettings::fromParametersText(QStringLiteral(
+        "a sneaker\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 42, "
+        "Size: 512x512, Model hash: 6ce0161689"));
     QVERIFY(a1111);
     QCOMPARE(a1111->prompt, QStringLiteral("a sneaker"));
     QCOMPARE(a1111->steps, 20);
@@ -788,7 +791,7 @@ void MainWindowTest::batchWithIncrementSeedsMakesOneImagePerSeed()
     const auto outcome = outcomeAt(finished, 0);
     QCOMPARE(outcome.status, GenerationOutcome::Status::Completed);
     QCOMPARE(outcome.images.size(), 3);
-    QCOMPARE(outcome.seeds, (QList<quint64>{10, 11, 12}));
+    QCOMPARE(outcome.seeds, (QList<quint64> {10, 11, 12}));
     QCOMPARE(outcome.stepsDone, 9);
     QVERIFY(outcome.images[0] != outcome.images[1]); // other seeds, other noise
 
@@ -819,7 +822,7 @@ void MainWindowTest::cancelAfterCurrentImageKeepsFinishedImages()
     const auto outcome = outcomeAt(finished, 0);
     QCOMPARE(outcome.status, GenerationOutcome::Status::Cancelled);
     QCOMPARE(outcome.images.size(), 1); // the running image finished...
-    QCOMPARE(outcome.seeds, QList<quint64>{1});
+    QCOMPARE(outcome.seeds, QList<quint64> {1});
     QCOMPARE(outcome.stepsDone, kSteps); // ...all its steps, and nothing of the others
     QCOMPARE(outcome.itemsRequested, 3);
     QVERIFY(!controller.isBusy());
@@ -861,7 +864,8 @@ void MainWindowTest::closingWindowDuringRunExitsCleanly()
     timer.start();
     QVERIFY(window->close());
     window.reset(); // the controller cancels and joins the worker thread
-    qInfo("window closed and worker joined %lld ms after close during a run", static_cast<long long>(timer.elapsed()));
+    qInfo("window closed and worker joined %lld ms after close during a run",
+          static_cast<long long>(timer.elapsed()));
     QVERIFY2(timer.elapsed() < 10000, "closing must stop the run at the next step");
     QTest::qWait(100); // nothing queued may reach the deleted window
 }
@@ -870,7 +874,8 @@ void MainWindowTest::damagedHistoryIsMovedAsideAndTheAppKeepsWorking()
 {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("history.sqlite"));
-    const QByteArray damaged = QByteArray("this is not an SQLite database, it was damaged on disk\n").repeated(200);
+    const QByteArray damaged
+        = QByteArray("this is not an SQLite database, it was damaged on disk\n").repeated(200);
     {
         QFile f(path);
         QVERIFY(f.open(QIODevice::WriteOnly));
@@ -883,7 +888,8 @@ void MainWindowTest::damagedHistoryIsMovedAsideAndTheAppKeepsWorking()
         const QStringList aside = QDir(dir.path()).entryList({QStringLiteral("history.sqlite.damaged-*")});
         QCOMPARE(aside.size(), 1);
         QVERIFY(store.recoveryNote().contains(aside.front()));
-        QCOMPARE(QFileInfo(dir.filePath(aside.front())).size(), qint64(damaged.size())); // the old bytes, kept
+        QCOMPARE(QFileInfo(dir.filePath(aside.front())).size(),
+                 qint64(damaged.size())); // the old bytes, kept
         HistoryEntry e;
         e.conditioning = QStringLiteral("Sneaker");
         e.settings.seed = 3;
@@ -954,7 +960,7 @@ void MainWindowTest::historyStoreRoundTrip()
     QCOMPARE(thumb.size(), QSize(HistoryStore::kThumbnailSide, HistoryStore::kThumbnailSide));
     QCOMPARE(store.list(QStringLiteral("sneak")).size(), 1); // search by class, case-insensitive
     QCOMPARE(store.list(QStringLiteral("DRESS")).size(), 1);
-    QCOMPARE(store.list(QStringLiteral("%")).size(), 0);     // wildcards are literal
+    QCOMPARE(store.list(QStringLiteral("%")).size(), 0); // wildcards are literal
     QVERIFY(store.setImagePath(id, QStringLiteral("/elsewhere.png")));
     QCOMPARE(store.entry(id)->imagePath, QStringLiteral("/elsewhere.png"));
     QVERIFY(store.remove(id));
@@ -1119,7 +1125,9 @@ void MainWindowTest::pngMetadataRoundTripRestoresSettings()
     QImage(4, 4, QImage::Format_RGB888).save(plain);
     QVERIFY(!window.openImageFile(plain));
     QTRY_VERIFY(window.findChild<QMessageBox *>(QStringLiteral("errorBox")) != nullptr);
-    QVERIFY(window.findChild<QMessageBox *>(QStringLiteral("errorBox"))->text().contains(QStringLiteral("plain.png")));
+    QVERIFY(window.findChild<QMessageBox *>(QStringLiteral("errorBox"))
+                ->text()
+                .contains(QStringLiteral("plain.png")));
     window.findChild<QMessageBox *>(QStringLiteral("errorBox"))->accept();
     QVERIFY(window.saveImageTo(path, /*overwrite=*/true));
 }
@@ -1277,10 +1285,11 @@ void MainWindowTest::eventLoopStaysResponsiveDuringSampling()
     QTest::qWait(100); // the outcome's handling (history, auto-save, gallery) counts too
     probe.stop();
     const double maxGapMs = maxGap / 1e6;
-    qInfo("event loop: max stall %.1f ms (ending %.2f s after start; run finished at %.2f s) over %lld ticks, "
-          "%lld previews (%s)",
-          maxGapMs, maxGapAt / 1e9, finishedAt / 1e9, static_cast<long long>(ticks),
-          static_cast<long long>(previews.count()), defaultModel ? "default model" : "fixture");
+    qInfo(
+        "event loop: max stall %.1f ms (ending %.2f s after start; run finished at %.2f s) over %lld ticks, "
+        "%lld previews (%s)",
+        maxGapMs, maxGapAt / 1e9, finishedAt / 1e9, static_cast<long long>(ticks),
+        static_cast<long long>(previews.count()), defaultModel ? "default model" : "fixture");
     QCOMPARE(outcomeAt(finished, 0).status, GenerationOutcome::Status::Completed);
     QVERIFY(ticks > 20);
     QVERIFY2(maxGapMs < 100.0, qPrintable(QStringLiteral("max event-loop stall %1 ms").arg(maxGapMs)));

@@ -68,8 +68,7 @@ void settle(int ms = 150)
 
 } // namespace
 
-class ScreenshotTest : public QObject
-{
+class ScreenshotTest : public QObject {
     Q_OBJECT
 
 private slots:
@@ -130,9 +129,9 @@ private slots:
         QVERIFY(finished.wait(kTimeoutMs));
 
         // 3. Finished with history: a batch of three more, different classes for the gallery.
-        const QStringList more = defaultModel ? QStringList{QStringLiteral("trouser"), QStringLiteral("bag"),
-                                                            QStringLiteral("pullover")}
-                                              : QStringList{QStringLiteral("#1"), QStringLiteral("#2")};
+        const QStringList more = defaultModel
+            ? QStringList {QStringLiteral("trouser"), QStringLiteral("bag"), QStringLiteral("pullover")}
+            : QStringList {QStringLiteral("#1"), QStringLiteral("#2")};
         steps->setValue(20);
         for (const QString &p : more) {
             prompt->setText(p);

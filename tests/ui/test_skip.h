@@ -9,10 +9,11 @@ inline bool ditstudioRequireAll()
     return qEnvironmentVariable("DITSTUDIO_REQUIRE_ALL") == QStringLiteral("1");
 }
 
-#define DITSTUDIO_QSKIP(reason)                                                                            \
-    do {                                                                                                   \
-        if (ditstudioRequireAll())                                                                         \
-            QFAIL(qPrintable(QStringLiteral("DITSTUDIO_REQUIRE_ALL=1 and this test cannot run: ") + QStringLiteral(reason))); \
-        else                                                                                               \
-            QSKIP(reason);                                                                                 \
+#define DITSTUDIO_QSKIP(reason)                                                                              \
+    do {                                                                                                     \
+        if (ditstudioRequireAll())                                                                           \
+            QFAIL(qPrintable(QStringLiteral("DITSTUDIO_REQUIRE_ALL=1 and this test cannot run: ")            \
+                             + QStringLiteral(reason)));                                                     \
+        else                                                                                                 \
+            QSKIP(reason);                                                                                   \
     } while (0)

@@ -15,8 +15,8 @@
 
 #include <QAbstractItemView>
 #include <QComboBox>
-#include <QDateTime>
 #include <QCompleter>
+#include <QDateTime>
 #include <QFile>
 #include <QFileInfo>
 #include <QFontMetrics>
@@ -49,7 +49,10 @@ const QString kLatentFixture = QStringLiteral(DITSTUDIO_TEST_DATA_DIR "/parity/d
 constexpr int kTimeoutMs = 60000;
 
 using ditstudio::uitest::child;
-bool loadInto(MainWindow &window, const QString &path) { return ditstudio::uitest::loadWindowModel(window, path, kTimeoutMs); }
+bool loadInto(MainWindow &window, const QString &path)
+{
+    return ditstudio::uitest::loadWindowModel(window, path, kTimeoutMs);
+}
 
 void closeErrorBoxes(const QWidget &window)
 {
@@ -137,7 +140,8 @@ private slots:
         MainWindow window;
         window.show();
         // A VAE that loads: the fixture's own tiny one.
-        const QString goodVae = QStringLiteral(DITSTUDIO_TEST_DATA_DIR "/parity/vae-tiny/vae-ldm.safetensors");
+        const QString goodVae
+            = QStringLiteral(DITSTUDIO_TEST_DATA_DIR "/parity/vae-tiny/vae-ldm.safetensors");
         auto *vae = child<QLineEdit>(window, "vaePath");
         vae->setText(goodVae);
         QVERIFY(loadInto(window, kLatentFixture));
@@ -189,7 +193,7 @@ private slots:
         QSignalSpy finished(window.controller(), &GenerationController::finished);
         QVERIFY(window.startGeneration());
         QVERIFY(finished.wait(kTimeoutMs));
-        QCOMPARE(countsAtEachImage, (QList<int>{1, 2, 3}));
+        QCOMPARE(countsAtEachImage, (QList<int> {1, 2, 3}));
         QCOMPARE(busyAtEachImage.first(), true); // the first image was in History mid-batch
         QCOMPARE(window.history()->count() - before, 3); // and nothing twice
     }
@@ -222,7 +226,8 @@ private slots:
         QVERIFY2(!caption.contains(QStringLiteral("predicted")) && caption.contains(QStringLiteral("Image")),
                  qPrintable(caption));
         const QString step = child<QLabel>(*preview, "timelineLabel")->text();
-        QVERIFY2(step != QStringLiteral("no steps") && step.contains(QStringLiteral("finished")), qPrintable(step));
+        QVERIFY2(step != QStringLiteral("no steps") && step.contains(QStringLiteral("finished")),
+                 qPrintable(step));
         QVERIFY2(!progress->text().startsWith(QStringLiteral("Done")), qPrintable(progress->text()));
         QVERIFY(!child<QToolButton>(*preview, "modeXt")->isEnabled());
         // The next run brings both panes back.
@@ -275,7 +280,8 @@ private slots:
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         QVERIFY(loadInto(window, QString()));
-        child<QLineEdit>(window, "prompt")->setText(QStringLiteral("0.4 T-shirt/top + 0.3 Ankle boot + 0.3 Pullover"));
+        child<QLineEdit>(window, "prompt")
+            ->setText(QStringLiteral("0.4 T-shirt/top + 0.3 Ankle boot + 0.3 Pullover"));
         child<QSpinBox>(window, "steps")->setValue(3);
         auto *seedMode = child<QComboBox>(window, "seedMode");
         seedMode->setCurrentIndex(seedMode->findText(QStringLiteral("fixed")));
@@ -368,7 +374,7 @@ private slots:
         for (int i = 0; i < big.thumbnailPng.size(); ++i)
             big.thumbnailPng[i] = char((i * 2654435761u) >> 24);
         const qint64 limit = qMax(QFileInfo(db).size(), QFileInfo(db + QStringLiteral("-wal")).size()) + 4096;
-        struct rlimit old {};
+        struct rlimit old { };
         QVERIFY(getrlimit(RLIMIT_FSIZE, &old) == 0);
         auto *oldHandler = std::signal(SIGXFSZ, SIG_IGN);
         struct rlimit full = old;

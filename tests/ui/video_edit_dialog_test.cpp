@@ -8,22 +8,22 @@
 #include "ditstudio/engine.h"
 #include "ditstudio/video.h"
 
+#include "test_skip.h"
+#include "window_test_util.h"
 #include <QAction>
+#include <QApplication>
+#include <QFile>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QProgressBar>
-#include <QSpinBox>
-#include <QApplication>
-#include <QStandardPaths>
-#include <QTimer>
-#include <QFile>
-#include <QFileInfo>
 #include <QSignalSpy>
+#include <QSpinBox>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
-#include "test_skip.h"
-#include "window_test_util.h"
+#include <QTimer>
 
 class VideoEditDialogTest : public QObject {
     Q_OBJECT
@@ -179,7 +179,8 @@ private slots:
                 continue;
             // A label with a buddy shows its mnemonic underlined; one without shows the '&' itself.
             if (label->text().contains(QLatin1Char('&')))
-                QVERIFY2(label->buddy() != nullptr, qPrintable(QStringLiteral("label shows a literal '&': ") + label->text()));
+                QVERIFY2(label->buddy() != nullptr,
+                         qPrintable(QStringLiteral("label shows a literal '&': ") + label->text()));
         }
         auto *scale = dialog.findChild<QSpinBox *>(QStringLiteral("videoEditScale"));
         QVERIFY(scale);
@@ -209,7 +210,8 @@ private slots:
         f.close();
         QVERIFY(!dialog.setInputPath(bad));
         QVERIFY(!dialog.resultText().isEmpty());
-        QVERIFY2(dialog.resultText().contains(QStringLiteral("not-a-video.mp4")), qPrintable(dialog.resultText()));
+        QVERIFY2(dialog.resultText().contains(QStringLiteral("not-a-video.mp4")),
+                 qPrintable(dialog.resultText()));
         QVERIFY(!dialog.setInputPath(m_dir.filePath(QStringLiteral("missing.mp4"))));
         // Starting without a readable input is refused with one outcome.
         QSignalSpy done(&dialog, &VideoEditDialog::finishedEdit);

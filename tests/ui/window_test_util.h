@@ -15,8 +15,7 @@
 namespace ditstudio::uitest {
 
 /// The child named `name` (any depth), with a warning naming it when there is none.
-template <typename T>
-T *child(const QObject &parent, const char *name)
+template<typename T> T *child(const QObject &parent, const char *name)
 {
     T *w = parent.findChild<T *>(QString::fromLatin1(name));
     if (!w)

@@ -2,6 +2,12 @@
 /// \file cancel_token.h
 /// Cooperative cancellation shared between a caller (e.g. the GUI thread) and a running job.
 /// Copies share one flag. cancel() and isCancelled() are lock-free and safe from any thread.
+///
+/// Example:
+///     ditstudio::CancelToken cancel;            // copies share one flag
+///     std::thread worker([&] { engine.generate(request, {}, cancel); });
+///     cancel.cancel();                          // from any thread: stops at the next step
+///     worker.join();
 
 #include <atomic>
 #include <memory>
@@ -13,7 +19,7 @@ public:
     /// What a cancel request asks for: stop at the next check, or finish the current image first.
     enum class Mode { None = 0, Now = 1, AfterCurrentItem = 2 };
 
-    CancelToken() : m_state(std::make_shared<std::atomic<int>>(0)) {}
+    CancelToken() : m_state(std::make_shared<std::atomic<int>>(0)) { }
 
     /// Request that the job stop at its next check (every sampling step).
     void cancel() { m_state->store(static_cast<int>(Mode::Now)); }

@@ -11,6 +11,16 @@
 ///
 /// Threads and errors as in engine.h: calls block, one Engine is used from one thread at a time,
 /// errors come back as Result values naming the field or file, cancellation is a status.
+///
+/// Example:
+///     ditstudio::Engine engine;
+///     engine.loadDefaultModel();
+///     ditstudio::EditRequest edit;
+///     edit.mode = ditstudio::EditMode::Img2Img;
+///     edit.image = *ditstudio::readImage("shoe.png");
+///     edit.generate.prompt = "sneaker";
+///     edit.strength = 0.6;
+///     auto result = ditstudio::editImage(engine, edit);   // result->image at the model's size
 
 #include "ditstudio/cancel_token.h"
 #include "ditstudio/engine.h"
@@ -27,10 +37,10 @@ namespace ditstudio {
 enum class EditMode {
     Img2Img, ///< SDEdit: noise the input to `strength`, denoise (Meng et al. 2021)
     Inpaint, ///< regenerate the masked region; the rest follows the input at every step
-    Invert,  ///< DDIM-invert to the starting noise, then regenerate (Song et al. 2021, sec. 4.3)
+    Invert, ///< DDIM-invert to the starting noise, then regenerate (Song et al. 2021, sec. 4.3)
 };
-const char *editModeName(EditMode mode);                    ///< "img2img", "inpaint", "invert"
-bool parseEditMode(const std::string &text, EditMode &out); ///< inverse of editModeName
+const char *editModeName(EditMode mode); ///< "img2img", "inpaint", "invert"
+Result<EditMode> parseEditMode(const std::string &text); ///< inverse of editModeName
 
 /// Canvas extension for outpainting, in input pixels; the new area is added to the mask.
 struct Padding {
@@ -77,21 +87,21 @@ struct EditRequest {
 
 struct EditResult {
     JobStatus status = JobStatus::Completed;
-    Image image;        ///< the edited image (gray for 1-channel models, else RGB)
-    Image before;       ///< the preprocessed input, same size and channels as image
-    Image mask;         ///< Inpaint: the blend weight used for compositing (255 = fully generated)
-    HostTensor latent;  ///< final model-space sample [1, C, h, w] (before compositing / VAE decode)
-    HostTensor noise;   ///< Invert: the inverted starting noise x_T [1, C, h, w]
+    Image image; ///< the edited image (gray for 1-channel models, else RGB)
+    Image before; ///< the preprocessed input, same size and channels as image
+    Image mask; ///< Inpaint: the blend weight used for compositing (255 = fully generated)
+    HostTensor latent; ///< final model-space sample [1, C, h, w] (before compositing / VAE decode)
+    HostTensor noise; ///< Invert: the inverted starting noise x_T [1, C, h, w]
     Conditioning conditioning;
-    int stepsDone = 0;  ///< sampler steps run (inversion steps included)
+    int stepsDone = 0; ///< sampler steps run (inversion steps included)
     int totalSteps = 0;
     double seconds = 0;
 };
 
 /// Run one edit. Progress: observer.onStep after every sampler step (inversion steps included;
 /// StepUpdate::totalSteps counts both phases). Checks the token before every step.
-Result<EditResult> editImage(Engine &engine, const EditRequest &request, const GenerateObserver &observer = {},
-                             const CancelToken &cancel = {});
+Result<EditResult> editImage(Engine &engine, const EditRequest &request,
+                             const GenerateObserver &observer = {}, const CancelToken &cancel = {});
 
 /// The model's pixel size (width = height) and channels for editing, e.g. {28, 1} for the default
 /// model, {64, 3} for an 8x8 latent model with a factor-8 VAE. Latent models need a VAE.
@@ -108,24 +118,24 @@ Result<double> imagePsnr(const Image &a, const Image &b);
 /// Video-to-video: img2img on every frame with the same noise for every frame.
 struct VideoEditRequest {
     std::string inputPath;
-    std::string outputPath;    ///< container and codec from the extension (.mp4 h264, .webm vp9, .gif)
+    std::string outputPath; ///< container and codec from the extension (.mp4 h264, .webm vp9, .gif)
     bool overwrite = false;
     /// The per-frame edit; mode must be Img2Img. Its seed draws the one noise all frames share.
     EditRequest edit;
     /// Temporal smoothing of the edited latents: out_i = (1 - a) * latent_i + a * out_{i-1},
     /// a in [0, 1); 0 = off.
     double temporalSmoothing = 0.0;
-    int outputScale = 1;       ///< enlarge the model-size frames by this factor (1..16) for the file
-    int maxFrames = 0;         ///< 0 = all frames
-    bool copyAudio = true;     ///< copy the input's first audio stream (packets, no re-encode)
-    int crf = -1;              ///< encoder quality (VideoWriterOptions::crf)
+    int outputScale = 1; ///< enlarge the model-size frames by this factor (1..16) for the file
+    int maxFrames = 0; ///< 0 = all frames
+    bool copyAudio = true; ///< copy the input's first audio stream (packets, no re-encode)
+    int crf = -1; ///< encoder quality (VideoWriterOptions::crf)
 };
 
 struct VideoEditProgress {
-    int frame = 0;         ///< 0-based index of the frame just written
-    int totalFrames = 0;   ///< estimate from the container (0 when unknown)
+    int frame = 0; ///< 0-based index of the frame just written
+    int totalFrames = 0; ///< estimate from the container (0 when unknown)
     double elapsedSeconds = 0;
-    Image before, after;   ///< this frame at model size, input and edited
+    Image before, after; ///< this frame at model size, input and edited
 };
 
 struct VideoEditResult {

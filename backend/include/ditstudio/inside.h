@@ -14,6 +14,11 @@
 /// \endcode
 ///
 /// Maps are row-major float vectors of width x height values (token grids are tokensPerSide square).
+///
+/// Example:
+///     // probes: a StepUpdate's probes (GenerateRequest::probes asked for attention)
+///     auto map = ditstudio::attentionOfQuery(probes, probes.attention.front(), 0, query);
+///     ditstudio::Image heat = ditstudio::colorizeMap(*map, side, side);
 
 #include "ditstudio/probes.h"
 #include "ditstudio/result.h"

@@ -1,6 +1,10 @@
 #pragma once
 /// \file model_info.h
 /// Architecture descriptions and checkpoint inspection (no weights are allocated).
+///
+/// Example:
+///     auto config = ditstudio::ditConfigByName("DiT-XL/2", 256);   // 28 blocks, width 1152, ...
+///     auto info = ditstudio::detectDiTArchitecture(tensorSpecs);   // from a file header's keys
 
 #include "ditstudio/result.h"
 #include "ditstudio/types.h"
@@ -14,7 +18,7 @@ namespace ditstudio {
 
 /// A DiT configuration (Peebles & Xie 2023, table 1) plus the data it works on.
 struct DiTConfig {
-    int inputSize = 32;   ///< latent (or pixel) side length
+    int inputSize = 32; ///< latent (or pixel) side length
     int patchSize = 2;
     int inChannels = 4;
     int hiddenSize = 1152;
@@ -48,13 +52,14 @@ Result<DiTConfig> ditConfigByName(const std::string &name, int inputSize);
 /// What a checkpoint is, determined from its keys and shapes (and config files where present).
 struct CheckpointInfo {
     std::string path;
-    std::string format;  ///< "safetensors", "pytorch-zip", "pytorch-legacy", "training-checkpoint", "diffusers"
-    std::string layout;  ///< "official" or "diffusers"
-    std::string family;  ///< "DiT"
+    std::string
+        format; ///< "safetensors", "pytorch-zip", "pytorch-legacy", "training-checkpoint", "diffusers"
+    std::string layout; ///< "official" or "diffusers"
+    std::string family; ///< "DiT"
     DiTConfig config;
     std::int64_t parameterCount = 0; ///< values stored (+ pos_embed when the file omits it)
-    std::string dtype;               ///< stored dtype of the weights: "F32", "F16", "BF16"
-    bool latentSpace = true;         ///< false for pixel-space models (in_channels 1 or 3)
+    std::string dtype; ///< stored dtype of the weights: "F32", "F16", "BF16"
+    bool latentSpace = true; ///< false for pixel-space models (in_channels 1 or 3)
     std::vector<std::string> classNames; ///< from metadata / labels file; empty if unknown
     std::map<std::string, std::string> metadata;
 };
@@ -68,8 +73,5 @@ struct TensorSpec {
 /// Detect the DiT architecture from a list of keys and shapes (official or diffusers layout).
 /// Used on real files' headers and on manifests; allocates nothing.
 Result<CheckpointInfo> detectDiTArchitecture(const std::vector<TensorSpec> &tensors);
-
-/// Open a checkpoint (file or diffusers folder) and describe it without building the model.
-Result<CheckpointInfo> inspectCheckpoint(const std::string &path);
 
 } // namespace ditstudio

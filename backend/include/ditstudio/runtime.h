@@ -1,7 +1,12 @@
 #pragma once
 /// \file runtime.h
 /// Process-wide runtime setup: compute threads, device discovery, library versions, logging.
-/// Call configureRuntime() once at start-up (the CLI and the GUI do) before any engine work.
+/// Call setComputeThreads() once at start-up (the CLI and the GUI do) before any engine work.
+///
+/// Example:
+///     ditstudio::setComputeThreads(0);                 // all cores, once at start-up
+///     ditstudio::initLogging("info", ditstudio::defaultUserDataDir() + "/logs");
+///     std::cout << ditstudio::runtimeInfoText();       // versions, devices, threads
 
 #include "ditstudio/result.h"
 
@@ -46,7 +51,7 @@ struct RuntimeInfo {
     std::string torchVersion;
     std::string openCvVersion;
     std::string ffmpegVersion; ///< libavcodec/libavformat versions
-    std::string blas;          ///< the BLAS library actually loaded (e.g. "OpenBLAS 0.3.21 (pthread)")
+    std::string blas; ///< the BLAS library actually loaded (e.g. "OpenBLAS 0.3.21 (pthread)")
     bool cudaBuild = false;
     int cudaDevices = 0;
     bool mpsAvailable = false; ///< Apple's MPS device can be used ("mps")

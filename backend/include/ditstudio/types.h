@@ -1,6 +1,12 @@
 #pragma once
 /// \file types.h
 /// Plain data types crossing the public API (no torch, Qt, OpenCV or FFmpeg types).
+///
+/// Example:
+///     ditstudio::Image image{28, 28, 1, std::vector<std::uint8_t>(28 * 28, 0)};  // 8-bit, interleaved
+///     auto dtype = ditstudio::parseDType("bf16");                              // Result<DType>
+
+#include "ditstudio/result.h"
 
 #include <cstdint>
 #include <string>
@@ -29,14 +35,15 @@ struct HostTensor {
     std::int64_t numel() const
     {
         std::int64_t n = 1;
-        for (auto s : shape) n *= s;
+        for (auto s : shape)
+            n *= s;
         return shape.empty() ? 0 : n;
     }
 };
 
 /// Numeric precision for inference and training.
 enum class DType { Float32, BFloat16, Float16 };
-const char *dtypeName(DType dtype);             ///< "fp32", "bf16", "fp16"
-bool parseDType(const std::string &text, DType &out); ///< accepts fp32/float32, bf16/bfloat16, fp16/half
+const char *dtypeName(DType dtype); ///< "fp32", "bf16", "fp16"
+Result<DType> parseDType(const std::string &text); ///< accepts fp32/float32, bf16/bfloat16, fp16/half
 
 } // namespace ditstudio

@@ -6,6 +6,12 @@
 /// Threads: a VideoWriter or VideoReader is used from one thread at a time; different instances are
 /// independent. Errors come back as Result values naming the file and the FFmpeg call; a cancelled
 /// film or walk is reported in its result's status and leaves no file behind.
+///
+/// Example:
+///     ditstudio::FilmOptions film;
+///     film.video.fps = 12;
+///     auto r = ditstudio::renderDenoisingFilm(engine, request, film, "film.mp4");
+///     // r->video.path, r->framesWritten; a cancel leaves no file
 
 #include "ditstudio/cancel_token.h"
 #include "ditstudio/engine.h"
@@ -138,7 +144,7 @@ private:
 };
 
 /// Progress of a film or walk export: frames written so far of the expected total.
-using VideoProgress = std::function<void(int framesDone, int framesTotal, const std::string &stage)>;
+// VideoProgress (frames done, frames in all, stage) is declared in engine.h.
 
 /// What each frame of a denoising film shows.
 enum class FilmFrames { Xt, X0, Both }; ///< noisy sample x_t, predicted clean x0, or both side by side

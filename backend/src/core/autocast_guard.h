@@ -10,7 +10,8 @@ namespace ditstudio {
 class CpuAutocastGuard {
 public:
     explicit CpuAutocastGuard(at::ScalarType dtype)
-        : m_wasEnabled(at::autocast::is_cpu_enabled()), m_previousDtype(at::autocast::get_autocast_cpu_dtype())
+        : m_wasEnabled(at::autocast::is_cpu_enabled()),
+          m_previousDtype(at::autocast::get_autocast_cpu_dtype())
     {
         at::autocast::set_cpu_enabled(true);
         at::autocast::set_autocast_cpu_dtype(dtype);

@@ -1,4 +1,4 @@
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include <c10/util/Exception.h>
 
@@ -17,17 +17,17 @@ Error currentExceptionToError(const std::string &context)
         const auto space = context.rfind(' ');
         const std::string subject = space == std::string::npos ? context : context.substr(space + 1);
         if (!subject.empty() && message.rfind(subject + ": ", 0) == 0)
-            return Error{e.code(), prefix + message.substr(subject.size() + 2)};
-        return Error{e.code(), prefix + message};
+            return Error {e.code(), prefix + message.substr(subject.size() + 2)};
+        return Error {e.code(), prefix + message};
     } catch (const c10::Error &e) {
         // what_without_backtrace keeps the message readable for users.
-        return Error{ErrorCode::Internal, prefix + "LibTorch: " + e.what_without_backtrace()};
+        return Error {ErrorCode::Internal, prefix + "LibTorch: " + e.what_without_backtrace()};
     } catch (const std::bad_alloc &) {
-        return Error{ErrorCode::Internal, prefix + "out of memory"};
+        return Error {ErrorCode::Internal, prefix + "out of memory"};
     } catch (const std::exception &e) {
-        return Error{ErrorCode::Internal, prefix + e.what()};
+        return Error {ErrorCode::Internal, prefix + e.what()};
     } catch (...) {
-        return Error{ErrorCode::Internal, prefix + "unknown exception"};
+        return Error {ErrorCode::Internal, prefix + "unknown exception"};
     }
 }
 

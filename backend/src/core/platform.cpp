@@ -1,7 +1,7 @@
 #include "core/platform.h"
 
-#include <torch/cuda.h>
 #include <ATen/Parallel.h>
+#include <torch/cuda.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -76,7 +76,8 @@ void configureBlasThreads()
     //   1,735 ms vs 1,301 ms with one), so one BLAS thread.
     // DITSTUDIO_BLAS_THREADS overrides both.
     int threads = 1;
-    if (auto parallel = reinterpret_cast<ParallelFn>(findSymbol("openblas_get_parallel")); parallel && parallel() == 2)
+    if (auto parallel = reinterpret_cast<ParallelFn>(findSymbol("openblas_get_parallel"));
+        parallel && parallel() == 2)
         threads = std::max(1, at::get_num_threads());
     if (const char *env = std::getenv("DITSTUDIO_BLAS_THREADS"); env && *env)
         threads = std::max(1, std::atoi(env));
@@ -134,7 +135,7 @@ std::filesystem::path executableDir()
 
 } // namespace ditstudio::platform
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #if !defined(_WIN32)
 #include <fcntl.h>
@@ -151,7 +152,7 @@ MappedFile::MappedFile(const std::filesystem::path &path)
     const int fd = ::open(path.c_str(), O_RDONLY);
     if (fd < 0)
         fail(ErrorCode::IoError, path.string() + ": cannot open: " + std::strerror(errno));
-    struct stat st {};
+    struct stat st { };
     if (::fstat(fd, &st) != 0) {
         ::close(fd);
         fail(ErrorCode::IoError, path.string() + ": cannot stat: " + std::strerror(errno));
@@ -224,16 +225,17 @@ namespace ditstudio::platform {
 std::uint64_t availableMemoryBytes()
 {
 #if defined(_WIN32)
-    MEMORYSTATUSEX status{};
+    MEMORYSTATUSEX status {};
     status.dwLength = sizeof status;
     return GlobalMemoryStatusEx(&status) ? static_cast<std::uint64_t>(status.ullAvailPhys) : 0;
 #elif defined(__APPLE__)
-    vm_statistics64_data_t vm{};
+    vm_statistics64_data_t vm {};
     mach_msg_type_number_t count = HOST_VM_INFO64_COUNT;
     if (host_statistics64(mach_host_self(), HOST_VM_INFO64, reinterpret_cast<host_info64_t>(&vm), &count)
         != KERN_SUCCESS)
         return 0;
-    return (static_cast<std::uint64_t>(vm.free_count) + vm.inactive_count) * static_cast<std::uint64_t>(vm_page_size);
+    return (static_cast<std::uint64_t>(vm.free_count) + vm.inactive_count)
+        * static_cast<std::uint64_t>(vm_page_size);
 #else
     std::ifstream in("/proc/meminfo");
     std::string key, unit;
@@ -258,12 +260,12 @@ namespace ditstudio::platform {
 std::uint64_t peakResidentBytes()
 {
 #if defined(_WIN32)
-    PROCESS_MEMORY_COUNTERS counters{};
+    PROCESS_MEMORY_COUNTERS counters {};
     return GetProcessMemoryInfo(GetCurrentProcess(), &counters, sizeof counters)
-               ? static_cast<std::uint64_t>(counters.PeakWorkingSetSize)
-               : 0;
+        ? static_cast<std::uint64_t>(counters.PeakWorkingSetSize)
+        : 0;
 #else
-    struct rusage usage {};
+    struct rusage usage { };
     if (getrusage(RUSAGE_SELF, &usage) != 0)
         return 0;
 #if defined(__APPLE__)

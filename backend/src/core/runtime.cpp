@@ -1,7 +1,7 @@
 // Process-wide runtime: threads, devices, versions, BLAS detection, logging.
 #include "ditstudio/runtime.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "core/platform.h"
 
 #include <ATen/Context.h>
@@ -45,16 +45,17 @@ Result<DeviceSpec> parseDevice(const std::string &text)
     std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
     if (t.empty() || t == "auto") {
         if (cudaAvailable())
-            return DeviceSpec{DeviceKind::Cuda, 0};
-        return mpsAvailable() ? DeviceSpec{DeviceKind::Mps, 0} : DeviceSpec{DeviceKind::Cpu, 0};
+            return DeviceSpec {DeviceKind::Cuda, 0};
+        return mpsAvailable() ? DeviceSpec {DeviceKind::Mps, 0} : DeviceSpec {DeviceKind::Cpu, 0};
     }
     if (t == "cpu")
-        return DeviceSpec{DeviceKind::Cpu, 0};
+        return DeviceSpec {DeviceKind::Cpu, 0};
     if (t == "mps") {
         if (!mpsAvailable())
-            return makeError(ErrorCode::Unsupported,
-                             "device 'mps': this build's LibTorch has no MPS support or this is not a Mac with it");
-        return DeviceSpec{DeviceKind::Mps, 0};
+            return makeError(
+                ErrorCode::Unsupported,
+                "device 'mps': this build's LibTorch has no MPS support or this is not a Mac with it");
+        return DeviceSpec {DeviceKind::Mps, 0};
     }
     if (t.rfind("cuda", 0) == 0) {
         int index = 0;
@@ -66,13 +67,16 @@ Result<DeviceSpec> parseDevice(const std::string &text)
         }
         if (!cudaAvailable())
             return makeError(ErrorCode::Unsupported,
-                             "device '" + text + "': this build's LibTorch has no CUDA or no CUDA device is present");
+                             "device '" + text
+                                 + "': this build's LibTorch has no CUDA or no CUDA device is present");
         if (index >= cudaDeviceCount())
-            return makeError(ErrorCode::InvalidArgument, "device '" + text + "': only "
-                                                             + std::to_string(cudaDeviceCount()) + " CUDA device(s)");
-        return DeviceSpec{DeviceKind::Cuda, index};
+            return makeError(ErrorCode::InvalidArgument,
+                             "device '" + text + "': only " + std::to_string(cudaDeviceCount())
+                                 + " CUDA device(s)");
+        return DeviceSpec {DeviceKind::Cuda, index};
     }
-    return makeError(ErrorCode::InvalidArgument, "device '" + text + "': expected cpu, cuda, cuda:N, mps or auto");
+    return makeError(ErrorCode::InvalidArgument,
+                     "device '" + text + "': expected cpu, cuda, cuda:N, mps or auto");
 }
 
 int setComputeThreads(int threads)
@@ -97,9 +101,10 @@ RuntimeInfo runtimeInfo()
     info.openCvVersion = CV_VERSION;
     std::ostringstream ff;
 
-    ff << "libavcodec " << AV_VERSION_MAJOR(avcodec_version()) << '.' << AV_VERSION_MINOR(avcodec_version()) << '.'
-       << AV_VERSION_MICRO(avcodec_version()) << ", libavformat " << AV_VERSION_MAJOR(avformat_version()) << '.'
-       << AV_VERSION_MINOR(avformat_version()) << '.' << AV_VERSION_MICRO(avformat_version());
+    ff << "libavcodec " << AV_VERSION_MAJOR(avcodec_version()) << '.' << AV_VERSION_MINOR(avcodec_version())
+       << '.' << AV_VERSION_MICRO(avcodec_version()) << ", libavformat "
+       << AV_VERSION_MAJOR(avformat_version()) << '.' << AV_VERSION_MINOR(avformat_version()) << '.'
+       << AV_VERSION_MICRO(avformat_version());
     info.ffmpegVersion = ff.str();
     info.blas = platform::blasDescription();
     info.cudaBuild = platform::torchHasCuda();

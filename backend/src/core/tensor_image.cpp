@@ -1,6 +1,6 @@
 #include "core/tensor_image.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include <cstring>
 
@@ -12,7 +12,8 @@ std::vector<Image> tensorToImages(const torch::Tensor &batchIn)
         fail(ErrorCode::ShapeMismatch, "image tensor must be [N, C, H, W]");
     torch::Tensor batch = batchIn.detach().to(torch::kCPU, torch::kFloat32);
     if (batch.size(1) != 1 && batch.size(1) != 3)
-        batch = batch.size(1) == 4 ? latentToRgbPreview(batch) : batch.narrow(1, 0, std::min<int64_t>(3, batch.size(1)));
+        batch = batch.size(1) == 4 ? latentToRgbPreview(batch)
+                                   : batch.narrow(1, 0, std::min<int64_t>(3, batch.size(1)));
     // [-1, 1] -> [0, 255], rounding as torchvision.utils.save_image does.
     auto u8 = ((batch.clamp(-1, 1) + 1) / 2).mul(255).add(0.5).clamp(0, 255).to(torch::kUInt8);
     u8 = u8.permute({0, 2, 3, 1}).contiguous(); // [N, H, W, C]
@@ -31,10 +32,11 @@ std::vector<Image> tensorToImages(const torch::Tensor &batchIn)
 
 torch::Tensor imageToTensor(const Image &image)
 {
-    if (image.empty() || image.pixels.size() != static_cast<size_t>(image.width) * image.height * image.channels)
+    if (image.empty()
+        || image.pixels.size() != static_cast<size_t>(image.width) * image.height * image.channels)
         fail(ErrorCode::InvalidArgument, "image buffer size does not match width x height x channels");
-    auto t = torch::from_blob(const_cast<std::uint8_t *>(image.pixels.data()), {image.height, image.width, image.channels},
-                              torch::kUInt8)
+    auto t = torch::from_blob(const_cast<std::uint8_t *>(image.pixels.data()),
+                              {image.height, image.width, image.channels}, torch::kUInt8)
                  .to(torch::kFloat32);
     return (t.permute({2, 0, 1}).unsqueeze(0) / 127.5 - 1.0).contiguous();
 }
@@ -69,7 +71,7 @@ torch::Tensor latentToRgbPreview(const torch::Tensor &latents, const torch::Tens
     }
     const auto c = latents.size(1);
     auto w = m.narrow(0, 0, c).to(latents.device(), latents.dtype()); // [C, 3]
-    auto b = m[c].to(latents.device(), latents.dtype());               // [3]
+    auto b = m[c].to(latents.device(), latents.dtype()); // [3]
     auto rgb = torch::einsum("nchw,cr->nrhw", {latents, w}) + b.view({1, 3, 1, 1});
     return rgb;
 }

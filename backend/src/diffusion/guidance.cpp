@@ -13,8 +13,8 @@ torch::Tensor guidedForward(DiTImpl &model, const torch::Tensor &x, const torch:
     const double tFrac = everywhere ? 0.5 : t[0].item<double>() / 1000.0;
     if (tFrac < options.from || tFrac > options.to) {
         // Outside the guidance interval: the conditional prediction alone, computed once.
-        ClassCondition c{cond.labels.defined() ? cond.labels.narrow(0, 0, b) : torch::Tensor(),
-                         cond.weights.defined() ? cond.weights.narrow(0, 0, b) : torch::Tensor()};
+        ClassCondition c {cond.labels.defined() ? cond.labels.narrow(0, 0, b) : torch::Tensor(),
+                          cond.weights.defined() ? cond.weights.narrow(0, 0, b) : torch::Tensor()};
         auto out = model.forward(half, t.narrow(0, 0, b), c, trace);
         return torch::cat({out, out}, 0);
     }
@@ -25,7 +25,8 @@ torch::Tensor guidedForward(DiTImpl &model, const torch::Tensor &x, const torch:
         const auto eps = out.narrow(1, 0, c);
         *guidanceMap = (eps.narrow(0, 0, b) - eps.narrow(0, b, b)).detach();
     }
-    const int64_t k = options.channels == GuidedChannels::First3 ? std::min<int64_t>(3, x.size(1)) : x.size(1);
+    const int64_t k
+        = options.channels == GuidedChannels::First3 ? std::min<int64_t>(3, x.size(1)) : x.size(1);
     const auto eps = out.narrow(1, 0, k);
     const auto rest = out.narrow(1, k, out.size(1) - k);
     const auto condEps = eps.narrow(0, 0, b), uncondEps = eps.narrow(0, b, b);

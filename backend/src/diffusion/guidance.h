@@ -10,9 +10,9 @@
 namespace ditstudio {
 
 struct GuidanceOptions {
-    double scale = 4.0;                              ///< <= 1 disables guidance
+    double scale = 4.0; ///< <= 1 disables guidance
     GuidedChannels channels = GuidedChannels::First3;
-    double from = 0.0, to = 1.0;                     ///< guide only where t / 1000 is in [from, to]
+    double from = 0.0, to = 1.0; ///< guide only where t / 1000 is in [from, to]
     bool enabled() const { return scale != 1.0; }
 };
 
@@ -23,7 +23,7 @@ struct GuidanceOptions {
 /// map eps_cond - eps_uncond [B, C, H, W] over all eps channels, before scaling, is stored there
 /// (left undefined where t lies outside the guidance interval and only the conditional half runs).
 torch::Tensor guidedForward(DiTImpl &model, const torch::Tensor &x, const torch::Tensor &t,
-                            const ClassCondition &cond, const GuidanceOptions &options, DiTTrace *trace = nullptr,
-                            torch::Tensor *guidanceMap = nullptr);
+                            const ClassCondition &cond, const GuidanceOptions &options,
+                            DiTTrace *trace = nullptr, torch::Tensor *guidanceMap = nullptr);
 
 } // namespace ditstudio

@@ -1,9 +1,9 @@
 #include "diffusion/preview_projection.h"
 
-#include "core/errors.h"
+#include "common/atomic_file.h"
+#include "common/errors.h"
 #include "core/platform.h"
 #include "core/tensor_image.h"
-#include "io/atomic_file.h"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -37,7 +37,10 @@ constexpr std::uint64_t kP3 = 1609587929392839161ULL;
 constexpr std::uint64_t kP4 = 9650029242287828579ULL;
 constexpr std::uint64_t kP5 = 2870177450012600261ULL;
 
-inline std::uint64_t rotl(std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+inline std::uint64_t rotl(std::uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
 inline std::uint64_t round64(std::uint64_t acc, std::uint64_t input)
 {
     acc += input * kP2;
@@ -99,11 +102,11 @@ torch::Tensor syntheticImages(int n, int side, at::Generator &gen)
 {
     const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
     auto grid = at::rand({n, 3, 3, 3}, gen, f32) * 1.8 - 0.9;
-    auto img = torch::nn::functional::interpolate(
-        grid, torch::nn::functional::InterpolateFuncOptions()
-                  .size(std::vector<int64_t>{side, side})
-                  .mode(torch::kBilinear)
-                  .align_corners(true));
+    auto img = torch::nn::functional::interpolate(grid,
+                                                  torch::nn::functional::InterpolateFuncOptions()
+                                                      .size(std::vector<int64_t> {side, side})
+                                                      .mode(torch::kBilinear)
+                                                      .align_corners(true));
     auto boxes = at::rand({n, 4}, gen, f32);
     auto colours = at::rand({n, 3}, gen, f32) * 1.8 - 0.9;
     for (int i = 0; i < n; ++i) {
@@ -111,7 +114,10 @@ torch::Tensor syntheticImages(int n, int side, at::Generator &gen)
         const auto b = static_cast<int64_t>(boxes[i][1].item<float>() * side * 0.6f);
         const auto w = std::max<int64_t>(2, static_cast<int64_t>(boxes[i][2].item<float>() * side * 0.4f));
         const auto h = std::max<int64_t>(2, static_cast<int64_t>(boxes[i][3].item<float>() * side * 0.4f));
-        img[i].narrow(1, a, std::min(h, side - a)).narrow(2, b, std::min(w, side - b)).copy_(colours[i].view({3, 1, 1}));
+        img[i]
+            .narrow(1, a, std::min(h, side - a))
+            .narrow(2, b, std::min(w, side - b))
+            .copy_(colours[i].view({3, 1, 1}));
     }
     return img.clamp(-1, 1);
 }
@@ -132,7 +138,8 @@ double rmseOf(const torch::Tensor &pred, const torch::Tensor &target)
 std::string PreviewProjection::summary() const
 {
     char buf[256];
-    std::snprintf(buf, sizeof buf, "held-out RMSE %.4f (PSNR %.1f dB), fit RMSE %.4f, constant-colour baseline %.4f",
+    std::snprintf(buf, sizeof buf,
+                  "held-out RMSE %.4f (PSNR %.1f dB), fit RMSE %.4f, constant-colour baseline %.4f",
                   heldOutRmse, heldOutPsnr, fitRmse, baselineRmse);
     std::string s = buf;
     if (fixedMatrixRmse >= 0) {
@@ -148,7 +155,8 @@ PreviewProjection fitPreviewProjection(const LatentDecodeFn &decode, const Image
     if (latentChannels < 1)
         fail(ErrorCode::InvalidArgument, "preview projection: latent channels must be positive");
     if (options.latentSize < 2 || options.fitPerKind < 1 || options.heldOutPerKind < 1)
-        fail(ErrorCode::InvalidArgument, "preview projection: latentSize >= 2, fitPerKind >= 1 and heldOutPerKind >= 1");
+        fail(ErrorCode::InvalidArgument,
+             "preview projection: latentSize >= 2, fitPerKind >= 1 and heldOutPerKind >= 1");
     const auto start = std::chrono::steady_clock::now();
     const int c = latentChannels, l = options.latentSize;
     const int perKind = options.fitPerKind + options.heldOutPerKind;
@@ -161,9 +169,9 @@ PreviewProjection fitPreviewProjection(const LatentDecodeFn &decode, const Image
         auto image = decode(latent).to(torch::kCPU, torch::kFloat32);
         if (image.dim() != 4 || image.size(0) != 1 || image.size(1) != 3 || image.size(2) != image.size(3)
             || image.size(2) % l != 0)
-            fail(ErrorCode::ShapeMismatch, "preview projection: the decoder returned an image of shape "
-                                               + c10::str(image.sizes()) + " for a latent of shape "
-                                               + c10::str(latent.sizes()) + "; expected [1, 3, L*f, L*f]");
+            fail(ErrorCode::ShapeMismatch,
+                 "preview projection: the decoder returned an image of shape " + c10::str(image.sizes())
+                     + " for a latent of shape " + c10::str(latent.sizes()) + "; expected [1, 3, L*f, L*f]");
         const int f = static_cast<int>(image.size(2) / l);
         if (factor != 0 && f != factor)
             fail(ErrorCode::ShapeMismatch, "preview projection: the decoder's upsampling factor changed");
@@ -180,11 +188,11 @@ PreviewProjection fitPreviewProjection(const LatentDecodeFn &decode, const Image
         addDecoded(at::randn({1, c, l, l}, gen, f32), i);
     for (int i = 0; i < perKind; ++i) {
         auto coarse = at::randn({1, c, 4, 4}, gen, f32);
-        auto smooth = torch::nn::functional::interpolate(
-            coarse, torch::nn::functional::InterpolateFuncOptions()
-                        .size(std::vector<int64_t>{l, l})
-                        .mode(torch::kBilinear)
-                        .align_corners(true));
+        auto smooth = torch::nn::functional::interpolate(coarse,
+                                                         torch::nn::functional::InterpolateFuncOptions()
+                                                             .size(std::vector<int64_t> {l, l})
+                                                             .mode(torch::kBilinear)
+                                                             .align_corners(true));
         addDecoded(smooth, i);
     }
     if (encode) {
@@ -192,10 +200,10 @@ PreviewProjection fitPreviewProjection(const LatentDecodeFn &decode, const Image
         for (int i = 0; i < perKind; ++i) {
             auto latent = encode(images.narrow(0, i, 1)).to(torch::kCPU, torch::kFloat32);
             if (latent.dim() != 4 || latent.size(1) != c || latent.size(2) != l || latent.size(3) != l)
-                fail(ErrorCode::ShapeMismatch, "preview projection: the encoder returned latents of shape "
-                                                   + c10::str(latent.sizes()) + "; expected [1, "
-                                                   + std::to_string(c) + ", " + std::to_string(l) + ", "
-                                                   + std::to_string(l) + "]");
+                fail(ErrorCode::ShapeMismatch,
+                     "preview projection: the encoder returned latents of shape " + c10::str(latent.sizes())
+                         + "; expected [1, " + std::to_string(c) + ", " + std::to_string(l) + ", "
+                         + std::to_string(l) + "]");
             addDecoded(latent, i);
         }
     }
@@ -210,7 +218,8 @@ PreviewProjection fitPreviewProjection(const LatentDecodeFn &decode, const Image
     const auto xHeld = design(held), yHeld = targetRows(held);
     auto solution = std::get<0>(torch::linalg_lstsq(xFit, yFit, c10::nullopt, c10::string_view("gelsd")));
     if (!torch::isfinite(solution).all().item<bool>())
-        fail(ErrorCode::Internal, "preview projection: the least-squares fit is not finite (degenerate decoder output?)");
+        fail(ErrorCode::Internal,
+             "preview projection: the least-squares fit is not finite (degenerate decoder output?)");
 
     PreviewProjection p;
     p.latentChannels = c;
@@ -272,8 +281,9 @@ std::string previewProjectionKey(AutoencoderKL &vae, const PreviewFitOptions &op
     std::ostringstream settings;
     settings.precision(17);
     settings << "v" << kFitVersion << "|scale " << vae->config().scalingFactor << "|shift "
-             << vae->config().shiftFactor << "|L " << options.latentSize << "|fit " << options.fitPerKind << "|held "
-             << options.heldOutPerKind << "|seed " << options.seed << "|clamp " << options.clampTargets;
+             << vae->config().shiftFactor << "|L " << options.latentSize << "|fit " << options.fitPerKind
+             << "|held " << options.heldOutPerKind << "|seed " << options.seed << "|clamp "
+             << options.clampTargets;
     return moduleWeightDigest(*vae) + "-" + hex64(hashString(settings.str(), 0)).substr(0, 8);
 }
 
@@ -303,7 +313,8 @@ void savePreviewProjection(const fs::path &file, const PreviewProjection &p)
                               {"fit_pixels", p.fitPixels},
                               {"held_out_pixels", p.heldOutPixels},
                               {"fit_seconds", p.fitSeconds}};
-    writeFileAtomically(file, [&](std::ostream &out) { out << j.dump(1) << '\n'; }, /*overwrite=*/true);
+    writeFileAtomically(
+        file, [&](std::ostream &out) { out << j.dump(1) << '\n'; }, /*overwrite=*/true);
 }
 
 PreviewProjection loadPreviewProjection(const fs::path &file, const std::string &expectedKey)
@@ -323,10 +334,11 @@ PreviewProjection loadPreviewProjection(const fs::path &file, const std::string 
         return j.at(field);
     };
     if (need("format") != kFormat || need("version") != kFitVersion)
-        fail(ErrorCode::FormatError, file.string() + ": not a version " + std::to_string(kFitVersion) + " " + kFormat);
+        fail(ErrorCode::FormatError,
+             file.string() + ": not a version " + std::to_string(kFitVersion) + " " + kFormat);
     if (need("key") != expectedKey)
-        fail(ErrorCode::FormatError, file.string() + ": key " + j.at("key").dump() + " is not the expected '"
-                                         + expectedKey + "'");
+        fail(ErrorCode::FormatError,
+             file.string() + ": key " + j.at("key").dump() + " is not the expected '" + expectedKey + "'");
     PreviewProjection p;
     p.key = expectedKey;
     const auto &ch = need("latent_channels");
@@ -335,20 +347,25 @@ PreviewProjection loadPreviewProjection(const fs::path &file, const std::string 
     p.latentChannels = ch.get<int>();
     const auto &rows = need("matrix");
     if (!rows.is_array() || static_cast<int>(rows.size()) != p.latentChannels + 1)
-        fail(ErrorCode::FormatError, file.string() + ": 'matrix' must have latent_channels + 1 = "
-                                         + std::to_string(p.latentChannels + 1) + " rows");
+        fail(ErrorCode::FormatError,
+             file.string() + ": 'matrix' must have latent_channels + 1 = "
+                 + std::to_string(p.latentChannels + 1) + " rows");
     p.matrix = torch::empty({p.latentChannels + 1, 3}, torch::kFloat32);
     for (int i = 0; i <= p.latentChannels; ++i) {
         const auto &row = rows[i];
         if (!row.is_array() || row.size() != 3)
-            fail(ErrorCode::FormatError, file.string() + ": 'matrix' row " + std::to_string(i) + " must hold 3 numbers");
+            fail(ErrorCode::FormatError,
+                 file.string() + ": 'matrix' row " + std::to_string(i) + " must hold 3 numbers");
         for (int k = 0; k < 3; ++k) {
             if (!row[k].is_number())
-                fail(ErrorCode::FormatError, file.string() + ": 'matrix' row " + std::to_string(i) + " is not numeric");
+                fail(ErrorCode::FormatError,
+                     file.string() + ": 'matrix' row " + std::to_string(i) + " is not numeric");
             p.matrix[i][k] = row[k].get<float>();
         }
     }
-    auto num = [&](const char *field) { return j.contains(field) && j[field].is_number() ? j[field].get<double>() : 0.0; };
+    auto num = [&](const char *field) {
+        return j.contains(field) && j[field].is_number() ? j[field].get<double>() : 0.0;
+    };
     p.heldOutRmse = num("held_out_rmse");
     p.heldOutPsnr = num("held_out_psnr");
     p.fitRmse = num("fit_rmse");

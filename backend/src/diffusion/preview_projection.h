@@ -41,17 +41,17 @@ struct PreviewFitOptions {
 /// A fitted projection and its measured error. Errors are RMSE in image units ([-1, 1], so the range
 /// is 2) at latent resolution: the decode is 8x8 average-pooled (downsampleFactor x downsampleFactor).
 struct PreviewProjection {
-    torch::Tensor matrix;        ///< [C + 1, 3] float32 on the CPU: weights, then the bias row
-    std::string key;             ///< cache key: weight digest + fit settings
+    torch::Tensor matrix; ///< [C + 1, 3] float32 on the CPU: weights, then the bias row
+    std::string key; ///< cache key: weight digest + fit settings
     int latentChannels = 0;
-    double heldOutRmse = 0;      ///< on latents not used for the fit
-    double heldOutPsnr = 0;      ///< 20 log10(2 / heldOutRmse), dB
-    double fitRmse = 0;          ///< on the fitting latents
-    double baselineRmse = 0;     ///< held-out RMSE of the best constant colour (the targets' spread)
+    double heldOutRmse = 0; ///< on latents not used for the fit
+    double heldOutPsnr = 0; ///< 20 log10(2 / heldOutRmse), dB
+    double fitRmse = 0; ///< on the fitting latents
+    double baselineRmse = 0; ///< held-out RMSE of the best constant colour (the targets' spread)
     double fixedMatrixRmse = -1; ///< held-out RMSE of the fixed SD matrix (4-channel VAEs), else -1
-    std::int64_t fitPixels = 0;  ///< latent pixels (rows) in the least-squares problem
+    std::int64_t fitPixels = 0; ///< latent pixels (rows) in the least-squares problem
     std::int64_t heldOutPixels = 0;
-    double fitSeconds = 0;       ///< time to decode and fit (0 when read from the cache)
+    double fitSeconds = 0; ///< time to decode and fit (0 when read from the cache)
     bool fromCache = false;
 
     /// One line for logs: "RMSE 0.051 (PSNR 31.8 dB) held out, fit 0.049, baseline 0.31, fixed SD 0.12".
@@ -83,7 +83,8 @@ std::string moduleWeightDigest(torch::nn::Module &module);
 std::string previewProjectionKey(AutoencoderKL &vae, const PreviewFitOptions &options = {});
 
 /// The cache file of a key inside cacheDir: cacheDir/preview-projection-<key>.json.
-std::filesystem::path previewProjectionCachePath(const std::filesystem::path &cacheDir, const std::string &key);
+std::filesystem::path previewProjectionCachePath(const std::filesystem::path &cacheDir,
+                                                 const std::string &key);
 
 /// Write a projection as JSON atomically (replacing an older cache file of the same key).
 void savePreviewProjection(const std::filesystem::path &file, const PreviewProjection &projection);

@@ -1,6 +1,6 @@
 #include "diffusion/probe_recorder.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "core/tensor_image.h"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 #include "diffusion/samplers.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include <algorithm>
 #include <cmath>
@@ -48,7 +48,7 @@ SampleOutcome runDiscrete(const SamplerOptions &o, const ModelFn &model, const t
             x = o.afterStep(step, x);
         out.stepsDone = step + 1;
         const double ac = diffusion.alphasCumprod()[j];
-        SamplerStep info{step, n, static_cast<double>(map[j]), std::sqrt((1 - ac) / ac), x, st.x0};
+        SamplerStep info {step, n, static_cast<double>(map[j]), std::sqrt((1 - ac) / ac), x, st.x0};
         if (onStep && !onStep(info)) {
             out.cancelled = step + 1 < n;
             break;
@@ -86,7 +86,8 @@ SampleOutcome runSigmaSpace(const SamplerOptions &o, const ModelFn &model, const
         } else if (o.kind == SamplerKind::EulerAncestral) {
             // get_ancestral_step with eta = 1 (o.eta when given > 0)
             const double eta = o.eta > 0 ? o.eta : 1.0;
-            const double sUp = std::min(sNext, eta * std::sqrt(sNext * sNext * (s * s - sNext * sNext) / (s * s)));
+            const double sUp
+                = std::min(sNext, eta * std::sqrt(sNext * sNext * (s * s - sNext * sNext) / (s * s)));
             const double sDown = std::sqrt(sNext * sNext - sUp * sUp);
             const auto d = (x - denoised) / s;
             x = x + d * (sDown - s);
@@ -127,7 +128,7 @@ SampleOutcome runSigmaSpace(const SamplerOptions &o, const ModelFn &model, const
             x = o.afterStep(i, x / scale) * scale;
         }
         out.stepsDone = i + 1;
-        SamplerStep info{i, n, sigmaToTimestep(s), s, x / std::sqrt(1 + sNext * sNext), denoised};
+        SamplerStep info {i, n, sigmaToTimestep(s), s, x / std::sqrt(1 + sNext * sNext), denoised};
         if (onStep && !onStep(info)) {
             out.cancelled = i + 1 < n;
             break;
@@ -157,7 +158,8 @@ DiscreteStep discreteStep(const GaussianDiffusion &diffusion, const SamplerOptio
     const auto abar = diffusion.extract(diffusion.alphasCumprod(), jt, x);
     const auto abarPrev = diffusion.extract(diffusion.alphasCumprodPrev(), jt, x);
     const auto sigma = o.eta * torch::sqrt((1 - abarPrev) / (1 - abar)) * torch::sqrt(1 - abar / abarPrev);
-    const auto meanPred = mv.predXstart * torch::sqrt(abarPrev) + torch::sqrt(1 - abarPrev - sigma * sigma) * eps;
+    const auto meanPred
+        = mv.predXstart * torch::sqrt(abarPrev) + torch::sqrt(1 - abarPrev - sigma * sigma) * eps;
     return {meanPred + nonzero * sigma * z, mv.predXstart};
 }
 
@@ -227,12 +229,14 @@ SampleOutcome runSampler(const SamplerOptions &options, const ModelFn &model, co
                          const NoiseFn &noise, const StepFn &onStep)
 {
     if (options.steps < 1 || options.steps > 1000)
-        fail(ErrorCode::InvalidArgument, "steps must be between 1 and 1000, got " + std::to_string(options.steps));
+        fail(ErrorCode::InvalidArgument,
+             "steps must be between 1 and 1000, got " + std::to_string(options.steps));
     if (options.eta < 0 || options.eta > 1)
         fail(ErrorCode::InvalidArgument, "eta must be in [0, 1], got " + std::to_string(options.eta));
     if (options.startStep < 0 || options.startStep > options.steps)
-        fail(ErrorCode::InvalidArgument, "start step must be in [0, " + std::to_string(options.steps) + "], got "
-                                             + std::to_string(options.startStep));
+        fail(ErrorCode::InvalidArgument,
+             "start step must be in [0, " + std::to_string(options.steps) + "], got "
+                 + std::to_string(options.startStep));
     if (options.startStep == options.steps) {
         SampleOutcome done;
         done.x = xT;
@@ -266,7 +270,7 @@ SampleOutcome ddimInvert(int steps, const ModelFn &model, const torch::Tensor &x
         x = mv.predXstart * torch::sqrt(abarNext) + torch::sqrt(1 - abarNext) * eps;
         out.stepsDone = j + 1;
         const double ac = diffusion.alphasCumprod()[j];
-        SamplerStep info{j, n, static_cast<double>(map[j]), std::sqrt((1 - ac) / ac), x, mv.predXstart};
+        SamplerStep info {j, n, static_cast<double>(map[j]), std::sqrt((1 - ac) / ac), x, mv.predXstart};
         if (onStep && !onStep(info)) {
             out.cancelled = j + 1 < n;
             break;
@@ -276,11 +280,12 @@ SampleOutcome ddimInvert(int steps, const ModelFn &model, const torch::Tensor &x
     return out;
 }
 
-SampleOutcome ddimInvertForSampler(int steps, const ModelFn &model, const torch::Tensor &x0, const StepFn &onStep,
-                                   VarianceType varianceType, int fixedPointIters)
+SampleOutcome ddimInvertForSampler(int steps, const ModelFn &model, const torch::Tensor &x0,
+                                   const StepFn &onStep, VarianceType varianceType, int fixedPointIters)
 {
     if (steps < 1 || steps > 1000)
-        fail(ErrorCode::InvalidArgument, "inversion steps must be between 1 and 1000, got " + std::to_string(steps));
+        fail(ErrorCode::InvalidArgument,
+             "inversion steps must be between 1 and 1000, got " + std::to_string(steps));
     if (fixedPointIters < 0 || fixedPointIters > 100)
         fail(ErrorCode::InvalidArgument, "fixed-point iterations must be in [0, 100]");
     const auto diffusion = GaussianDiffusion::respaced(std::to_string(steps), varianceType);
@@ -307,7 +312,7 @@ SampleOutcome ddimInvertForSampler(int steps, const ModelFn &model, const torch:
         }
         x = next;
         out.stepsDone = j + 1;
-        SamplerStep info{j, n, static_cast<double>(map[j]), std::sqrt((1 - a) / a), x, x0Hat};
+        SamplerStep info {j, n, static_cast<double>(map[j]), std::sqrt((1 - a) / a), x, x0Hat};
         if (onStep && !onStep(info)) {
             out.cancelled = j + 1 < n;
             break;

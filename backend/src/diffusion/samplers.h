@@ -23,9 +23,9 @@ struct SamplerStep {
     int index = 0;
     int total = 0;
     double timestep = 0; ///< original timestep of the model call
-    double sigma = 0;    ///< sqrt((1 - abar) / abar) at that timestep
-    torch::Tensor xt;    ///< sample after this step, variance-preserving space
-    torch::Tensor x0;    ///< predicted clean sample at this step
+    double sigma = 0; ///< sqrt((1 - abar) / abar) at that timestep
+    torch::Tensor xt; ///< sample after this step, variance-preserving space
+    torch::Tensor x0; ///< predicted clean sample at this step
 };
 /// Called after every step; return false to stop (cancellation).
 using StepFn = std::function<bool(const SamplerStep &)>;
@@ -48,7 +48,7 @@ struct SamplerOptions {
 };
 
 struct SampleOutcome {
-    torch::Tensor x;     ///< final sample (or the last state when cancelled)
+    torch::Tensor x; ///< final sample (or the last state when cancelled)
     int stepsDone = 0;
     bool cancelled = false;
 };
@@ -68,8 +68,8 @@ std::vector<double> samplerAlphaBars(const SamplerOptions &options);
 struct DiscreteStep {
     torch::Tensor x, x0;
 };
-DiscreteStep discreteStep(const GaussianDiffusion &diffusion, const SamplerOptions &options, const ModelFn &model,
-                          const torch::Tensor &x, int j, const torch::Tensor &z);
+DiscreteStep discreteStep(const GaussianDiffusion &diffusion, const SamplerOptions &options,
+                          const ModelFn &model, const torch::Tensor &x, int j, const torch::Tensor &z);
 
 /// The noise level schedule for the sigma-space samplers: steps+1 values, last is 0.
 std::vector<double> samplerSigmas(int steps, bool karras);
@@ -87,7 +87,7 @@ SampleOutcome ddimInvert(int steps, const ModelFn &model, const torch::Tensor &x
 /// The eps of the unknown next state is approximated by fixed-point iteration (fixedPointIters
 /// extra model calls per step; 0 = the usual eps(x_t) approximation). Refs: Song et al. 2021,
 /// sec. 4.3; Pan et al. 2023 (AIDI, fixed-point inversion); Garibi et al. 2024 (ReNoise).
-SampleOutcome ddimInvertForSampler(int steps, const ModelFn &model, const torch::Tensor &x0, const StepFn &onStep,
-                                   VarianceType varianceType, int fixedPointIters = 0);
+SampleOutcome ddimInvertForSampler(int steps, const ModelFn &model, const torch::Tensor &x0,
+                                   const StepFn &onStep, VarianceType varianceType, int fixedPointIters = 0);
 
 } // namespace ditstudio

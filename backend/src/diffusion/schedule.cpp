@@ -1,6 +1,6 @@
 #include "diffusion/schedule.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include <cmath>
 #include <set>
@@ -38,7 +38,8 @@ std::vector<int> spaceTimesteps(int numSteps, const std::string &sectionsIn)
             }
         }
         fail(ErrorCode::InvalidArgument,
-             "cannot create exactly " + std::to_string(desired) + " steps with an integer stride (ddim respacing)");
+             "cannot create exactly " + std::to_string(desired)
+                 + " steps with an integer stride (ddim respacing)");
     }
     std::vector<int> counts;
     std::stringstream ss(sections);
@@ -56,8 +57,9 @@ std::vector<int> spaceTimesteps(int numSteps, const std::string &sectionsIn)
         const int size = sizePer + (i < extra ? 1 : 0);
         const int count = counts[i];
         if (count <= 0 || size < count)
-            fail(ErrorCode::InvalidArgument, "cannot divide a section of " + std::to_string(size) + " steps into "
-                                                 + std::to_string(count));
+            fail(ErrorCode::InvalidArgument,
+                 "cannot divide a section of " + std::to_string(size) + " steps into "
+                     + std::to_string(count));
         const double fracStride = count <= 1 ? 1.0 : static_cast<double>(size - 1) / (count - 1);
         double cur = 0.0;
         for (int k = 0; k < count; ++k) {
@@ -70,7 +72,8 @@ std::vector<int> spaceTimesteps(int numSteps, const std::string &sectionsIn)
     return {all.begin(), all.end()};
 }
 
-GaussianDiffusion::GaussianDiffusion(std::vector<double> betas, std::vector<int> timestepMap, VarianceType varType)
+GaussianDiffusion::GaussianDiffusion(std::vector<double> betas, std::vector<int> timestepMap,
+                                     VarianceType varType)
     : m_betas(std::move(betas)), m_timestepMap(std::move(timestepMap)), m_varType(varType)
 {
     const size_t n = m_betas.size();
@@ -106,7 +109,8 @@ GaussianDiffusion::GaussianDiffusion(std::vector<double> betas, std::vector<int>
     }
     // "clipped": the t=0 entry (variance 0) is replaced by the t=1 value.
     for (size_t i = 0; i < n; ++i)
-        m_posteriorLogVarianceClipped[i] = std::log(n > 1 && i == 0 ? m_posteriorVariance[1] : m_posteriorVariance[i]);
+        m_posteriorLogVarianceClipped[i]
+            = std::log(n > 1 && i == 0 ? m_posteriorVariance[1] : m_posteriorVariance[i]);
 }
 
 GaussianDiffusion GaussianDiffusion::respaced(const std::string &sections, VarianceType varType, int numSteps)
@@ -165,13 +169,14 @@ void GaussianDiffusion::qPosterior(const torch::Tensor &x0, const torch::Tensor 
     logVarClipped = extract(m_posteriorLogVarianceClipped, t, xt);
 }
 
-GaussianDiffusion::MeanVariance GaussianDiffusion::pMeanVariance(const torch::Tensor &output, const torch::Tensor &x,
-                                                                 int j) const
+GaussianDiffusion::MeanVariance GaussianDiffusion::pMeanVariance(const torch::Tensor &output,
+                                                                 const torch::Tensor &x, int j) const
 {
     return pMeanVariance(output, x, torch::full({x.size(0)}, j, torch::TensorOptions().dtype(torch::kLong)));
 }
 
-GaussianDiffusion::MeanVariance GaussianDiffusion::pMeanVariance(const torch::Tensor &output, const torch::Tensor &x,
+GaussianDiffusion::MeanVariance GaussianDiffusion::pMeanVariance(const torch::Tensor &output,
+                                                                 const torch::Tensor &x,
                                                                  const torch::Tensor &t) const
 {
     // Ref: gaussian_diffusion.py p_mean_variance (clip_denoised=False as in DiT sampling).
@@ -179,8 +184,9 @@ GaussianDiffusion::MeanVariance GaussianDiffusion::pMeanVariance(const torch::Te
     const auto c = x.size(1);
     if (m_varType == VarianceType::LearnedRange) {
         if (output.size(1) != 2 * c)
-            fail(ErrorCode::ShapeMismatch, "learned-range variance needs " + std::to_string(2 * c)
-                                               + " output channels, model gave " + std::to_string(output.size(1)));
+            fail(ErrorCode::ShapeMismatch,
+                 "learned-range variance needs " + std::to_string(2 * c) + " output channels, model gave "
+                     + std::to_string(output.size(1)));
         auto parts = output.split(c, 1);
         r.eps = parts[0];
         const auto minLog = extract(m_posteriorLogVarianceClipped, t, x);

@@ -42,19 +42,23 @@ public:
     /// p_mean_variance for step j (same j for the whole batch). output: [N, C or 2C, H, W].
     MeanVariance pMeanVariance(const torch::Tensor &output, const torch::Tensor &x, int j) const;
     /// p_mean_variance with per-sample steps j: [N] int64 (training).
-    MeanVariance pMeanVariance(const torch::Tensor &output, const torch::Tensor &x, const torch::Tensor &j) const;
+    MeanVariance pMeanVariance(const torch::Tensor &output, const torch::Tensor &x,
+                               const torch::Tensor &j) const;
 
     /// q_sample: sqrt(abar) x0 + sqrt(1 - abar) noise, t: [N] int64 step indices
     torch::Tensor qSample(const torch::Tensor &x0, const torch::Tensor &t, const torch::Tensor &noise) const;
     /// Posterior mean/variance of q(x_{t-1} | x_t, x_0).
-    void qPosterior(const torch::Tensor &x0, const torch::Tensor &xt, const torch::Tensor &t, torch::Tensor &mean,
-                    torch::Tensor &logVarClipped) const;
+    void qPosterior(const torch::Tensor &x0, const torch::Tensor &xt, const torch::Tensor &t,
+                    torch::Tensor &mean, torch::Tensor &logVarClipped) const;
 
-    torch::Tensor predictXstartFromEps(const torch::Tensor &x, const torch::Tensor &t, const torch::Tensor &eps) const;
-    torch::Tensor predictEpsFromXstart(const torch::Tensor &x, const torch::Tensor &t, const torch::Tensor &x0) const;
+    torch::Tensor predictXstartFromEps(const torch::Tensor &x, const torch::Tensor &t,
+                                       const torch::Tensor &eps) const;
+    torch::Tensor predictEpsFromXstart(const torch::Tensor &x, const torch::Tensor &t,
+                                       const torch::Tensor &x0) const;
 
     /// arr[t] as float32 on x's device, broadcast to x's rank: [N, 1, 1, 1].
-    torch::Tensor extract(const std::vector<double> &arr, const torch::Tensor &t, const torch::Tensor &like) const;
+    torch::Tensor extract(const std::vector<double> &arr, const torch::Tensor &t,
+                          const torch::Tensor &like) const;
 
     // Derived arrays (float64), public for samplers and losses.
     std::vector<double> m_sqrtAlphasCumprod, m_sqrtOneMinusAlphasCumprod, m_sqrtRecipAlphasCumprod,

@@ -3,13 +3,12 @@
 // Song et al. 2021 (DDIM, sec. 4.3 inversion by running the ODE forward).
 #include "ditstudio/editing.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "core/tensor_image.h"
 #include "diffusion/guidance.h"
 #include "diffusion/samplers.h"
 #include "editing/editor_internal.h"
 #include "editing/image_prep.h"
-#include "pipeline/engine_internals.h"
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -25,19 +24,20 @@ namespace editing {
 
 namespace {
 
-Conditioning checkedConditioning(Engine &engine, const std::optional<Conditioning> &given, const std::string &prompt,
-                                 int numClasses, const char *what)
+Conditioning checkedConditioning(const PromptParser &parsePrompt, const std::optional<Conditioning> &given,
+                                 const std::string &prompt, int numClasses, const char *what)
 {
     if (given) {
         if (given->classes.empty())
             fail(ErrorCode::InvalidArgument, std::string(what) + ": conditioning has no class");
         for (const auto &c : given->classes)
             if (c.classId < 0 || c.classId >= numClasses)
-                fail(ErrorCode::InvalidArgument, std::string(what) + ": class " + std::to_string(c.classId)
-                                                     + " is out of range 0.." + std::to_string(numClasses - 1));
+                fail(ErrorCode::InvalidArgument,
+                     std::string(what) + ": class " + std::to_string(c.classId) + " is out of range 0.."
+                         + std::to_string(numClasses - 1));
         return *given;
     }
-    auto match = engine.parsePrompt(prompt);
+    auto match = parsePrompt(prompt);
     if (!match.ok())
         throw DitException(match.error().code, std::string(what) + ": " + match.error().message);
     for (const auto &w : match->warnings)
@@ -47,16 +47,18 @@ Conditioning checkedConditioning(Engine &engine, const std::optional<Conditionin
 
 } // namespace
 
-EditContext::EditContext(Engine &engine) : m_engine(engine), m_internals(EngineInternals::of(engine))
+EditContext::EditContext(LoadedModel model, PromptParser parsePrompt)
+    : m_model(std::move(model)), m_parsePrompt(std::move(parsePrompt))
 {
-    const auto &cfg = m_internals.info.config;
+    const auto &cfg = m_model.info.config;
     m_latentChannels = cfg.inChannels;
     m_latentSize = cfg.inputSize;
-    if (m_internals.info.latentSpace) {
-        if (!m_internals.encode)
-            fail(ErrorCode::Unsupported, "editing a latent-space model needs its VAE: load the model with a VAE "
-                                         "(LoadOptions::vaePath / --vae)");
-        m_pixelSize = cfg.inputSize * m_internals.downsample;
+    if (m_model.info.latentSpace) {
+        if (!m_model.encode)
+            fail(ErrorCode::Unsupported,
+                 "editing a latent-space model needs its VAE: load the model with a VAE "
+                 "(LoadOptions::vaePath / --vae)");
+        m_pixelSize = cfg.inputSize * m_model.downsample;
         m_pixelChannels = 3;
     } else {
         m_pixelSize = cfg.inputSize;
@@ -64,24 +66,27 @@ EditContext::EditContext(Engine &engine) : m_engine(engine), m_internals(EngineI
     }
 }
 
-bool EditContext::latentSpace() const { return m_internals.info.latentSpace; }
+bool EditContext::latentSpace() const
+{
+    return m_model.info.latentSpace;
+}
 
 VarianceType EditContext::varianceType() const
 {
-    return m_internals.info.config.learnSigma ? VarianceType::LearnedRange : VarianceType::FixedLarge;
+    return m_model.info.config.learnSigma ? VarianceType::LearnedRange : VarianceType::FixedLarge;
 }
 
 torch::Tensor EditContext::encode(const Image &pixels) const
 {
-    const auto x = imageToTensor(pixels).to(m_internals.device); // [1, C, H, W] in [-1, 1]
+    const auto x = imageToTensor(pixels).to(m_model.device); // [1, C, H, W] in [-1, 1]
     if (!latentSpace())
         return x.to(torch::kFloat32);
-    return m_internals.encode(x);
+    return m_model.encode(x);
 }
 
 Image EditContext::decode(const torch::Tensor &x) const
 {
-    torch::Tensor img = latentSpace() ? m_internals.decode(x) : x;
+    torch::Tensor img = latentSpace() ? m_model.decode(x) : x;
     return tensorToImages(img.to(torch::kCPU, torch::kFloat32)).at(0);
 }
 
@@ -95,18 +100,18 @@ std::vector<Image> EditContext::previews(const torch::Tensor &x) const
 Conditioning EditContext::conditioning(const std::optional<Conditioning> &given, const std::string &prompt,
                                        const char *what) const
 {
-    return checkedConditioning(m_engine, given, prompt, m_internals.info.config.numClasses, what);
+    return checkedConditioning(m_parsePrompt, given, prompt, m_model.info.config.numClasses, what);
 }
 
 ModelFn EditContext::modelFn(const Conditioning &cond, const GenerateRequest &g, bool guided) const
 {
-    const auto &cfg = m_internals.info.config;
+    const auto &cfg = m_model.info.config;
     const bool cfgOn = guided && g.cfgScale != 1.0;
     const int rows = cfgOn ? 2 : 1;
     ClassCondition cc;
-    const auto dev = m_internals.device;
+    const auto dev = m_model.device;
     if (cond.classes.size() == 1) {
-        std::vector<int64_t> labels{cond.classes[0].classId};
+        std::vector<int64_t> labels {cond.classes[0].classId};
         if (cfgOn)
             labels.push_back(cfg.numClasses); // the null class
         cc.labels = torch::tensor(labels, torch::kLong).to(dev);
@@ -123,10 +128,11 @@ ModelFn EditContext::modelFn(const Conditioning &cond, const GenerateRequest &g,
     go.channels = g.guidedChannels;
     go.from = g.guidanceFrom;
     go.to = g.guidanceTo;
-    DiT model = m_internals.model;
-    const auto dtype = m_internals.dtype;
+    DiT model = m_model.model;
+    const auto dtype = m_model.dtype;
     return [model, cc, go, cfgOn, dtype](const torch::Tensor &x, const torch::Tensor &t) mutable {
-        torch::Tensor out = cfgOn ? guidedForward(*model, x.to(dtype), t, cc, go) : model->forward(x.to(dtype), t, cc);
+        torch::Tensor out
+            = cfgOn ? guidedForward(*model, x.to(dtype), t, cc, go) : model->forward(x.to(dtype), t, cc);
         return out.to(torch::kFloat32);
     };
 }
@@ -147,24 +153,27 @@ void validate(const EditRequest &r)
     if (g.guidanceFrom < 0 || g.guidanceTo > 1 || g.guidanceFrom > g.guidanceTo)
         fail(ErrorCode::InvalidArgument, "guidance interval must satisfy 0 <= from <= to <= 1");
     if (r.featherPixels < 0 || r.featherPixels > 100)
-        fail(ErrorCode::InvalidArgument, "feather must be in [0, 100] pixels, got " + std::to_string(r.featherPixels));
+        fail(ErrorCode::InvalidArgument,
+             "feather must be in [0, 100] pixels, got " + std::to_string(r.featherPixels));
     if (r.repaintResample < 1 || r.repaintResample > 100)
-        fail(ErrorCode::InvalidArgument, "RePaint resample count must be in [1, 100], got "
-                                             + std::to_string(r.repaintResample));
+        fail(ErrorCode::InvalidArgument,
+             "RePaint resample count must be in [1, 100], got " + std::to_string(r.repaintResample));
     if (r.repaintResample > 1 && (r.repaintJump < 1 || r.repaintJump > 1000))
-        fail(ErrorCode::InvalidArgument, "RePaint jump length must be in [1, 1000], got " + std::to_string(r.repaintJump));
+        fail(ErrorCode::InvalidArgument,
+             "RePaint jump length must be in [1, 1000], got " + std::to_string(r.repaintJump));
     if (r.repaintResample > 1 && g.sampler != SamplerKind::Ddpm && g.sampler != SamplerKind::Ddim)
-        fail(ErrorCode::InvalidArgument, "RePaint resampling needs the ddpm or ddim sampler, not "
-                                             + std::string(samplerName(g.sampler)));
+        fail(ErrorCode::InvalidArgument,
+             "RePaint resampling needs the ddpm or ddim sampler, not " + std::string(samplerName(g.sampler)));
     if (r.inversionFixedPoint < 0 || r.inversionFixedPoint > 20)
-        fail(ErrorCode::InvalidArgument, "inversion fixed-point iterations must be in [0, 20], got "
-                                             + std::to_string(r.inversionFixedPoint));
+        fail(ErrorCode::InvalidArgument,
+             "inversion fixed-point iterations must be in [0, 20], got "
+                 + std::to_string(r.inversionFixedPoint));
     if (r.mode == EditMode::Invert && (r.inversionSteps < 1 || r.inversionSteps > 1000))
-        fail(ErrorCode::InvalidArgument, "inversion steps must be between 1 and 1000, got "
-                                             + std::to_string(r.inversionSteps));
+        fail(ErrorCode::InvalidArgument,
+             "inversion steps must be between 1 and 1000, got " + std::to_string(r.inversionSteps));
     if (r.mode != EditMode::Inpaint && (!r.mask.empty() || r.outpaint.any()))
-        fail(ErrorCode::InvalidArgument, "a mask or outpaint padding is only used by inpaint, not "
-                                             + std::string(editModeName(r.mode)));
+        fail(ErrorCode::InvalidArgument,
+             "a mask or outpaint padding is only used by inpaint, not " + std::string(editModeName(r.mode)));
 }
 
 /// RePaint's time schedule over state indices (Lugmayr et al. 2022, get_schedule_jump): states
@@ -191,7 +200,10 @@ std::vector<int> repaintSchedule(int top, int jump, int resample)
 
 } // namespace
 
-std::vector<int> repaintScheduleForTest(int top, int jump, int resample) { return repaintSchedule(top, jump, resample); }
+std::vector<int> repaintScheduleForTest(int top, int jump, int resample)
+{
+    return repaintSchedule(top, jump, resample);
+}
 
 EditResult runEdit(EditContext &ctx, const EditRequest &request, const GenerateObserver &observer,
                    const CancelToken &cancel)
@@ -224,8 +236,9 @@ EditResult runEdit(EditContext &ctx, const EditRequest &request, const GenerateO
     if (g.initNoise) {
         noise = fromHost(*g.initNoise);
         if (noise.sizes().vec() != shape)
-            fail(ErrorCode::ShapeMismatch, "initial noise must have the model's shape [1, " + std::to_string(shape[1])
-                                               + ", " + std::to_string(shape[2]) + ", " + std::to_string(shape[3]) + "]");
+            fail(ErrorCode::ShapeMismatch,
+                 "initial noise must have the model's shape [1, " + std::to_string(shape[1]) + ", "
+                     + std::to_string(shape[2]) + ", " + std::to_string(shape[3]) + "]");
         noise = noise.to(dev);
     } else {
         noise = randnLike(x0);
@@ -242,7 +255,8 @@ EditResult runEdit(EditContext &ctx, const EditRequest &request, const GenerateO
                 u.totalSteps = result.totalSteps;
                 u.timestep = s.timestep;
                 u.sigma = s.sigma;
-                u.elapsedSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                u.elapsedSeconds
+                    = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                 const auto xt = s.xt.narrow(0, 0, 1), px0 = s.x0.narrow(0, 0, 1);
                 if (g.wantPreviews) {
                     u.previewXt = ctx.previews(xt);
@@ -274,13 +288,13 @@ EditResult runEdit(EditContext &ctx, const EditRequest &request, const GenerateO
 
     if (request.mode == EditMode::Invert) {
         const Conditioning source = (request.sourceConditioning || !request.sourcePrompt.empty())
-                                        ? ctx.conditioning(request.sourceConditioning, request.sourcePrompt, "source prompt")
-                                        : result.conditioning;
+            ? ctx.conditioning(request.sourceConditioning, request.sourcePrompt, "source prompt")
+            : result.conditioning;
         const int n = request.inversionSteps;
         result.totalSteps = 2 * n;
         // Inversion without guidance: the DDIM ODE of the conditional model, run forward.
-        const auto inv = ddimInvertForSampler(n, ctx.modelFn(source, g, false), x0, makeOnStep(0), so.varianceType,
-                                              request.inversionFixedPoint);
+        const auto inv = ddimInvertForSampler(n, ctx.modelFn(source, g, false), x0, makeOnStep(0),
+                                              so.varianceType, request.inversionFixedPoint);
         result.stepsDone = inv.stepsDone;
         result.noise = toHost(inv.x.to(torch::kCPU));
         if (inv.cancelled) {
@@ -292,9 +306,9 @@ EditResult runEdit(EditContext &ctx, const EditRequest &request, const GenerateO
         regen.kind = SamplerKind::Ddim;
         regen.eta = 0;
         regen.steps = n;
-        const auto out = runSampler(regen, ctx.modelFn(result.conditioning, g, true), widen(inv.x),
-                                    [&](int, const torch::Tensor &like) { return torch::zeros_like(like); },
-                                    makeOnStep(0));
+        const auto out = runSampler(
+            regen, ctx.modelFn(result.conditioning, g, true), widen(inv.x),
+            [&](int, const torch::Tensor &like) { return torch::zeros_like(like); }, makeOnStep(0));
         result.stepsDone += out.stepsDone;
         finish(out.x, out.cancelled);
         return result;
@@ -371,8 +385,9 @@ EditResult runEdit(EditContext &ctx, const EditRequest &request, const GenerateO
                 const auto st = discreteStep(diffusion, so, model, x, from, randnLike(x));
                 x = merge(st.x, abarOf(to));
                 const double a = ac[from];
-                SamplerStep info{done, downs, static_cast<double>(diffusion.timestepMap()[from]),
-                                 std::sqrt((1 - a) / a), x, st.x0};
+                SamplerStep info {
+                    done, downs, static_cast<double>(diffusion.timestepMap()[from]), std::sqrt((1 - a) / a),
+                    x,    st.x0};
                 ++done;
                 cancelled = !onStep(info) && done < downs;
             } else {
@@ -390,27 +405,28 @@ EditResult runEdit(EditContext &ctx, const EditRequest &request, const GenerateO
     return result;
 }
 
-} // namespace editing
-
-Result<EditCanvas> editCanvas(Engine &engine)
+Result<EditCanvas> editCanvas(const LoadedModel &model)
 {
     return guarded("edit", [&]() -> EditCanvas {
-        editing::EditContext ctx(engine);
-        return EditCanvas{ctx.pixelSize(), ctx.pixelChannels()};
+        EditContext ctx(model, {});
+        return EditCanvas {ctx.pixelSize(), ctx.pixelChannels()};
     });
 }
 
-Result<EditResult> editImage(Engine &engine, const EditRequest &request, const GenerateObserver &observer,
+Result<EditResult> editImage(const LoadedModel &model, const PromptParser &parsePrompt,
+                             const EditRequest &request, const GenerateObserver &observer,
                              const CancelToken &cancel)
 {
     return guarded(std::string("edit ") + editModeName(request.mode), [&]() -> EditResult {
-        editing::EditContext ctx(engine);
-        auto result = editing::runEdit(ctx, request, observer, cancel);
+        EditContext ctx(model, parsePrompt);
+        auto result = runEdit(ctx, request, observer, cancel);
         spdlog::info("{} of '{}' in {:.2f} s ({} steps){}", editModeName(request.mode),
-                     result.conditioning.describe(engine.classNames()), result.seconds, result.stepsDone,
+                     result.conditioning.describe(ctx.classNames()), result.seconds, result.stepsDone,
                      result.status == JobStatus::Cancelled ? " - cancelled" : "");
         return result;
     });
 }
+
+} // namespace editing
 
 } // namespace ditstudio

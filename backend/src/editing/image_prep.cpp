@@ -1,6 +1,6 @@
 #include "editing/image_prep.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include <opencv2/imgproc.hpp>
 
@@ -18,10 +18,12 @@ cv::Mat toMat(const Image &image)
     if (image.empty() || image.width <= 0 || image.height <= 0)
         fail(ErrorCode::InvalidArgument, "the image is empty");
     if (image.channels != 1 && image.channels != 3 && image.channels != 4)
-        fail(ErrorCode::InvalidArgument, "images must have 1, 3 or 4 channels, got " + std::to_string(image.channels));
+        fail(ErrorCode::InvalidArgument,
+             "images must have 1, 3 or 4 channels, got " + std::to_string(image.channels));
     if (image.pixels.size() != static_cast<size_t>(image.width) * image.height * image.channels)
         fail(ErrorCode::InvalidArgument, "image pixel buffer does not match its width x height x channels");
-    return cv::Mat(image.height, image.width, CV_8UC(image.channels), const_cast<std::uint8_t *>(image.pixels.data()))
+    return cv::Mat(image.height, image.width, CV_8UC(image.channels),
+                   const_cast<std::uint8_t *>(image.pixels.data()))
         .clone();
 }
 
@@ -54,7 +56,8 @@ Image fitToModel(const Image &image, int size, int channels)
     if (sq.cols == size)
         resized = sq.clone();
     else
-        cv::resize(sq, resized, cv::Size(size, size), 0, 0, sq.cols > size ? cv::INTER_AREA : cv::INTER_CUBIC);
+        cv::resize(sq, resized, cv::Size(size, size), 0, 0,
+                   sq.cols > size ? cv::INTER_AREA : cv::INTER_CUBIC);
     if (channels == 1 && resized.channels() == 3)
         cv::cvtColor(resized, resized, cv::COLOR_RGB2GRAY);
     else if (channels == 3 && resized.channels() == 1)
@@ -80,9 +83,10 @@ Image buildMask(const Image &image, const Image &mask, const Padding &pad)
     cv::Mat m(image.height, image.width, CV_8UC1, cv::Scalar(0));
     if (!mask.empty()) {
         if (mask.width != image.width || mask.height != image.height)
-            fail(ErrorCode::ShapeMismatch, "the mask is " + std::to_string(mask.width) + "x" + std::to_string(mask.height)
-                                               + " but the image is " + std::to_string(image.width) + "x"
-                                               + std::to_string(image.height) + "; they must be the same size");
+            fail(ErrorCode::ShapeMismatch,
+                 "the mask is " + std::to_string(mask.width) + "x" + std::to_string(mask.height)
+                     + " but the image is " + std::to_string(image.width) + "x" + std::to_string(image.height)
+                     + "; they must be the same size");
         cv::Mat mm = toMat(mask);
         cv::Mat first;
         cv::extractChannel(mm, first, 0);
@@ -93,7 +97,8 @@ Image buildMask(const Image &image, const Image &mask, const Padding &pad)
         cv::threshold(alpha, m, 127, 255, cv::THRESH_BINARY_INV); // transparent = regenerate
     }
     if (pad.any())
-        cv::copyMakeBorder(m, m, pad.top, pad.bottom, pad.left, pad.right, cv::BORDER_CONSTANT, cv::Scalar(255));
+        cv::copyMakeBorder(m, m, pad.top, pad.bottom, pad.left, pad.right, cv::BORDER_CONSTANT,
+                           cv::Scalar(255));
     return fromMat(m);
 }
 
@@ -104,7 +109,8 @@ Image fitMaskToModel(const Image &mask, int size)
     if (sq.cols == size)
         resized = sq.clone();
     else // enlarged or averaged: any pixel the mask touches counts
-        cv::resize(sq, resized, cv::Size(size, size), 0, 0, sq.cols > size ? cv::INTER_AREA : cv::INTER_LINEAR);
+        cv::resize(sq, resized, cv::Size(size, size), 0, 0,
+                   sq.cols > size ? cv::INTER_AREA : cv::INTER_LINEAR);
     cv::threshold(resized, resized, 0, 255, cv::THRESH_BINARY);
     return fromMat(resized);
 }

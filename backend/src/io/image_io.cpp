@@ -1,7 +1,7 @@
 // PNG/JPEG I/O over OpenCV, with PNG text chunks (tEXt/iTXt) for generation parameters.
-#include "core/errors.h"
+#include "common/atomic_file.h"
+#include "common/errors.h"
 #include "ditstudio/engine.h"
-#include "io/atomic_file.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -52,7 +52,8 @@ Result<void> writePng(const std::string &path, const Image &image,
     return guarded("writing " + path, [&] {
         if (image.empty() || (image.channels != 1 && image.channels != 3 && image.channels != 4))
             fail(ErrorCode::InvalidArgument, "image is empty or has an unsupported channel count");
-        cv::Mat mat(image.height, image.width, CV_8UC(image.channels), const_cast<std::uint8_t *>(image.pixels.data()));
+        cv::Mat mat(image.height, image.width, CV_8UC(image.channels),
+                    const_cast<std::uint8_t *>(image.pixels.data()));
         cv::Mat bgr;
         if (image.channels == 3)
             cv::cvtColor(mat, bgr, cv::COLOR_RGB2BGR);
@@ -72,14 +73,16 @@ Result<void> writePng(const std::string &path, const Image &image,
             if (isLatin1Printable(value)) {
                 chunk = makeChunk("tEXt", key + std::string(1, '\0') + value);
             } else { // iTXt: key\0 compression-flag compression-method lang\0 translated\0 text (UTF-8)
-                chunk = makeChunk("iTXt", key + std::string(1, '\0') + std::string(2, '\0') + std::string(1, '\0')
-                                              + std::string(1, '\0') + value);
+                chunk = makeChunk("iTXt",
+                                  key + std::string(1, '\0') + std::string(2, '\0') + std::string(1, '\0')
+                                      + std::string(1, '\0') + value);
             }
             extra.insert(extra.end(), chunk.begin(), chunk.end());
         }
         png.insert(png.begin() + 33, extra.begin(), extra.end());
         writeFileAtomically(
-            path, [&](std::ostream &out) { out.write(reinterpret_cast<const char *>(png.data()), png.size()); },
+            path,
+            [&](std::ostream &out) { out.write(reinterpret_cast<const char *>(png.data()), png.size()); },
             overwrite);
     });
 }
@@ -90,7 +93,8 @@ Result<Image> readImage(const std::string &path, bool keepAlpha)
         std::ifstream in(path, std::ios::binary);
         if (!in)
             fail(ErrorCode::NotFound, "cannot open the file");
-        std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)),
+                                         std::istreambuf_iterator<char>());
         cv::Mat mat = cv::imdecode(bytes, keepAlpha ? cv::IMREAD_UNCHANGED : cv::IMREAD_COLOR);
         if (mat.empty())
             fail(ErrorCode::FormatError, "not a readable image (PNG, JPEG, BMP, TIFF, WebP)");

@@ -1,6 +1,6 @@
 #include "io/key_mapping.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 namespace ditstudio {
 
@@ -24,21 +24,24 @@ StateDict diffusersToOfficialDiT(const StateDict &in, int depth)
         const std::string o = "blocks." + std::to_string(i) + ".";
         // diffusers copies the shared embedders into every block; they must be identical.
         if (i > 0) {
-            for (const char *suffix : {"timestep_embedder.linear_1.weight", "timestep_embedder.linear_2.weight",
-                                       "class_embedder.embedding_table.weight"}) {
+            for (const char *suffix :
+                 {"timestep_embedder.linear_1.weight", "timestep_embedder.linear_2.weight",
+                  "class_embedder.embedding_table.weight"}) {
                 const std::string k = d + "norm1.emb." + suffix;
                 if (in.contains(k) && !torch::equal(in.at(k), in.at(emb0 + suffix)))
-                    fail(ErrorCode::FormatError, in.source + ": '" + k
-                                                     + "' differs from block 0's copy; per-block embedders are not "
-                                                       "supported by the DiT architecture");
+                    fail(ErrorCode::FormatError,
+                         in.source + ": '" + k
+                             + "' differs from block 0's copy; per-block embedders are not "
+                               "supported by the DiT architecture");
             }
         }
         take(d + "norm1.linear.weight", o + "adaLN_modulation.1.weight");
         take(d + "norm1.linear.bias", o + "adaLN_modulation.1.bias");
-        out.tensors[o + "attn.qkv.weight"] =
-            torch::cat({in.at(d + "attn1.to_q.weight"), in.at(d + "attn1.to_k.weight"), in.at(d + "attn1.to_v.weight")}, 0);
-        out.tensors[o + "attn.qkv.bias"] =
-            torch::cat({in.at(d + "attn1.to_q.bias"), in.at(d + "attn1.to_k.bias"), in.at(d + "attn1.to_v.bias")}, 0);
+        out.tensors[o + "attn.qkv.weight"] = torch::cat(
+            {in.at(d + "attn1.to_q.weight"), in.at(d + "attn1.to_k.weight"), in.at(d + "attn1.to_v.weight")},
+            0);
+        out.tensors[o + "attn.qkv.bias"] = torch::cat(
+            {in.at(d + "attn1.to_q.bias"), in.at(d + "attn1.to_k.bias"), in.at(d + "attn1.to_v.bias")}, 0);
         take(d + "attn1.to_out.0.weight", o + "attn.proj.weight");
         take(d + "attn1.to_out.0.bias", o + "attn.proj.bias");
         take(d + "ff.net.0.proj.weight", o + "mlp.fc1.weight");

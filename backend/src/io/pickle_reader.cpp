@@ -1,6 +1,6 @@
 #include "io/pickle_reader.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include <torch/torch.h>
 
@@ -161,20 +161,34 @@ bool checkedAdd(int64_t a, int64_t b, int64_t &out)
 const char *kindName(Kind kind)
 {
     switch (kind) {
-    case Kind::None: return "None";
-    case Kind::Bool: return "bool";
-    case Kind::Int: return "int";
-    case Kind::BigInt: return "int";
-    case Kind::Float: return "float";
-    case Kind::String: return "str";
-    case Kind::Bytes: return "bytes";
-    case Kind::List: return "list";
-    case Kind::Tuple: return "tuple";
-    case Kind::Dict: return "dict";
-    case Kind::Tensor: return "tensor";
-    case Kind::Storage: return "storage";
-    case Kind::Global: return "class or function";
-    case Kind::Object: return "object";
+    case Kind::None:
+        return "None";
+    case Kind::Bool:
+        return "bool";
+    case Kind::Int:
+        return "int";
+    case Kind::BigInt:
+        return "int";
+    case Kind::Float:
+        return "float";
+    case Kind::String:
+        return "str";
+    case Kind::Bytes:
+        return "bytes";
+    case Kind::List:
+        return "list";
+    case Kind::Tuple:
+        return "tuple";
+    case Kind::Dict:
+        return "dict";
+    case Kind::Tensor:
+        return "tensor";
+    case Kind::Storage:
+        return "storage";
+    case Kind::Global:
+        return "class or function";
+    case Kind::Object:
+        return "object";
     }
     return "value";
 }
@@ -210,7 +224,8 @@ Value *Value::get(const std::string &key) const
 
 Unpickler::Unpickler(const unsigned char *data, std::size_t size, std::string source, Limits limits)
     : m_data(data), m_size(data ? size : 0), m_source(std::move(source)), m_limits(limits)
-{}
+{
+}
 
 void Unpickler::error(const std::string &message) const
 {
@@ -496,7 +511,8 @@ Value *Unpickler::resolveGlobal(const std::string &module, const std::string &na
     }
     if (g->builtin == Builtin::Opaque && !allowedInertGlobal(module, name))
         error("refused pickle global '" + module + "." + name
-              + "': only the globals of tensor checkpoints are allowed (collections.OrderedDict, torch tensors, "
+              + "': only the globals of tensor checkpoints are allowed (collections.OrderedDict, torch "
+                "tensors, "
                 "parameters and storages, argparse.Namespace, set/frozenset)");
     return g;
 }
@@ -511,9 +527,9 @@ bool Unpickler::allowedInertGlobal(const std::string &module, const std::string 
     if ((module == "torch" || module == "torch.cuda") && name.size() > 7
         && name.compare(name.size() - 7, 7, "Storage") == 0)
         return true;
-    static const char *const kTorchNames[] = {"Size",    "device",   "float32", "float64", "float16", "bfloat16",
-                                              "int64",   "int32",    "int16",   "int8",    "uint8",   "bool",
-                                              "float",   "double",   "half",    "long",    "int",     "dtype"};
+    static const char *const kTorchNames[]
+        = {"Size", "device", "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16",
+           "int8", "uint8",  "bool",    "float",   "double",  "half",     "long",  "int",   "dtype"};
     if (module == "torch")
         for (const char *n : kTorchNames)
             if (name == n)
@@ -650,8 +666,7 @@ Value *Unpickler::call(Value *callable, const std::vector<Value *> &args, int de
             // quadratically in the file size.
             chargeContainerWork(args[0]->items.size());
             s->items = args[0]->items;
-        }
-        else if (!args.empty())
+        } else if (!args.empty())
             error(qualified + " called with unsupported arguments");
         return s;
     }
@@ -669,7 +684,8 @@ Value *Unpickler::call(Value *callable, const std::vector<Value *> &args, int de
                 b->text += static_cast<char>(c);
                 i += 1;
             } else if ((c & 0xe0) == 0xc0 && i + 1 < u.size() && c <= 0xc3) {
-                b->text += static_cast<char>(((c & 0x1f) << 6) | (static_cast<unsigned char>(u[i + 1]) & 0x3f));
+                b->text
+                    += static_cast<char>(((c & 0x1f) << 6) | (static_cast<unsigned char>(u[i + 1]) & 0x3f));
                 i += 2;
             } else {
                 error(qualified + ": a character beyond latin-1 in bytes data");
@@ -677,8 +693,10 @@ Value *Unpickler::call(Value *callable, const std::vector<Value *> &args, int de
         }
         return b;
     }
-    case Builtin::RebuildTensor: return rebuildTensor(args, false);
-    case Builtin::RebuildTensorV2: return rebuildTensor(args, true);
+    case Builtin::RebuildTensor:
+        return rebuildTensor(args, false);
+    case Builtin::RebuildTensorV2:
+        return rebuildTensor(args, true);
     case Builtin::RebuildParameter: {
         // Ref: torch/_utils.py _rebuild_parameter(data, requires_grad, backward_hooks[, state]).
         if (args.size() != 3 && args.size() != 4)
@@ -701,8 +719,8 @@ Value *Unpickler::call(Value *callable, const std::vector<Value *> &args, int de
             return r;
         if (r->kind == Kind::Object)
             return r;
-        const std::string typeName =
-            type->kind == Kind::Global ? type->qualifiedName() : kindName(type->kind);
+        const std::string typeName
+            = type->kind == Kind::Global ? type->qualifiedName() : kindName(type->kind);
         Value *o = makeObject(type->text, type->name, "unsupported tensor subclass '" + typeName + "'");
         o->tensorLike = r->kind == Kind::Tensor;
         return o;
@@ -718,8 +736,8 @@ void Unpickler::chargeContainerWork(std::size_t items)
 {
     m_containerWork += items;
     if (m_containerWork > m_limits.maxContainerWork + 4 * static_cast<uint64_t>(m_size))
-        error("too much container copying (" + std::to_string(m_containerWork)
-              + " items for a pickle of " + std::to_string(m_size) + " bytes; hostile pickle?)");
+        error("too much container copying (" + std::to_string(m_containerWork) + " items for a pickle of "
+              + std::to_string(m_size) + " bytes; hostile pickle?)");
 }
 
 // A canonical encoding of a hashable key, so equal Python keys collide. Work is budgeted so a
@@ -730,10 +748,14 @@ std::string Unpickler::keyOf(const Value *key, int depth)
     if (m_keyWork > m_limits.maxKeyWork + 4 * static_cast<uint64_t>(m_size))
         error("too much dictionary key work (hostile pickle?)");
     switch (key->kind) {
-    case Kind::None: return "N";
-    case Kind::Bool: return key->boolean ? "i1" : "i0";
-    case Kind::Int: return "i" + std::to_string(key->integer);
-    case Kind::BigInt: return "I" + key->text;
+    case Kind::None:
+        return "N";
+    case Kind::Bool:
+        return key->boolean ? "i1" : "i0";
+    case Kind::Int:
+        return "i" + std::to_string(key->integer);
+    case Kind::BigInt:
+        return "I" + key->text;
     case Kind::Float: {
         const double d = key->real;
         if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2e18)
@@ -742,9 +764,12 @@ std::string Unpickler::keyOf(const Value *key, int depth)
         std::memcpy(&bits, &d, sizeof bits);
         return "f" + std::to_string(bits);
     }
-    case Kind::String: return "s" + key->text;
-    case Kind::Bytes: return "b" + key->text;
-    case Kind::Global: return "g" + key->qualifiedName();
+    case Kind::String:
+        return "s" + key->text;
+    case Kind::Bytes:
+        return "b" + key->text;
+    case Kind::Global:
+        return "g" + key->qualifiedName();
     case Kind::Tuple: {
         if (depth >= 4 || key->items.size() > 64)
             error("dictionary key tuple too large or nested");
@@ -755,7 +780,8 @@ std::string Unpickler::keyOf(const Value *key, int depth)
         }
         return s + ")";
     }
-    default: error(std::string("unsupported dictionary key of type ") + kindName(key->kind));
+    default:
+        error(std::string("unsupported dictionary key of type ") + kindName(key->kind));
     }
 }
 
@@ -821,7 +847,8 @@ Value *Unpickler::load()
                 error("truncated pickle frame");
             break;
         }
-        case kStop: return pop();
+        case kStop:
+            return pop();
         case kMark:
             if (m_marks.size() >= m_limits.maxMarks)
                 error("more than " + std::to_string(m_limits.maxMarks) + " nested MARKs");
@@ -835,11 +862,17 @@ Value *Unpickler::load()
                 popMark();
             break;
         }
-        case kPopMark: popMark(); break;
-        case kDup: push(top()); break;
+        case kPopMark:
+            popMark();
+            break;
+        case kDup:
+            push(top());
+            break;
 
         // Scalars.
-        case kNone: push(make(Kind::None)); break;
+        case kNone:
+            push(make(Kind::None));
+            break;
         case kNewTrue:
         case kNewFalse: {
             Value *v = make(Kind::Bool);
@@ -847,7 +880,9 @@ Value *Unpickler::load()
             push(v);
             break;
         }
-        case kInt: push(makeIntFromText(readLine(), true)); break;
+        case kInt:
+            push(makeIntFromText(readLine(), true));
+            break;
         case kLong: {
             std::string line = readLine();
             if (!line.empty() && line.back() == 'L')
@@ -855,9 +890,15 @@ Value *Unpickler::load()
             push(makeIntFromText(line, false));
             break;
         }
-        case kBinInt: push(makeInt(static_cast<int32_t>(static_cast<uint32_t>(readUInt(4))))); break;
-        case kBinInt1: push(makeInt(readByte())); break;
-        case kBinInt2: push(makeInt(static_cast<int64_t>(readUInt(2)))); break;
+        case kBinInt:
+            push(makeInt(static_cast<int32_t>(static_cast<uint32_t>(readUInt(4)))));
+            break;
+        case kBinInt1:
+            push(makeInt(readByte()));
+            break;
+        case kBinInt2:
+            push(makeInt(static_cast<int64_t>(readUInt(2))));
+            break;
         case kLong1: {
             const uint8_t n = readByte();
             push(makeLong(readBytes(n)));
@@ -946,16 +987,36 @@ Value *Unpickler::load()
                 }
                 c = line[++i];
                 switch (c) {
-                case 'n': out += '\n'; break;
-                case 't': out += '\t'; break;
-                case 'r': out += '\r'; break;
-                case 'a': out += '\a'; break;
-                case 'b': out += '\b'; break;
-                case 'f': out += '\f'; break;
-                case 'v': out += '\v'; break;
-                case '\\': out += '\\'; break;
-                case '\'': out += '\''; break;
-                case '"': out += '"'; break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 'a':
+                    out += '\a';
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
+                case 'v':
+                    out += '\v';
+                    break;
+                case '\\':
+                    out += '\\';
+                    break;
+                case '\'':
+                    out += '\'';
+                    break;
+                case '"':
+                    out += '"';
+                    break;
                 case 'x': {
                     const int hi = i + 1 < line.size() ? hexValue(line[i + 1]) : -1;
                     const int lo = i + 2 < line.size() ? hexValue(line[i + 2]) : -1;
@@ -989,7 +1050,9 @@ Value *Unpickler::load()
             push(makeString(bytesToText(readBytes(static_cast<uint64_t>(n)))));
             break;
         }
-        case kShortBinString: push(makeString(bytesToText(readBytes(readByte())))); break;
+        case kShortBinString:
+            push(makeString(bytesToText(readBytes(readByte()))));
+            break;
         case kBinBytes:
         case kShortBinBytes:
         case kBinBytes8:
@@ -1000,14 +1063,23 @@ Value *Unpickler::load()
             push(v);
             break;
         }
-        case kNextBuffer: error("out-of-band pickle buffers are not supported");
-        case kReadOnlyBuffer: top(); break;
+        case kNextBuffer:
+            error("out-of-band pickle buffers are not supported");
+        case kReadOnlyBuffer:
+            top();
+            break;
 
         // Containers.
         case kEmptyList:
-        case kEmptySet: push(make(Kind::List)); break;
-        case kEmptyTuple: push(make(Kind::Tuple)); break;
-        case kEmptyDict: push(make(Kind::Dict)); break;
+        case kEmptySet:
+            push(make(Kind::List));
+            break;
+        case kEmptyTuple:
+            push(make(Kind::Tuple));
+            break;
+        case kEmptyDict:
+            push(make(Kind::Dict));
+            break;
         case kList:
         case kFrozenSet: {
             Value *v = make(Kind::List);
@@ -1087,11 +1159,21 @@ Value *Unpickler::load()
                 push(memoGet(index));
             break;
         }
-        case kBinPut: memoPut(readByte(), top()); break;
-        case kLongBinPut: memoPut(readUInt(4), top()); break;
-        case kMemoize: memoPut(m_memo.size(), top()); break;
-        case kBinGet: push(memoGet(readByte())); break;
-        case kLongBinGet: push(memoGet(readUInt(4))); break;
+        case kBinPut:
+            memoPut(readByte(), top());
+            break;
+        case kLongBinPut:
+            memoPut(readUInt(4), top());
+            break;
+        case kMemoize:
+            memoPut(m_memo.size(), top());
+            break;
+        case kBinGet:
+            push(memoGet(readByte()));
+            break;
+        case kLongBinGet:
+            push(memoGet(readUInt(4)));
+            break;
 
         // Globals, calls and objects: resolved against the whitelist, never executed.
         case kGlobal: {
@@ -1177,7 +1259,8 @@ Value *Unpickler::load()
             push(v);
             break;
         }
-        default: error("unknown pickle opcode " + hexByte(op));
+        default:
+            error("unknown pickle opcode " + hexByte(op));
         }
     }
 }

@@ -32,18 +32,18 @@ namespace ditstudio::pickle {
 enum class Kind {
     None,
     Bool,
-    Int,    ///< fits in int64
+    Int, ///< fits in int64
     BigInt, ///< an integer beyond int64; `text` holds its minimal little-endian two's-complement bytes
     Float,
     String, ///< UTF-8 text (also Python 2 byte strings, as torch.load decodes them)
     Bytes,
     List, ///< also sets and frozensets
     Tuple,
-    Dict,    ///< insertion-ordered (dict and collections.OrderedDict)
-    Tensor,  ///< a lazy tensor (see TensorInfo)
+    Dict, ///< insertion-ordered (dict and collections.OrderedDict)
+    Tensor, ///< a lazy tensor (see TensorInfo)
     Storage, ///< a typed storage (or a legacy view of one)
-    Global,  ///< a class or function reference, whitelisted or opaque
-    Object,  ///< an instance of an unsupported class, or the result of an unsupported call
+    Global, ///< a class or function reference, whitelisted or opaque
+    Object, ///< an instance of an unsupported class, or the result of an unsupported call
 };
 
 const char *kindName(Kind kind);
@@ -52,16 +52,16 @@ std::string kindWithArticle(Kind kind);
 
 /// What a whitelisted global does when the pickle calls it.
 enum class Builtin {
-    Opaque,            ///< allowlisted inert global (argparse.Namespace, ...): calling it yields an Object
-    OrderedDict,       ///< collections.OrderedDict
-    Set,               ///< builtins.set / frozenset (become lists)
-    CodecsEncode,      ///< _codecs.encode(text, 'latin1'): how protocols 0-2 write bytes
-    RebuildTensor,     ///< torch._utils._rebuild_tensor
-    RebuildTensorV2,   ///< torch._utils._rebuild_tensor_v2
-    RebuildParameter,  ///< torch._utils._rebuild_parameter(_with_state)
+    Opaque, ///< allowlisted inert global (argparse.Namespace, ...): calling it yields an Object
+    OrderedDict, ///< collections.OrderedDict
+    Set, ///< builtins.set / frozenset (become lists)
+    CodecsEncode, ///< _codecs.encode(text, 'latin1'): how protocols 0-2 write bytes
+    RebuildTensor, ///< torch._utils._rebuild_tensor
+    RebuildTensorV2, ///< torch._utils._rebuild_tensor_v2
+    RebuildParameter, ///< torch._utils._rebuild_parameter(_with_state)
     RebuildFromTypeV2, ///< torch._tensor._rebuild_from_type_v2
-    TensorType,        ///< torch.Tensor / torch.nn.parameter.Parameter (type markers)
-    StorageType,       ///< torch.FloatStorage etc. (`dtype` says which)
+    TensorType, ///< torch.Tensor / torch.nn.parameter.Parameter (type markers)
+    StorageType, ///< torch.FloatStorage etc. (`dtype` says which)
 };
 
 /// One storage's bytes as the container holds them. Shared by every tensor and view on it.
@@ -100,19 +100,19 @@ struct Value {
     bool boolean = false;
     int64_t integer = 0;
     double real = 0;
-    std::string text;                   ///< String, Bytes, BigInt; Global/Object: the module
-    std::string name;                   ///< Global/Object: the qualified name
-    std::vector<Value *> items;         ///< List, Tuple
-    std::unique_ptr<DictData> dict;     ///< Dict
+    std::string text; ///< String, Bytes, BigInt; Global/Object: the module
+    std::string name; ///< Global/Object: the qualified name
+    std::vector<Value *> items; ///< List, Tuple
+    std::unique_ptr<DictData> dict; ///< Dict
     std::unique_ptr<TensorInfo> tensor; ///< Tensor
     // Storage: a view [storageOffset, storageOffset + storageNumel) of `storage`.
     std::shared_ptr<StorageData> storage;
     int64_t storageOffset = 0;
     int64_t storageNumel = 0;
-    Builtin builtin = Builtin::Opaque;       ///< Global
+    Builtin builtin = Builtin::Opaque; ///< Global
     torch::ScalarType dtype = torch::kFloat; ///< Global with Builtin::StorageType
-    std::string reason;      ///< Object: why it cannot be used, e.g. "unsupported pickle global 'os.system'"
-    Value *state = nullptr;  ///< Object: the BUILD state, if any (e.g. an argparse.Namespace's fields)
+    std::string reason; ///< Object: why it cannot be used, e.g. "unsupported pickle global 'os.system'"
+    Value *state = nullptr; ///< Object: the BUILD state, if any (e.g. an argparse.Namespace's fields)
     bool tensorLike = false; ///< Object: stands for a tensor or storage this reader cannot build
 
     bool isString() const { return kind == Kind::String; }
@@ -130,7 +130,7 @@ struct Limits {
     std::size_t maxDims = 64;
     int maxCallDepth = 8;
     uint64_t maxKeyWork = 64ull << 20; ///< bytes of dict-key encoding work (on top of 4x the input)
-    uint64_t maxContainerWork = 4ull << 20;  ///< list/set items copied or appended (on top of 4x the input)
+    uint64_t maxContainerWork = 4ull << 20; ///< list/set items copied or appended (on top of 4x the input)
 };
 
 /// Runs one pickle from a byte range. Not thread-safe; cheap to construct.

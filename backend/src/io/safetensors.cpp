@@ -1,16 +1,16 @@
 #include "io/safetensors.h"
 
-#include "core/errors.h"
+#include "common/atomic_file.h"
+#include "common/errors.h"
 #include "core/platform.h"
-#include "io/atomic_file.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <limits>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <memory>
 
 namespace ditstudio {
@@ -19,7 +19,8 @@ const torch::Tensor &StateDict::at(const std::string &key) const
 {
     auto it = tensors.find(key);
     if (it == tensors.end())
-        fail(ErrorCode::NotFound, (source.empty() ? std::string("checkpoint") : source) + ": missing tensor '" + key + "'");
+        fail(ErrorCode::NotFound,
+             (source.empty() ? std::string("checkpoint") : source) + ": missing tensor '" + key + "'");
     return it->second;
 }
 
@@ -68,20 +69,24 @@ std::string shapeText(const std::vector<int64_t> &shape)
 
 } // namespace
 
-Header parseHeader(const unsigned char *data, std::size_t size, const std::string &source, std::size_t fileSize)
+Header parseHeader(const unsigned char *data, std::size_t size, const std::string &source,
+                   std::size_t fileSize)
 {
     if (fileSize == 0)
         fileSize = size;
     if (size < 8)
-        fail(ErrorCode::FormatError, source + ": not a safetensors file (shorter than the 8-byte header length)");
+        fail(ErrorCode::FormatError,
+             source + ": not a safetensors file (shorter than the 8-byte header length)");
     uint64_t n = 0;
     for (int i = 7; i >= 0; --i)
         n = (n << 8) | data[i];
     if (n == 0 || n > kMaxHeader)
-        fail(ErrorCode::FormatError, source + ": not a safetensors file (header length " + std::to_string(n) + " is implausible)");
+        fail(ErrorCode::FormatError,
+             source + ": not a safetensors file (header length " + std::to_string(n) + " is implausible)");
     if (8 + n > size)
-        fail(ErrorCode::FormatError, source + ": truncated: header says " + std::to_string(n)
-                                         + " bytes of JSON but the file has " + std::to_string(size - 8));
+        fail(ErrorCode::FormatError,
+             source + ": truncated: header says " + std::to_string(n) + " bytes of JSON but the file has "
+                 + std::to_string(size - 8));
     nlohmann::json json;
     try {
         json = nlohmann::json::parse(data + 8, data + 8 + n);
@@ -128,29 +133,30 @@ Header parseHeader(const unsigned char *data, std::size_t size, const std::strin
             // Checked product: a shape like [2^62 + 1, 4] must not wrap around to a small count.
             const auto dim = static_cast<uint64_t>(e.shape.back());
             if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / dim)
-                fail(ErrorCode::FormatError, where + ": shape " + shapeText(e.shape)
-                                                 + "... has more elements than fit in 64 bits");
+                fail(ErrorCode::FormatError,
+                     where + ": shape " + shapeText(e.shape) + "... has more elements than fit in 64 bits");
             numel *= dim;
         }
         if (numel > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(dt->size)
             || numel > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-            fail(ErrorCode::FormatError, where + ": shape " + shapeText(e.shape) + " of " + e.dtype
-                                             + " is too large to address");
+            fail(ErrorCode::FormatError,
+                 where + ": shape " + shapeText(e.shape) + " of " + e.dtype + " is too large to address");
         const auto &off = v["data_offsets"];
-        if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+        if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned()
+            || !off[1].is_number_unsigned())
             fail(ErrorCode::FormatError, where + ": data_offsets must be [begin, end]");
         e.begin = off[0].get<uint64_t>();
         e.end = off[1].get<uint64_t>();
         if (e.end < e.begin)
             fail(ErrorCode::FormatError, where + ": data_offsets end < begin");
         if (e.end - e.begin != numel * static_cast<uint64_t>(dt->size))
-            fail(ErrorCode::FormatError, where + ": " + std::to_string(e.end - e.begin) + " bytes for shape "
-                                             + shapeText(e.shape) + " of " + e.dtype + " (expected "
-                                             + std::to_string(numel * dt->size) + ")");
+            fail(ErrorCode::FormatError,
+                 where + ": " + std::to_string(e.end - e.begin) + " bytes for shape " + shapeText(e.shape)
+                     + " of " + e.dtype + " (expected " + std::to_string(numel * dt->size) + ")");
         if (e.end > dataSize)
-            fail(ErrorCode::FormatError, where + ": data ends at byte " + std::to_string(e.end)
-                                             + " but the data region has " + std::to_string(dataSize)
-                                             + " bytes (truncated file?)");
+            fail(ErrorCode::FormatError,
+                 where + ": data ends at byte " + std::to_string(e.end) + " but the data region has "
+                     + std::to_string(dataSize) + " bytes (truncated file?)");
         header.entries.push_back(std::move(e));
     }
     // Overlap check: sorted by begin, each must start at or after the previous end.
@@ -160,8 +166,9 @@ Header parseHeader(const unsigned char *data, std::size_t size, const std::strin
     std::sort(sorted.begin(), sorted.end(), [](auto *a, auto *b) { return a->begin < b->begin; });
     for (size_t i = 1; i < sorted.size(); ++i)
         if (sorted[i]->begin < sorted[i - 1]->end && sorted[i]->end > sorted[i]->begin)
-            fail(ErrorCode::FormatError, source + ": tensors '" + sorted[i - 1]->name + "' and '" + sorted[i]->name
-                                             + "' overlap in the data region");
+            fail(ErrorCode::FormatError,
+                 source + ": tensors '" + sorted[i - 1]->name + "' and '" + sorted[i]->name
+                     + "' overlap in the data region");
     return header;
 }
 
@@ -208,8 +215,9 @@ StateDict load(const std::filesystem::path &path)
         } else if (reinterpret_cast<uintptr_t>(ptr) % dt->size == 0) {
             // Zero-copy: the tensor keeps the mapping alive. Read-only memory: never write to it.
             auto keep = mapped;
-            t = torch::from_blob(const_cast<unsigned char *>(ptr), e.shape, [keep](void *) {},
-                                 torch::TensorOptions().dtype(dt->type));
+            t = torch::from_blob(
+                const_cast<unsigned char *>(ptr), e.shape, [keep](void *) {},
+                torch::TensorOptions().dtype(dt->type));
         } else {
             t = torch::empty(e.shape, torch::TensorOptions().dtype(dt->type));
             std::memcpy(t.data_ptr(), ptr, e.end - e.begin);
@@ -231,7 +239,8 @@ void save(const std::filesystem::path &path, const std::map<std::string, torch::
         torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
         const DTypeInfo &dt = findDType(t.scalar_type());
         const uint64_t bytes = static_cast<uint64_t>(t.numel()) * dt.size;
-        header[name] = {{"dtype", dt.name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+        header[name]
+            = {{"dtype", dt.name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
         offset += bytes;
         contiguous.push_back(t);
     }

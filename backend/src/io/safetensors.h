@@ -30,7 +30,8 @@ struct Header {
 /// Parse and validate a header from the first `size` bytes of a file of `fileSize` bytes
 /// (fileSize 0: the buffer is the whole file). Throws DitException(FormatError) naming `source`
 /// and the offending field.
-Header parseHeader(const unsigned char *data, std::size_t size, const std::string &source, std::size_t fileSize = 0);
+Header parseHeader(const unsigned char *data, std::size_t size, const std::string &source,
+                   std::size_t fileSize = 0);
 
 /// Read only the header of a file (no data mapped).
 Header readHeader(const std::filesystem::path &path);

@@ -1,6 +1,6 @@
 #include "io/torch_checkpoint.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "core/platform.h"
 #include "io/pickle_reader.h"
 
@@ -91,8 +91,8 @@ Value *persistentStorage(Unpickler &u, const Value &pid, StorageTable &table)
     if (numelValue->kind != Kind::Int || numelValue->integer < 0)
         u.error("storage '" + key + "' has an invalid element count");
     if (type->builtin != pickle::Builtin::StorageType) {
-        Value *o =
-            u.makeObject(type->text, type->name, "unsupported storage type '" + type->qualifiedName() + "'");
+        Value *o = u.makeObject(type->text, type->name,
+                                "unsupported storage type '" + type->qualifiedName() + "'");
         o->tensorLike = true;
         return o;
     }
@@ -125,16 +125,20 @@ Value *persistentStorage(Unpickler &u, const Value &pid, StorageTable &table)
 std::string scalarText(const Value &v)
 {
     switch (v.kind) {
-    case Kind::Bool: return v.boolean ? "true" : "false";
-    case Kind::Int: return std::to_string(v.integer);
+    case Kind::Bool:
+        return v.boolean ? "true" : "false";
+    case Kind::Int:
+        return std::to_string(v.integer);
     case Kind::Float: {
         std::ostringstream s;
         s.precision(17);
         s << v.real;
         return s.str();
     }
-    case Kind::String: return v.text;
-    default: return {};
+    case Kind::String:
+        return v.text;
+    default:
+        return {};
     }
 }
 
@@ -177,8 +181,9 @@ StateDict toStateDict(const Value &root, const std::string &source, const std::s
         fail(ErrorCode::Unsupported,
              where + ": " + dict->reason + " (only tensor state_dicts can be loaded)");
     if (dict->kind != Kind::Dict)
-        fail(ErrorCode::FormatError, where + ": the checkpoint holds " + pickle::kindWithArticle(dict->kind)
-                                         + ", not a state_dict of tensors");
+        fail(ErrorCode::FormatError,
+             where + ": the checkpoint holds " + pickle::kindWithArticle(dict->kind)
+                 + ", not a state_dict of tensors");
 
     StateDict out;
     out.source = source;
@@ -254,9 +259,10 @@ StateDict loadZip(const fs::path &path, const std::string &source)
         }
     };
     if (reader->hasRecord("constants.pkl") || reader->hasRecord("code/__torch__.py"))
-        fail(ErrorCode::Unsupported, source
-                                         + ": a TorchScript archive (torch.jit.save), not a torch.save "
-                                           "checkpoint: save the model's state_dict instead");
+        fail(ErrorCode::Unsupported,
+             source
+                 + ": a TorchScript archive (torch.jit.save), not a torch.save "
+                   "checkpoint: save the model's state_dict instead");
     if (!reader->hasRecord("data.pkl"))
         fail(ErrorCode::FormatError,
              source + ": a zip archive without data.pkl (not a torch.save checkpoint)");
@@ -288,9 +294,9 @@ StateDict loadZip(const fs::path &path, const std::string &source)
         }
         const std::size_t size = std::get<1>(got);
         if (size < expected)
-            fail(ErrorCode::FormatError, source + ": truncated storage '" + record + "': expected "
-                                             + std::to_string(expected) + " bytes, found "
-                                             + std::to_string(size));
+            fail(ErrorCode::FormatError,
+                 source + ": truncated storage '" + record + "': expected " + std::to_string(expected)
+                     + " bytes, found " + std::to_string(size));
         if (s.numel == 0)
             return torch::empty({0}, torch::TensorOptions().dtype(s.dtype));
         auto holder = std::make_shared<at::DataPtr>(std::move(std::get<0>(got)));
@@ -316,7 +322,7 @@ StateDict loadZip(const fs::path &path, const std::string &source)
 bool isLegacyMagic(const Value &v)
 {
     return v.kind == Kind::BigInt && v.text.size() == sizeof kLegacyMagic
-           && std::memcmp(v.text.data(), kLegacyMagic, sizeof kLegacyMagic) == 0;
+        && std::memcmp(v.text.data(), kLegacyMagic, sizeof kLegacyMagic) == 0;
 }
 
 bool looksLegacy(const unsigned char *data, std::size_t size, const std::string &source)
@@ -407,14 +413,14 @@ StateDict loadLegacy(const std::shared_ptr<platform::MappedFile> &file, const st
             count = (count << 8) | data[pos + i];
         pos += 8;
         if (count != static_cast<uint64_t>(s.numel))
-            fail(ErrorCode::FormatError, source + ": storage '" + key + "' holds " + std::to_string(count)
-                                             + " elements but the pickle declares "
-                                             + std::to_string(s.numel));
+            fail(ErrorCode::FormatError,
+                 source + ": storage '" + key + "' holds " + std::to_string(count)
+                     + " elements but the pickle declares " + std::to_string(s.numel));
         const uint64_t bytes = static_cast<uint64_t>(s.numel) * c10::elementSize(s.dtype);
         if (bytes > size - pos)
-            fail(ErrorCode::FormatError, source + ": truncated storage '" + key + "': expected "
-                                             + std::to_string(bytes) + " bytes, found "
-                                             + std::to_string(size - pos));
+            fail(ErrorCode::FormatError,
+                 source + ": truncated storage '" + key + "': expected " + std::to_string(bytes)
+                     + " bytes, found " + std::to_string(size - pos));
         (*offsets)[key] = pos;
         pos += static_cast<std::size_t>(bytes);
     }

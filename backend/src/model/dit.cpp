@@ -1,6 +1,6 @@
 #include "model/dit.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include <algorithm>
 #include <cmath>
@@ -33,19 +33,22 @@ torch::Tensor layerNorm(const torch::Tensor &x)
 // ---------------------------------------------------------------------------------------------
 TimestepEmbedderImpl::TimestepEmbedderImpl(int hiddenSize, int frequencySize) : m_frequencySize(frequencySize)
 {
-    mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(frequencySize, hiddenSize),
-                                                       torch::nn::SiLU(), torch::nn::Linear(hiddenSize, hiddenSize)));
+    mlp = register_module("mlp",
+                          torch::nn::Sequential(torch::nn::Linear(frequencySize, hiddenSize),
+                                                torch::nn::SiLU(),
+                                                torch::nn::Linear(hiddenSize, hiddenSize)));
 }
 
 torch::Tensor TimestepEmbedderImpl::timestepFeatures(const torch::Tensor &t, int dim, double maxPeriod)
 {
     // Ref: DiT models.py TimestepEmbedder.timestep_embedding (GLIDE): cosine first.
     const int half = dim / 2;
-    auto freqs = torch::exp(-std::log(maxPeriod) * torch::arange(0, half, torch::TensorOptions().dtype(torch::kFloat32))
+    auto freqs = torch::exp(-std::log(maxPeriod)
+                            * torch::arange(0, half, torch::TensorOptions().dtype(torch::kFloat32))
                             / static_cast<double>(half))
                      .to(t.device()); // [half]
     auto args = t.to(torch::kFloat32).unsqueeze(1) * freqs.unsqueeze(0); // [N, half]
-    auto emb = torch::cat({torch::cos(args), torch::sin(args)}, -1);     // [N, 2*half]
+    auto emb = torch::cat({torch::cos(args), torch::sin(args)}, -1); // [N, 2*half]
     if (dim % 2)
         emb = torch::cat({emb, torch::zeros_like(emb.narrow(1, 0, 1))}, -1);
     return emb;
@@ -66,15 +69,15 @@ LabelEmbedderImpl::LabelEmbedderImpl(int numClasses, int hiddenSize, double drop
     embedding_table = register_module("embedding_table", torch::nn::Embedding(rows, hiddenSize));
 }
 
-torch::Tensor LabelEmbedderImpl::forward(const torch::Tensor &labels, bool train, const torch::Tensor &forceDrop)
+torch::Tensor LabelEmbedderImpl::forward(const torch::Tensor &labels, bool train,
+                                         const torch::Tensor &forceDrop)
 {
     torch::Tensor l = labels;
     if ((train && m_dropoutProb > 0) || forceDrop.defined()) {
         // Ref: DiT LabelEmbedder.token_drop: replace dropped labels by the null class.
         torch::Tensor drop = forceDrop.defined()
-                                 ? (forceDrop == 1)
-                                 : (torch::rand({labels.size(0)}, torch::TensorOptions().device(labels.device()))
-                                    < m_dropoutProb);
+            ? (forceDrop == 1)
+            : (torch::rand({labels.size(0)}, torch::TensorOptions().device(labels.device())) < m_dropoutProb);
         l = torch::where(drop, torch::full_like(labels, m_numClasses), labels);
     }
     return embedding_table->forward(l);
@@ -89,15 +92,16 @@ torch::Tensor LabelEmbedderImpl::mix(const torch::Tensor &weights)
 // ---------------------------------------------------------------------------------------------
 PatchEmbedImpl::PatchEmbedImpl(int inChannels, int hiddenSize, int patchSize)
 {
-    proj = register_module("proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(inChannels, hiddenSize, patchSize)
-                                                         .stride(patchSize)
-                                                         .bias(true)));
+    proj = register_module(
+        "proj",
+        torch::nn::Conv2d(
+            torch::nn::Conv2dOptions(inChannels, hiddenSize, patchSize).stride(patchSize).bias(true)));
 }
 
 torch::Tensor PatchEmbedImpl::forward(const torch::Tensor &x)
 {
-    auto y = proj->forward(x);               // [N, D, h, w]
-    return y.flatten(2).transpose(1, 2);     // [N, T, D], tokens row-major
+    auto y = proj->forward(x); // [N, D, h, w]
+    return y.flatten(2).transpose(1, 2); // [N, T, D], tokens row-major
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -113,15 +117,17 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor &x, const AttentionHook
     const auto n = x.size(0), t = x.size(1), d = x.size(2);
     const auto hd = d / m_numHeads;
     // Ref: timm Attention: qkv rows are [q heads | k heads | v heads].
-    auto qkvOut = qkv->forward(x).reshape({n, t, 3, m_numHeads, hd}).permute({2, 0, 3, 1, 4}); // [3, N, H, T, hd]
+    auto qkvOut
+        = qkv->forward(x).reshape({n, t, 3, m_numHeads, hd}).permute({2, 0, 3, 1, 4}); // [3, N, H, T, hd]
     auto q = qkvOut[0], k = qkvOut[1], v = qkvOut[2];
     auto attn = torch::matmul(q * m_scale, k.transpose(-2, -1)); // [N, H, T, T]
     attn = attn.softmax(-1); // (in place would save one [N, H, T, T] buffer, but probes keep attn)
     auto out = torch::matmul(attn, v); // [N, H, T, hd]
     if (hooks) {
         if (hooks->probsOut) {
-            auto probs = hooks->queryIndex.defined() ? attn.index_select(2, hooks->queryIndex.to(attn.device()))
-                                                     : attn; // [N, H, Q, T]
+            auto probs = hooks->queryIndex.defined()
+                ? attn.index_select(2, hooks->queryIndex.to(attn.device()))
+                : attn; // [N, H, Q, T]
             if (hooks->headMean)
                 probs = probs.mean(1, /*keepdim=*/true);
             *hooks->probsOut = probs.detach();
@@ -155,7 +161,8 @@ DiTBlockImpl::DiTBlockImpl(int hiddenSize, int numHeads, double mlpRatio) : m_hi
     attn = register_module("attn", Attention(hiddenSize, numHeads));
     mlp = register_module("mlp", Mlp(hiddenSize, static_cast<int>(hiddenSize * mlpRatio)));
     adaLN_modulation = register_module(
-        "adaLN_modulation", torch::nn::Sequential(torch::nn::SiLU(), torch::nn::Linear(hiddenSize, 6 * hiddenSize)));
+        "adaLN_modulation",
+        torch::nn::Sequential(torch::nn::SiLU(), torch::nn::Linear(hiddenSize, 6 * hiddenSize)));
 }
 
 torch::Tensor DiTBlockImpl::forward(const torch::Tensor &x, const torch::Tensor &c, const BlockHooks *hooks)
@@ -164,22 +171,24 @@ torch::Tensor DiTBlockImpl::forward(const torch::Tensor &x, const torch::Tensor 
     // Low-precision weights with an fp32 residual stream (DiTImpl::fp32Residual): the products run in
     // the weights' dtype, the modulation, norms and residual adds in x's (no-ops when they agree).
     auto modAll = adaLN_modulation->forward(c.to(weightDtype())).to(x.dtype()); // [N, 6D]
-    auto mod = modAll.chunk(6, 1);                                                // 6 x [N, D]
+    auto mod = modAll.chunk(6, 1); // 6 x [N, D]
     if (!hooks)
         return forwardModulated(x, mod, nullptr, false, false);
     if (hooks->adalnOut)
         *hooks->adalnOut = modAll.view({modAll.size(0), 6, m_hiddenSize}).detach();
-    return forwardModulated(x, mod, hooks->probeAttention ? &hooks->attention : nullptr, hooks->zeroAttentionGate,
-                            hooks->zeroMlpGate);
+    return forwardModulated(x, mod, hooks->probeAttention ? &hooks->attention : nullptr,
+                            hooks->zeroAttentionGate, hooks->zeroMlpGate);
 }
 
 torch::Tensor DiTBlockImpl::forwardModulated(const torch::Tensor &x, const std::vector<torch::Tensor> &mod,
-                                             const AttentionHooks *attnHooks, bool zeroAttentionGate, bool zeroMlpGate)
+                                             const AttentionHooks *attnHooks, bool zeroAttentionGate,
+                                             bool zeroMlpGate)
 {
     const auto wd = weightDtype();
     torch::Tensor h = x;
     if (!zeroAttentionGate) {
-        h = gated(x, mod[2], attn->forward(modulate(layerNorm(x), mod[0], mod[1]).to(wd), attnHooks).to(x.dtype()));
+        h = gated(x, mod[2],
+                  attn->forward(modulate(layerNorm(x), mod[0], mod[1]).to(wd), attnHooks).to(x.dtype()));
     } else if (attnHooks && attnHooks->probsOut) {
         // The branch is off, but its attention is still what the block would look at: record it.
         (void)attn->forward(modulate(layerNorm(x), mod[0], mod[1]).to(wd), attnHooks);
@@ -189,15 +198,17 @@ torch::Tensor DiTBlockImpl::forwardModulated(const torch::Tensor &x, const std::
     return gated(h, mod[5], mlp->forward(modulate(layerNorm(h), mod[3], mod[4]).to(wd)).to(x.dtype()));
 }
 
-torch::Tensor DiTBlockImpl::forwardCached(const torch::Tensor &x, const torch::Tensor &c, torch::Tensor &attnOut,
-                                          torch::Tensor &mlpOut, torch::Tensor &attnPrev, torch::Tensor &mlpPrev,
-                                          bool refresh, double extrapolate)
+torch::Tensor DiTBlockImpl::forwardCached(const torch::Tensor &x, const torch::Tensor &c,
+                                          torch::Tensor &attnOut, torch::Tensor &mlpOut,
+                                          torch::Tensor &attnPrev, torch::Tensor &mlpPrev, bool refresh,
+                                          double extrapolate)
 {
     const auto wd = weightDtype();
     auto mod = adaLN_modulation->forward(c.to(wd)).to(x.dtype()).chunk(6, 1);
     auto kept = [&](const torch::Tensor &out, const torch::Tensor &prev) {
-        return extrapolate > 0 && prev.defined() ? torch::lerp(out, prev, -extrapolate) // out + (out - prev) * e
-                                                 : out;
+        return extrapolate > 0 && prev.defined()
+            ? torch::lerp(out, prev, -extrapolate) // out + (out - prev) * e
+            : out;
     };
     torch::Tensor a;
     if (refresh || !attnOut.defined()) {
@@ -224,7 +235,8 @@ FinalLayerImpl::FinalLayerImpl(int hiddenSize, int patchSize, int outChannels) :
 {
     linear = register_module("linear", torch::nn::Linear(hiddenSize, patchSize * patchSize * outChannels));
     adaLN_modulation = register_module(
-        "adaLN_modulation", torch::nn::Sequential(torch::nn::SiLU(), torch::nn::Linear(hiddenSize, 2 * hiddenSize)));
+        "adaLN_modulation",
+        torch::nn::Sequential(torch::nn::SiLU(), torch::nn::Linear(hiddenSize, 2 * hiddenSize)));
 }
 
 torch::Tensor FinalLayerImpl::forward(const torch::Tensor &x, const torch::Tensor &c)
@@ -257,16 +269,16 @@ torch::Tensor DiTImpl::sinCosPosEmbed(int dim, int gridSize)
     auto opts = torch::TensorOptions().dtype(torch::kFloat64);
     const int quarter = dim / 4;
     auto omega = torch::arange(quarter, opts) / static_cast<double>(quarter);
-    omega = 1.0 / torch::pow(10000.0, omega);                                   // [D/4]
+    omega = 1.0 / torch::pow(10000.0, omega); // [D/4]
     auto coords = torch::arange(gridSize, opts);
-    auto col = coords.repeat({gridSize});                                       // token i*g+j -> j
-    auto row = coords.repeat_interleave(gridSize);                              // token i*g+j -> i
+    auto col = coords.repeat({gridSize}); // token i*g+j -> j
+    auto row = coords.repeat_interleave(gridSize); // token i*g+j -> i
     auto embed1d = [&](const torch::Tensor &pos) {
-        auto out = pos.unsqueeze(1) * omega.unsqueeze(0);                        // [T, D/4]
-        return torch::cat({torch::sin(out), torch::cos(out)}, 1);               // [T, D/2]
+        auto out = pos.unsqueeze(1) * omega.unsqueeze(0); // [T, D/4]
+        return torch::cat({torch::sin(out), torch::cos(out)}, 1); // [T, D/2]
     };
-    auto emb = torch::cat({embed1d(col), embed1d(row)}, 1);                     // [T, D]
-    return emb.to(torch::kFloat32).unsqueeze(0);                                // [1, T, D]
+    auto emb = torch::cat({embed1d(col), embed1d(row)}, 1); // [T, D]
+    return emb.to(torch::kFloat32).unsqueeze(0); // [1, T, D]
 }
 
 torch::Tensor DiTImpl::unpatchify(const torch::Tensor &x) const
@@ -285,8 +297,8 @@ torch::Tensor DiTImpl::posEmbed(torch::ScalarType dtype, const torch::Device &de
 {
     // Cached per dtype and device (the buffer itself follows module.to()); an fp32 residual stream
     // under low-precision weights gets the exact fp32 table, not the rounded buffer.
-    if (m_posEmbedCache.defined() && m_posEmbedCache.scalar_type() == dtype && m_posEmbedCache.device() == device
-        && m_posEmbedSource.is_same(pos_embed))
+    if (m_posEmbedCache.defined() && m_posEmbedCache.scalar_type() == dtype
+        && m_posEmbedCache.device() == device && m_posEmbedSource.is_same(pos_embed))
         return m_posEmbedCache;
     torch::Tensor table = pos_embed;
     if (dtype == torch::kFloat32 && pos_embed.scalar_type() != torch::kFloat32)
@@ -307,9 +319,10 @@ torch::Tensor DiTImpl::forward(const torch::Tensor &x, const torch::Tensor &t, c
         trace->xEmb = xe.detach();
     auto h = xe + posEmbed(rdtype, xe.device());
     torch::Tensor tEmb = t_embedder->forward(t).to(rdtype); // [N, D]
-    torch::Tensor yEmb = (cond.weights.defined() ? y_embedder->mix(cond.weights)
-                                                 : y_embedder->forward(cond.labels, is_training(), cond.forceDrop))
-                             .to(rdtype);
+    torch::Tensor yEmb
+        = (cond.weights.defined() ? y_embedder->mix(cond.weights)
+                                  : y_embedder->forward(cond.labels, is_training(), cond.forceDrop))
+              .to(rdtype);
     if (trace) {
         trace->tFreq = TimestepEmbedderImpl::timestepFeatures(t, t_embedder->m_frequencySize).detach();
         trace->tEmb = tEmb.detach();
@@ -327,17 +340,17 @@ torch::Tensor DiTImpl::forward(const torch::Tensor &x, const torch::Tensor &t, c
     double cacheExtrapolation = 0;
     if (stepCache && !trace) {
         StepCache &sc = *stepCache;
-        const bool sameBatch = sc.attn.size() == depth && sc.attn.front().defined()
-                               && sc.attn.front().sizes() == h.sizes();
+        const bool sameBatch
+            = sc.attn.size() == depth && sc.attn.front().defined() && sc.attn.front().sizes() == h.sizes();
         if (sc.threshold > 0) {
             // How much the first block's input moved since the last call (one adaLN and one norm).
             auto b0 = blocks->ptr<DiTBlockImpl>(0);
             auto mod0 = b0->adaLN_modulation->forward(c.to(b0->weightDtype())).to(h.dtype()).chunk(6, 1);
             auto indicator = modulate(layerNorm(h), mod0[0], mod0[1]);
             if (sameBatch && sc.previous.defined() && sc.previous.sizes() == indicator.sizes())
-                sc.accumulated += ((indicator - sc.previous).abs().mean()
-                                   / sc.previous.abs().mean().clamp_min(1e-12))
-                                      .item<double>();
+                sc.accumulated
+                    += ((indicator - sc.previous).abs().mean() / sc.previous.abs().mean().clamp_min(1e-12))
+                           .item<double>();
             refresh = !sameBatch || !sc.previous.defined() || sc.accumulated >= sc.threshold;
             if (refresh)
                 sc.accumulated = 0;
@@ -362,7 +375,8 @@ torch::Tensor DiTImpl::forward(const torch::Tensor &x, const torch::Tensor &t, c
             cacheExtrapolation = 0;
         } else if (sc.extrapolate && sc.prevRefreshCall >= 0) {
             // k calls after the last full call, whose predecessor was `gap` calls before it.
-            cacheExtrapolation = double(sc.calls - sc.lastRefreshCall) / double(sc.lastRefreshCall - sc.prevRefreshCall);
+            cacheExtrapolation
+                = double(sc.calls - sc.lastRefreshCall) / double(sc.lastRefreshCall - sc.prevRefreshCall);
         }
         ++sc.calls;
         if (refresh)
@@ -371,9 +385,10 @@ torch::Tensor DiTImpl::forward(const torch::Tensor &x, const torch::Tensor &t, c
     for (size_t i = 0; i < depth; ++i) {
         auto block = blocks->ptr<DiTBlockImpl>(i);
         if (!trace) {
-            h = stepCache ? block->forwardCached(h, c, stepCache->attn[i], stepCache->mlp[i], stepCache->attnPrev[i],
-                                                 stepCache->mlpPrev[i], refresh, cacheExtrapolation)
-                          : block->forward(h, c);
+            h = stepCache
+                ? block->forwardCached(h, c, stepCache->attn[i], stepCache->mlp[i], stepCache->attnPrev[i],
+                                       stepCache->mlpPrev[i], refresh, cacheExtrapolation)
+                : block->forward(h, c);
             continue;
         }
         const torch::Tensor in = h;
@@ -387,7 +402,8 @@ torch::Tensor DiTImpl::forward(const torch::Tensor &x, const torch::Tensor &t, c
                                       .detach();
         } else {
             BlockHooks hooks;
-            const bool wantAttn = trace->wantAttention && (trace->attentionBlocks.empty() || trace->attentionBlocks.at(i));
+            const bool wantAttn
+                = trace->wantAttention && (trace->attentionBlocks.empty() || trace->attentionBlocks.at(i));
             if (wantAttn) {
                 hooks.attention.probsOut = &trace->attention[i];
                 hooks.attention.queryIndex = trace->queryIndex;
@@ -424,16 +440,17 @@ DiTInterventions DiTInterventions::resolve(const Interventions &requested, const
     out.zeroMlpGate.assign(depth, 0);
     auto checkBlock = [&](int b, const char *what) {
         if (b < 0 || b >= depth)
-            fail(ErrorCode::InvalidArgument, std::string(what) + ": block " + std::to_string(b) + " is out of range 0.."
-                                                 + std::to_string(depth - 1) + " (the model has " + std::to_string(depth)
-                                                 + " blocks)");
+            fail(ErrorCode::InvalidArgument,
+                 std::string(what) + ": block " + std::to_string(b) + " is out of range 0.."
+                     + std::to_string(depth - 1) + " (the model has " + std::to_string(depth) + " blocks)");
     };
     for (const auto &[b, head] : requested.disabledHeads) {
         checkBlock(b, "disabled head");
         if (head < 0 || head >= config.numHeads)
-            fail(ErrorCode::InvalidArgument, "disabled head: head " + std::to_string(head) + " is out of range 0.."
-                                                 + std::to_string(config.numHeads - 1) + " (the model has "
-                                                 + std::to_string(config.numHeads) + " heads per block)");
+            fail(ErrorCode::InvalidArgument,
+                 "disabled head: head " + std::to_string(head) + " is out of range 0.."
+                     + std::to_string(config.numHeads - 1) + " (the model has "
+                     + std::to_string(config.numHeads) + " heads per block)");
         auto &v = out.disabledHeads[b];
         if (std::find(v.begin(), v.end(), head) == v.end())
             v.push_back(head);
@@ -455,9 +472,11 @@ DiTInterventions DiTInterventions::resolve(const Interventions &requested, const
 
 bool DiTInterventions::any() const
 {
-    auto set = [](const std::vector<char> &v) { return std::any_of(v.begin(), v.end(), [](char c) { return c != 0; }); };
+    auto set = [](const std::vector<char> &v) {
+        return std::any_of(v.begin(), v.end(), [](char c) { return c != 0; });
+    };
     return set(skip) || set(zeroAttentionGate) || set(zeroMlpGate)
-           || std::any_of(disabledHeads.begin(), disabledHeads.end(), [](const auto &v) { return !v.empty(); });
+        || std::any_of(disabledHeads.begin(), disabledHeads.end(), [](const auto &v) { return !v.empty(); });
 }
 
 void DiTImpl::initializeWeights()

@@ -21,7 +21,7 @@ struct TimestepEmbedderImpl : torch::nn::Module {
     torch::Tensor forward(const torch::Tensor &t); // [N] -> [N, D]
 
     int m_frequencySize;
-    torch::nn::Sequential mlp{nullptr};
+    torch::nn::Sequential mlp {nullptr};
 };
 TORCH_MODULE(TimestepEmbedder);
 
@@ -35,7 +35,7 @@ struct LabelEmbedderImpl : torch::nn::Module {
 
     int m_numClasses;
     double m_dropoutProb;
-    torch::nn::Embedding embedding_table{nullptr};
+    torch::nn::Embedding embedding_table {nullptr};
 };
 TORCH_MODULE(LabelEmbedder);
 
@@ -43,14 +43,15 @@ TORCH_MODULE(LabelEmbedder);
 struct PatchEmbedImpl : torch::nn::Module {
     PatchEmbedImpl(int inChannels, int hiddenSize, int patchSize);
     torch::Tensor forward(const torch::Tensor &x); // [N, C, H, W] -> [N, T, D]
-    torch::nn::Conv2d proj{nullptr};
+    torch::nn::Conv2d proj {nullptr};
 };
 TORCH_MODULE(PatchEmbed);
 
 /// Instrumentation of one attention call (all optional).
 struct AttentionHooks {
-    torch::Tensor *probsOut = nullptr; ///< receives softmax(q k^T / sqrt(d)): [N, H, Q, T] (H = 1 with headMean)
-    torch::Tensor queryIndex;          ///< [Q] int64 query rows to keep; undefined: all T rows
+    torch::Tensor *probsOut
+        = nullptr; ///< receives softmax(q k^T / sqrt(d)): [N, H, Q, T] (H = 1 with headMean)
+    torch::Tensor queryIndex; ///< [Q] int64 query rows to keep; undefined: all T rows
     bool headMean = false;
     std::vector<int64_t> disabledHeads; ///< heads whose output is zeroed before proj
 };
@@ -61,24 +62,24 @@ struct AttentionImpl : torch::nn::Module {
     torch::Tensor forward(const torch::Tensor &x, const AttentionHooks *hooks = nullptr);
     int m_numHeads;
     double m_scale;
-    torch::nn::Linear qkv{nullptr}, proj{nullptr};
+    torch::nn::Linear qkv {nullptr}, proj {nullptr};
 };
 TORCH_MODULE(Attention);
 
 struct MlpImpl : torch::nn::Module {
     MlpImpl(int dim, int hidden);
     torch::Tensor forward(const torch::Tensor &x); // GELU, tanh approximation
-    torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+    torch::nn::Linear fc1 {nullptr}, fc2 {nullptr};
 };
 TORCH_MODULE(Mlp);
 
 /// Instrumentation of one block call (all optional).
 struct BlockHooks {
     AttentionHooks attention;
-    bool probeAttention = false;    ///< pass `attention` to the attention (probe and/or head switches)
+    bool probeAttention = false; ///< pass `attention` to the attention (probe and/or head switches)
     torch::Tensor *adalnOut = nullptr; ///< receives the six chunks [N, 6, D] in the official order
     bool zeroAttentionGate = false; ///< gate_msa := 0
-    bool zeroMlpGate = false;       ///< gate_mlp := 0
+    bool zeroMlpGate = false; ///< gate_mlp := 0
 };
 
 struct DiTBlockImpl : torch::nn::Module {
@@ -90,17 +91,17 @@ struct DiTBlockImpl : torch::nn::Module {
     /// outputs are extrapolated linearly: out + (out - prev) * extrapolate (a first-order forecast of
     /// the feature, as TaylorSeer does). A refresh moves the old outputs into attnPrev/mlpPrev.
     torch::Tensor forwardCached(const torch::Tensor &x, const torch::Tensor &c, torch::Tensor &attnOut,
-                                torch::Tensor &mlpOut, torch::Tensor &attnPrev, torch::Tensor &mlpPrev, bool refresh,
-                                double extrapolate);
+                                torch::Tensor &mlpOut, torch::Tensor &attnPrev, torch::Tensor &mlpPrev,
+                                bool refresh, double extrapolate);
     /// The block's two branches given its modulation chunks (mod: 6 x [N, D]).
     torch::Tensor forwardModulated(const torch::Tensor &x, const std::vector<torch::Tensor> &mod,
                                    const AttentionHooks *attnHooks, bool zeroAttentionGate, bool zeroMlpGate);
     /// The dtype of the block's weights (its matrix products run in it).
     torch::ScalarType weightDtype() const { return attn->qkv->weight.scalar_type(); }
     int m_hiddenSize;
-    Attention attn{nullptr};
-    Mlp mlp{nullptr};
-    torch::nn::Sequential adaLN_modulation{nullptr};
+    Attention attn {nullptr};
+    Mlp mlp {nullptr};
+    torch::nn::Sequential adaLN_modulation {nullptr};
 };
 TORCH_MODULE(DiTBlock);
 
@@ -108,8 +109,8 @@ struct FinalLayerImpl : torch::nn::Module {
     FinalLayerImpl(int hiddenSize, int patchSize, int outChannels);
     torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &c);
     int m_hiddenSize;
-    torch::nn::Linear linear{nullptr};
-    torch::nn::Sequential adaLN_modulation{nullptr};
+    torch::nn::Linear linear {nullptr};
+    torch::nn::Sequential adaLN_modulation {nullptr};
 };
 TORCH_MODULE(FinalLayer);
 
@@ -118,7 +119,8 @@ struct DiTInterventions {
     std::vector<std::vector<int64_t>> disabledHeads; ///< [depth]: heads switched off in each block
     std::vector<char> skip, zeroAttentionGate, zeroMlpGate; ///< [depth] flags
 
-    static DiTInterventions resolve(const Interventions &requested, const DiTConfig &config); ///< validates ranges
+    static DiTInterventions resolve(const Interventions &requested,
+                                    const DiTConfig &config); ///< validates ranges
     bool any() const;
 };
 
@@ -135,8 +137,8 @@ struct StepCache {
     /// the relative L1 change of block 0's modulated input, summed since the last refresh, reaches it.
     double threshold = 0;
     double accumulated = 0;
-    torch::Tensor previous;  ///< block 0's modulated input at the last call
-    long long calls = 0;     ///< model calls seen
+    torch::Tensor previous; ///< block 0's modulated input at the last call
+    long long calls = 0; ///< model calls seen
     long long refreshes = 0; ///< calls that ran the blocks in full
     bool active() const { return interval > 1 || threshold > 0; }
     /// Calls at timesteps below this (of 1000) always run the blocks: the final noise levels form the
@@ -160,7 +162,7 @@ struct DiTTrace {
     // Probes (requested before the call).
     bool wantAttention = false;
     std::vector<char> attentionBlocks; ///< [depth] which blocks record attention; empty: all
-    torch::Tensor queryIndex;          ///< [Q] int64 query tokens; undefined: all
+    torch::Tensor queryIndex; ///< [Q] int64 query tokens; undefined: all
     bool headMean = false;
     bool wantAdaln = false;
     bool wantActivity = false;
@@ -168,8 +170,8 @@ struct DiTTrace {
 
     // Records (per block; undefined where not requested).
     std::vector<torch::Tensor> attention; ///< [N, H, Q, T] softmax(q k^T / sqrt(d))
-    std::vector<torch::Tensor> adaln;     ///< [N, 6, D]
-    std::vector<torch::Tensor> activity;  ///< [N] |out - in| / |in| (float32)
+    std::vector<torch::Tensor> adaln; ///< [N, 6, D]
+    std::vector<torch::Tensor> activity; ///< [N] |out - in| / |in| (float32)
 };
 
 /// Class conditioning for one forward: labels [N] int64, or mixing weights [N, numClasses + 1].
@@ -198,7 +200,7 @@ struct DiTImpl : torch::nn::Module {
     torch::Tensor m_posEmbedCache, m_posEmbedSource;
     torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &t, const torch::Tensor &labels)
     {
-        return forward(x, t, ClassCondition{labels, {}});
+        return forward(x, t, ClassCondition {labels, {}});
     }
 
     /// The official initialization (xavier linears, zeroed adaLN and output layer).
@@ -210,12 +212,12 @@ struct DiTImpl : torch::nn::Module {
     torch::Tensor unpatchify(const torch::Tensor &x) const; // [N, T, p*p*C] -> [N, C, H, W]
 
     DiTConfig m_config;
-    PatchEmbed x_embedder{nullptr};
-    TimestepEmbedder t_embedder{nullptr};
-    LabelEmbedder y_embedder{nullptr};
+    PatchEmbed x_embedder {nullptr};
+    TimestepEmbedder t_embedder {nullptr};
+    LabelEmbedder y_embedder {nullptr};
     torch::Tensor pos_embed;
-    torch::nn::ModuleList blocks{nullptr};
-    FinalLayer final_layer{nullptr};
+    torch::nn::ModuleList blocks {nullptr};
+    FinalLayer final_layer {nullptr};
 };
 TORCH_MODULE(DiT);
 

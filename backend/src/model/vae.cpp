@@ -1,6 +1,6 @@
 #include "model/vae.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include <algorithm>
 #include <cmath>
@@ -18,12 +18,14 @@ constexpr std::int64_t kAttentionChunkElements = std::int64_t(1) << 26;
 
 torch::nn::GroupNorm groupNorm(int channels, const VaeConfig &c)
 {
-    return torch::nn::GroupNorm(torch::nn::GroupNormOptions(c.normNumGroups, channels).eps(c.normEps).affine(true));
+    return torch::nn::GroupNorm(
+        torch::nn::GroupNormOptions(c.normNumGroups, channels).eps(c.normEps).affine(true));
 }
 
 torch::nn::Conv2d conv(int in, int out, int kernel, int stride = 1, int padding = 0)
 {
-    return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(true));
+    return torch::nn::Conv2d(
+        torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(true));
 }
 
 c10::optional<at::Generator> toC10(const std::optional<at::Generator> &g)
@@ -59,8 +61,8 @@ void requireImage(const torch::Tensor &x, const VaeConfig &c, const char *what)
     const int f = c.downsampleFactor();
     if (x.dim() != 4 || x.size(1) != c.inChannels || x.size(2) % f != 0 || x.size(3) % f != 0) {
         std::ostringstream s;
-        s << "VAE " << what << ": expected an image [N, " << c.inChannels << ", H, W] with H and W multiples of " << f
-          << ", got " << x.sizes();
+        s << "VAE " << what << ": expected an image [N, " << c.inChannels
+          << ", H, W] with H and W multiples of " << f << ", got " << x.sizes();
         fail(ErrorCode::ShapeMismatch, s.str());
     }
 }
@@ -77,9 +79,9 @@ void requireLatent(const torch::Tensor &z, const VaeConfig &c, const char *what)
 void checkTiling(const VaeTiling &t)
 {
     if (t.tileSize < 1 || t.overlap < 0 || t.overlap >= t.tileSize)
-        fail(ErrorCode::InvalidArgument, "VAE tiling: need tileSize >= 1 and 0 <= overlap < tileSize (got tile "
-                                             + std::to_string(t.tileSize) + ", overlap " + std::to_string(t.overlap)
-                                             + ")");
+        fail(ErrorCode::InvalidArgument,
+             "VAE tiling: need tileSize >= 1 and 0 <= overlap < tileSize (got tile "
+                 + std::to_string(t.tileSize) + ", overlap " + std::to_string(t.overlap) + ")");
 }
 
 } // namespace
@@ -171,7 +173,7 @@ std::string VaeConfig::validationError() const
     for (size_t i = 0; i < blockOutChannels.size(); ++i)
         if (blockOutChannels[i] < 1 || blockOutChannels[i] % normNumGroups != 0)
             return "block_out_channels[" + std::to_string(i) + "] = " + std::to_string(blockOutChannels[i])
-                   + " is not a positive multiple of norm_num_groups " + std::to_string(normNumGroups);
+                + " is not a positive multiple of norm_num_groups " + std::to_string(normNumGroups);
     if (blockOutChannels.size() > 8)
         return "too many levels (" + std::to_string(blockOutChannels.size()) + ")";
     if (layersPerBlock < 1)
@@ -231,11 +233,12 @@ torch::Tensor VaeAttnBlockImpl::forward(const torch::Tensor &x)
     const auto t = hgt * wid;
     auto h = norm->forward(x);
     auto qf = q->forward(h).reshape({n, c, t}).transpose(1, 2); // [N, T, C]
-    auto kf = k->forward(h).reshape({n, c, t});                 // [N, C, T]
+    auto kf = k->forward(h).reshape({n, c, t}); // [N, C, T]
     auto vf = v->forward(h).reshape({n, c, t}).transpose(1, 2); // [N, T, C]
     const double scale = 1.0 / std::sqrt(static_cast<double>(c));
     const bool lowPrecision = x.scalar_type() == torch::kHalf || x.scalar_type() == torch::kBFloat16;
-    const std::int64_t chunk = std::max<std::int64_t>(1, kAttentionChunkElements / std::max<std::int64_t>(1, n * t));
+    const std::int64_t chunk
+        = std::max<std::int64_t>(1, kAttentionChunkElements / std::max<std::int64_t>(1, n * t));
     std::vector<torch::Tensor> parts;
     for (std::int64_t s = 0; s < t; s += chunk) {
         const auto len = std::min(chunk, t - s);
@@ -244,7 +247,9 @@ torch::Tensor VaeAttnBlockImpl::forward(const torch::Tensor &x)
                                   : torch::softmax(scores, -1);
         parts.push_back(torch::bmm(probs, vf)); // [N, len, C]
     }
-    auto out = (parts.size() == 1 ? parts.front() : torch::cat(parts, 1)).transpose(1, 2).reshape({n, c, hgt, wid});
+    auto out = (parts.size() == 1 ? parts.front() : torch::cat(parts, 1))
+                   .transpose(1, 2)
+                   .reshape({n, c, hgt, wid});
     return x + proj_out->forward(out);
 }
 
@@ -331,7 +336,8 @@ VaeEncoderImpl::VaeEncoderImpl(const VaeConfig &config)
     conv_in = register_module("conv_in", conv(config.inChannels, ch[0], 3, 1, 1));
     down = register_module("down", torch::nn::ModuleList());
     for (int i = 0; i < levels; ++i) {
-        m_levels.emplace_back(i == 0 ? ch[0] : ch[i - 1], ch[i], config.layersPerBlock, i != levels - 1, config);
+        m_levels.emplace_back(i == 0 ? ch[0] : ch[i - 1], ch[i], config.layersPerBlock, i != levels - 1,
+                              config);
         down->push_back(m_levels.back());
     }
     mid = register_module("mid", VaeMidBlock(ch[levels - 1], config));
@@ -358,8 +364,8 @@ VaeDecoderImpl::VaeDecoderImpl(const VaeConfig &config)
     // the top level down); level i's first block takes the channels of level i + 1.
     up = register_module("up", torch::nn::ModuleList());
     for (int i = 0; i < levels; ++i) {
-        m_levels.emplace_back(i == levels - 1 ? ch[levels - 1] : ch[i + 1], ch[i], config.layersPerBlock + 1, i != 0,
-                              config);
+        m_levels.emplace_back(i == levels - 1 ? ch[levels - 1] : ch[i + 1], ch[i], config.layersPerBlock + 1,
+                              i != 0, config);
         up->push_back(m_levels.back());
     }
     norm_out = register_module("norm_out", groupNorm(ch[0], config));
@@ -382,8 +388,10 @@ AutoencoderKLImpl::AutoencoderKLImpl(const VaeConfig &config) : m_config(config)
     encoder = register_module("encoder", VaeEncoder(config));
     decoder = register_module("decoder", VaeDecoder(config));
     if (config.useQuantConv) {
-        quant_conv = register_module("quant_conv", conv(2 * config.latentChannels, 2 * config.latentChannels, 1));
-        post_quant_conv = register_module("post_quant_conv", conv(config.latentChannels, config.latentChannels, 1));
+        quant_conv
+            = register_module("quant_conv", conv(2 * config.latentChannels, 2 * config.latentChannels, 1));
+        post_quant_conv
+            = register_module("post_quant_conv", conv(config.latentChannels, config.latentChannels, 1));
     }
 }
 
@@ -419,7 +427,8 @@ torch::Tensor AutoencoderKLImpl::encodeLatents(const torch::Tensor &x, bool samp
     return (z - m_config.shiftFactor) * m_config.scalingFactor;
 }
 
-torch::Tensor AutoencoderKLImpl::decodeLatents(const torch::Tensor &latents, const std::optional<VaeTiling> &tiling)
+torch::Tensor AutoencoderKLImpl::decodeLatents(const torch::Tensor &latents,
+                                               const std::optional<VaeTiling> &tiling)
 {
     auto z = latents / m_config.scalingFactor + m_config.shiftFactor;
     return tiling ? decodeTiled(z, *tiling) : decode(z);
@@ -428,7 +437,7 @@ torch::Tensor AutoencoderKLImpl::decodeLatents(const torch::Tensor &latents, con
 // ---------------------------------------------------------------------------------------------
 std::vector<std::int64_t> vaeTileStarts(std::int64_t size, std::int64_t tile, std::int64_t overlap)
 {
-    std::vector<std::int64_t> starts{0};
+    std::vector<std::int64_t> starts {0};
     if (size <= tile)
         return starts;
     const std::int64_t stride = std::max<std::int64_t>(1, tile - overlap);
@@ -449,7 +458,7 @@ torch::Tensor AutoencoderKLImpl::decodeTiled(const torch::Tensor &z, const VaeTi
         return decode(z);
     const auto rows = vaeTileStarts(h, t, tiling.overlap);
     const auto cols = vaeTileStarts(w, t, tiling.overlap);
-    torch::Tensor out;    // [N, outC, h*f, w*f], weighted sum of tiles
+    torch::Tensor out; // [N, outC, h*f, w*f], weighted sum of tiles
     torch::Tensor weight; // [1, 1, h*f, w*f], sum of weights
     for (size_t r = 0; r < rows.size(); ++r) {
         const auto wr = rampWeights(rows, r, t, h, f).to(z.device()); // [th*f]
@@ -457,12 +466,15 @@ torch::Tensor AutoencoderKLImpl::decodeTiled(const torch::Tensor &z, const VaeTi
             const std::int64_t th = std::min(t, h), tw = std::min(t, w);
             auto img = decode(z.narrow(2, rows[r], th).narrow(3, cols[c], tw)); // [N, outC, th*f, tw*f]
             if (!out.defined()) {
-                out = torch::zeros({z.size(0), img.size(1), h * f, w * f}, img.options().dtype(torch::kFloat32));
+                out = torch::zeros({z.size(0), img.size(1), h * f, w * f},
+                                   img.options().dtype(torch::kFloat32));
                 weight = torch::zeros({1, 1, h * f, w * f}, out.options());
             }
             const auto wc = rampWeights(cols, c, t, w, f).to(z.device());
             const auto wt = (wr.unsqueeze(1) * wc.unsqueeze(0)).view({1, 1, th * f, tw * f});
-            out.narrow(2, rows[r] * f, th * f).narrow(3, cols[c] * f, tw * f).add_(img.to(torch::kFloat32) * wt);
+            out.narrow(2, rows[r] * f, th * f)
+                .narrow(3, cols[c] * f, tw * f)
+                .add_(img.to(torch::kFloat32) * wt);
             weight.narrow(2, rows[r] * f, th * f).narrow(3, cols[c] * f, tw * f).add_(wt);
         }
     }
@@ -479,7 +491,7 @@ VaeMoments AutoencoderKLImpl::encodeTiled(const torch::Tensor &x, const VaeTilin
         return encode(x);
     const auto rows = vaeTileStarts(h, t, tiling.overlap);
     const auto cols = vaeTileStarts(w, t, tiling.overlap);
-    torch::Tensor out;    // [N, 2 * latent, h, w]: mean and logvar, blended in latent space
+    torch::Tensor out; // [N, 2 * latent, h, w]: mean and logvar, blended in latent space
     torch::Tensor weight; // [1, 1, h, w]
     for (size_t r = 0; r < rows.size(); ++r) {
         const auto wr = rampWeights(rows, r, t, h, 1).to(x.device());
@@ -510,7 +522,8 @@ std::int64_t vaeDecodeBytes(const VaeConfig &config, std::int64_t batch, std::in
     const auto &ch = config.blockOutChannels;
     const int levels = config.numLevels();
     const std::int64_t tokens = h * w;
-    const std::int64_t scores = std::min(tokens * tokens, kAttentionChunkElements / std::max<std::int64_t>(1, batch));
+    const std::int64_t scores
+        = std::min(tokens * tokens, kAttentionChunkElements / std::max<std::int64_t>(1, batch));
     std::int64_t peak = 4 * ch[levels - 1] * tokens + 2 * scores;
     std::int64_t res = tokens;
     for (int i = levels - 1; i >= 0; --i) {
@@ -525,8 +538,8 @@ std::int64_t vaeDecodeBytes(const VaeConfig &config, std::int64_t batch, std::in
     return batch * peak * elementSize;
 }
 
-std::int64_t vaeEncodeBytes(const VaeConfig &config, std::int64_t batch, std::int64_t height, std::int64_t width,
-                            std::int64_t elementSize)
+std::int64_t vaeEncodeBytes(const VaeConfig &config, std::int64_t batch, std::int64_t height,
+                            std::int64_t width, std::int64_t elementSize)
 {
     const auto &ch = config.blockOutChannels;
     const int levels = config.numLevels();
@@ -538,8 +551,10 @@ std::int64_t vaeEncodeBytes(const VaeConfig &config, std::int64_t batch, std::in
         if (i != levels - 1)
             res /= 4;
     }
-    peak = std::max(peak, 4 * ch[levels - 1] * res
-                              + 2 * std::min(res * res, kAttentionChunkElements / std::max<std::int64_t>(1, batch)));
+    peak
+        = std::max(peak,
+                   4 * ch[levels - 1] * res
+                       + 2 * std::min(res * res, kAttentionChunkElements / std::max<std::int64_t>(1, batch)));
     return batch * peak * elementSize;
 }
 
@@ -552,10 +567,10 @@ std::optional<VaeTiling> vaeTilingForDecode(const VaeConfig &config, std::int64_
     const std::int64_t f = config.downsampleFactor();
     const std::int64_t accumulators = (batch * config.outChannels + 1) * h * f * w * f * 4;
     const std::int64_t largest = std::max(h, w);
-    VaeTiling best{16, 4};
+    VaeTiling best {16, 4};
     for (std::int64_t t = (largest / 8) * 8; t >= 16; t -= 8) {
         if (vaeDecodeBytes(config, batch, t, t, elementSize) + accumulators <= capBytes) {
-            best = VaeTiling{static_cast<int>(t), static_cast<int>(t / 4)};
+            best = VaeTiling {static_cast<int>(t), static_cast<int>(t / 4)};
             break;
         }
     }

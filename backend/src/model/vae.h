@@ -5,7 +5,7 @@
 //      AttnBlock, Downsample, Upsample) and ldm/models/autoencoder.py (AutoencoderKL,
 //      DiagonalGaussianDistribution). Module names equal the ORIGINAL latent-diffusion state_dict keys
 //      (encoder.down.0.block.0.conv1, encoder.mid.attn_1.q, quant_conv, decoder.up.3.upsample.conv, ...);
-//      other layouts (diffusers) are mapped to them in io/vae_keys.h.
+//      other layouts (diffusers) are mapped to them in model/vae_loader.h.
 //
 // Images are [N, 3, H, W] in [-1, 1]; latents are [N, latent, H/8, W/8] (for 4 levels).
 // encode()/decode() are the raw autoencoder (no scaling factor); encodeLatents()/decodeLatents() apply
@@ -24,16 +24,16 @@ namespace ditstudio {
 
 /// Architecture of an AutoencoderKL. Defaults are Stable Diffusion's (sd-vae-ft-ema/mse, kl-f8).
 struct VaeConfig {
-    std::vector<int> blockOutChannels{128, 256, 512, 512}; ///< per level (ldm: ch * ch_mult)
-    int layersPerBlock = 2;  ///< ResNet blocks per encoder level; the decoder has one more per level
-    int latentChannels = 4;  ///< z channels (the encoder's conv_out emits 2x: mean and logvar)
+    std::vector<int> blockOutChannels {128, 256, 512, 512}; ///< per level (ldm: ch * ch_mult)
+    int layersPerBlock = 2; ///< ResNet blocks per encoder level; the decoder has one more per level
+    int latentChannels = 4; ///< z channels (the encoder's conv_out emits 2x: mean and logvar)
     int inChannels = 3;
     int outChannels = 3;
     int normNumGroups = 32;
     double normEps = 1e-6;
-    bool useQuantConv = true;     ///< quant_conv / post_quant_conv present (false for SD3/Flux VAEs)
+    bool useQuantConv = true; ///< quant_conv / post_quant_conv present (false for SD3/Flux VAEs)
     double scalingFactor = 0.18215; ///< SD 1.x/2.x; SDXL's VAE uses 0.13025
-    double shiftFactor = 0.0;     ///< latents = (z - shift) * scale; 0 for the SD VAEs
+    double shiftFactor = 0.0; ///< latents = (z - shift) * scale; 0 for the SD VAEs
 
     int numLevels() const { return static_cast<int>(blockOutChannels.size()); }
     /// Spatial downsampling factor between image and latent: 2^(levels - 1) (8 for SD).
@@ -61,7 +61,7 @@ struct VaeMoments {
 /// the mid-block attention see one tile instead of the whole image).
 struct VaeTiling {
     int tileSize = 64; ///< tile side in latent pixels (64 -> 512 image pixels for SD)
-    int overlap = 16;  ///< overlap between neighbouring tiles in latent pixels (< tileSize)
+    int overlap = 16; ///< overlap between neighbouring tiles in latent pixels (< tileSize)
 };
 
 /// ResNet block without time embedding: x + conv2(silu(norm2(conv1(silu(norm1(x)))))), with a 1x1
@@ -70,9 +70,9 @@ struct VaeResnetBlockImpl : torch::nn::Module {
     VaeResnetBlockImpl(int inChannels, int outChannels, const VaeConfig &config);
     torch::Tensor forward(const torch::Tensor &x); // [N, Cin, H, W] -> [N, Cout, H, W]
 
-    torch::nn::GroupNorm norm1{nullptr}, norm2{nullptr};
-    torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
-    torch::nn::Conv2d nin_shortcut{nullptr}; ///< only when inChannels != outChannels
+    torch::nn::GroupNorm norm1 {nullptr}, norm2 {nullptr};
+    torch::nn::Conv2d conv1 {nullptr}, conv2 {nullptr};
+    torch::nn::Conv2d nin_shortcut {nullptr}; ///< only when inChannels != outChannels
 };
 TORCH_MODULE(VaeResnetBlock);
 
@@ -81,8 +81,8 @@ struct VaeAttnBlockImpl : torch::nn::Module {
     VaeAttnBlockImpl(int channels, const VaeConfig &config);
     torch::Tensor forward(const torch::Tensor &x); // [N, C, H, W] -> [N, C, H, W]
 
-    torch::nn::GroupNorm norm{nullptr};
-    torch::nn::Conv2d q{nullptr}, k{nullptr}, v{nullptr}, proj_out{nullptr};
+    torch::nn::GroupNorm norm {nullptr};
+    torch::nn::Conv2d q {nullptr}, k {nullptr}, v {nullptr}, proj_out {nullptr};
 };
 TORCH_MODULE(VaeAttnBlock);
 
@@ -90,7 +90,7 @@ TORCH_MODULE(VaeAttnBlock);
 struct VaeDownsampleImpl : torch::nn::Module {
     explicit VaeDownsampleImpl(int channels);
     torch::Tensor forward(const torch::Tensor &x);
-    torch::nn::Conv2d conv{nullptr};
+    torch::nn::Conv2d conv {nullptr};
 };
 TORCH_MODULE(VaeDownsample);
 
@@ -98,17 +98,18 @@ TORCH_MODULE(VaeDownsample);
 struct VaeUpsampleImpl : torch::nn::Module {
     explicit VaeUpsampleImpl(int channels);
     torch::Tensor forward(const torch::Tensor &x);
-    torch::nn::Conv2d conv{nullptr};
+    torch::nn::Conv2d conv {nullptr};
 };
 TORCH_MODULE(VaeUpsample);
 
 /// One encoder level ("encoder.down.N"): ResNet blocks, then a downsample except on the last level.
 struct VaeDownLevelImpl : torch::nn::Module {
-    VaeDownLevelImpl(int inChannels, int outChannels, int numBlocks, bool downsample, const VaeConfig &config);
+    VaeDownLevelImpl(int inChannels, int outChannels, int numBlocks, bool downsample,
+                     const VaeConfig &config);
     torch::Tensor forward(torch::Tensor x);
-    torch::nn::ModuleList block{nullptr};
+    torch::nn::ModuleList block {nullptr};
     std::vector<VaeResnetBlock> m_blocks; ///< the same modules as `block`, typed
-    VaeDownsample downsample{nullptr};
+    VaeDownsample downsample {nullptr};
 };
 TORCH_MODULE(VaeDownLevel);
 
@@ -116,9 +117,9 @@ TORCH_MODULE(VaeDownLevel);
 struct VaeUpLevelImpl : torch::nn::Module {
     VaeUpLevelImpl(int inChannels, int outChannels, int numBlocks, bool upsample, const VaeConfig &config);
     torch::Tensor forward(torch::Tensor x);
-    torch::nn::ModuleList block{nullptr};
+    torch::nn::ModuleList block {nullptr};
     std::vector<VaeResnetBlock> m_blocks;
-    VaeUpsample upsample{nullptr};
+    VaeUpsample upsample {nullptr};
 };
 TORCH_MODULE(VaeUpLevel);
 
@@ -126,9 +127,9 @@ TORCH_MODULE(VaeUpLevel);
 struct VaeMidBlockImpl : torch::nn::Module {
     VaeMidBlockImpl(int channels, const VaeConfig &config);
     torch::Tensor forward(const torch::Tensor &x);
-    VaeResnetBlock block_1{nullptr};
-    VaeAttnBlock attn_1{nullptr};
-    VaeResnetBlock block_2{nullptr};
+    VaeResnetBlock block_1 {nullptr};
+    VaeAttnBlock attn_1 {nullptr};
+    VaeResnetBlock block_2 {nullptr};
 };
 TORCH_MODULE(VaeMidBlock);
 
@@ -136,12 +137,12 @@ struct VaeEncoderImpl : torch::nn::Module {
     explicit VaeEncoderImpl(const VaeConfig &config);
     torch::Tensor forward(const torch::Tensor &x); // [N, 3, H, W] -> [N, 2 * latent, H/f, W/f]
 
-    torch::nn::Conv2d conv_in{nullptr};
-    torch::nn::ModuleList down{nullptr};
+    torch::nn::Conv2d conv_in {nullptr};
+    torch::nn::ModuleList down {nullptr};
     std::vector<VaeDownLevel> m_levels;
-    VaeMidBlock mid{nullptr};
-    torch::nn::GroupNorm norm_out{nullptr};
-    torch::nn::Conv2d conv_out{nullptr};
+    VaeMidBlock mid {nullptr};
+    torch::nn::GroupNorm norm_out {nullptr};
+    torch::nn::Conv2d conv_out {nullptr};
 };
 TORCH_MODULE(VaeEncoder);
 
@@ -149,12 +150,12 @@ struct VaeDecoderImpl : torch::nn::Module {
     explicit VaeDecoderImpl(const VaeConfig &config);
     torch::Tensor forward(const torch::Tensor &z); // [N, latent, h, w] -> [N, 3, h*f, w*f]
 
-    torch::nn::Conv2d conv_in{nullptr};
-    VaeMidBlock mid{nullptr};
-    torch::nn::ModuleList up{nullptr}; ///< up.N has the channels of level N; run from the top level down
+    torch::nn::Conv2d conv_in {nullptr};
+    VaeMidBlock mid {nullptr};
+    torch::nn::ModuleList up {nullptr}; ///< up.N has the channels of level N; run from the top level down
     std::vector<VaeUpLevel> m_levels;
-    torch::nn::GroupNorm norm_out{nullptr};
-    torch::nn::Conv2d conv_out{nullptr};
+    torch::nn::GroupNorm norm_out {nullptr};
+    torch::nn::Conv2d conv_out {nullptr};
 };
 TORCH_MODULE(VaeDecoder);
 
@@ -178,7 +179,8 @@ struct AutoencoderKLImpl : torch::nn::Module {
                                 std::optional<at::Generator> generator = std::nullopt,
                                 const std::optional<VaeTiling> &tiling = std::nullopt);
     /// Diffusion latents -> image: decode(latents / scalingFactor + shiftFactor).
-    torch::Tensor decodeLatents(const torch::Tensor &latents, const std::optional<VaeTiling> &tiling = std::nullopt);
+    torch::Tensor decodeLatents(const torch::Tensor &latents,
+                                const std::optional<VaeTiling> &tiling = std::nullopt);
 
     /// decode() tile by tile (see VaeTiling); identical to decode() when one tile covers z.
     torch::Tensor decodeTiled(const torch::Tensor &z, const VaeTiling &tiling);
@@ -188,10 +190,10 @@ struct AutoencoderKLImpl : torch::nn::Module {
     const VaeConfig &config() const { return m_config; }
 
     VaeConfig m_config;
-    VaeEncoder encoder{nullptr};
-    VaeDecoder decoder{nullptr};
-    torch::nn::Conv2d quant_conv{nullptr};      ///< 1x1, 2*latent -> 2*latent (when useQuantConv)
-    torch::nn::Conv2d post_quant_conv{nullptr}; ///< 1x1, latent -> latent (when useQuantConv)
+    VaeEncoder encoder {nullptr};
+    VaeDecoder decoder {nullptr};
+    torch::nn::Conv2d quant_conv {nullptr}; ///< 1x1, 2*latent -> 2*latent (when useQuantConv)
+    torch::nn::Conv2d post_quant_conv {nullptr}; ///< 1x1, latent -> latent (when useQuantConv)
 };
 TORCH_MODULE(AutoencoderKL);
 
@@ -201,8 +203,8 @@ TORCH_MODULE(AutoencoderKL);
 std::int64_t vaeDecodeBytes(const VaeConfig &config, std::int64_t batch, std::int64_t h, std::int64_t w,
                             std::int64_t elementSize);
 /// The same for an untiled encode of [batch, inC, height, width].
-std::int64_t vaeEncodeBytes(const VaeConfig &config, std::int64_t batch, std::int64_t height, std::int64_t width,
-                            std::int64_t elementSize);
+std::int64_t vaeEncodeBytes(const VaeConfig &config, std::int64_t batch, std::int64_t height,
+                            std::int64_t width, std::int64_t elementSize);
 /// The largest square tiling (overlap = tile / 4) whose estimate, plus the float32 accumulators of the
 /// blended output, fits capBytes; nullopt when an untiled decode fits. When nothing fits, the
 /// smallest tiling (16 latent pixels, overlap 4).

@@ -1,17 +1,17 @@
 // ditstudio-cli: inspect, generate, bench. The contract that scripts and checks rely on.
 #include "pipeline/cli.h"
 
-#include "core/errors.h"
+#include "common/class_names.h"
+#include "common/errors.h"
 #include "core/platform.h"
 #include "core/tensor_image.h"
 #include "ditstudio/engine.h"
 #include "ditstudio/runtime.h"
 #include "io/safetensors.h"
 #include "model/dit.h"
-#include "pipeline/class_names.h"
+#include "model/model_loader.h"
 #include "pipeline/cli_commands.h"
 #include "pipeline/cli_common.h"
-#include "pipeline/model_loader.h"
 #include "training/trainer.h"
 
 #include <nlohmann/json.hpp>
@@ -148,13 +148,17 @@ int cmdInspect(const Args &a)
     std::cout << "path:          " << info.path << '\n'
               << "format:        " << info.format << " (" << info.layout << " layout)\n"
               << "architecture:  " << c.name() << " (family " << info.family << ")\n"
-              << "input_size:    " << c.inputSize << (info.latentSpace ? " (latent; image " + std::to_string(c.inputSize * 8) + " px)" : " (pixels)") << '\n'
+              << "input_size:    " << c.inputSize
+              << (info.latentSpace ? " (latent; image " + std::to_string(c.inputSize * 8) + " px)"
+                                   : " (pixels)")
+              << '\n'
               << "patch_size:    " << c.patchSize << '\n'
               << "in_channels:   " << c.inChannels << '\n'
               << "hidden_size:   " << c.hiddenSize << '\n'
               << "depth:         " << c.depth << '\n'
               << "num_heads:     " << c.numHeads << '\n'
-              << "num_classes:   " << c.numClasses << (info.classNames.empty() ? " (no names)" : " (named)") << '\n'
+              << "num_classes:   " << c.numClasses << (info.classNames.empty() ? " (no names)" : " (named)")
+              << '\n'
               << "learn_sigma:   " << (c.learnSigma ? "true" : "false") << '\n'
               << "parameters:    " << info.parameterCount << '\n'
               << "dtype:         " << info.dtype << '\n';
@@ -164,10 +168,35 @@ int cmdInspect(const Args &a)
 int cmdGenerate(const Args &a)
 {
     allowOnly(a,
-              {"--model", "--vae", "--prompt", "--class", "--steps", "--sampler", "--eta", "--cfg", "--cfg-channels",
-               "--cfg-interval", "--karras", "--seed", "--batch", "--out", "--overwrite", "--init-noise",
-               "--save-latent", "--labels", "--device", "--dtype", "--threads", "--json", "--quiet", "--log-level",
-               "--preview-dir", "--vae-preview-every", "--cache", "--low-precision-residual", "--cache-threshold"},
+              {"--model",
+               "--vae",
+               "--prompt",
+               "--class",
+               "--steps",
+               "--sampler",
+               "--eta",
+               "--cfg",
+               "--cfg-channels",
+               "--cfg-interval",
+               "--karras",
+               "--seed",
+               "--batch",
+               "--out",
+               "--overwrite",
+               "--init-noise",
+               "--save-latent",
+               "--labels",
+               "--device",
+               "--dtype",
+               "--threads",
+               "--json",
+               "--quiet",
+               "--log-level",
+               "--preview-dir",
+               "--vae-preview-every",
+               "--cache",
+               "--low-precision-residual",
+               "--cache-threshold"},
               "generate");
     if (!a.positional.empty())
         throw UsageError("generate: unexpected argument '" + a.positional[0] + "'");
@@ -191,7 +220,7 @@ int cmdGenerate(const Args &a)
     const auto &info = loaded.value();
     if (a.options.count("--class")) {
         const int cls = static_cast<int>(intOpt(a, "--class", 0, 0, info.config.numClasses - 1));
-        req.conditioning = Conditioning{{{cls, 1.0}}};
+        req.conditioning = Conditioning {{{cls, 1.0}}};
     } else {
         req.prompt = opt(a, "--prompt");
         auto match = engine.parsePrompt(req.prompt);
@@ -209,12 +238,16 @@ int cmdGenerate(const Args &a)
     const std::string out = opt(a, "--out", "out/");
     const bool toDir = out.back() == '/' || out.back() == '\\' || fs::is_directory(out);
     const bool overwrite = a.flags.count("--overwrite") > 0;
-    const std::string label = safeFileName(displayName(info.classNames, req.conditioning->classes[0].classId));
+    const std::string label
+        = safeFileName(displayName(info.classNames, req.conditioning->classes[0].classId));
     std::vector<std::string> paths;
     if (toDir) {
         fs::create_directories(out);
         for (int i = 0; i < req.batch; ++i)
-            paths.push_back((fs::path(out) / (label + "_" + std::to_string(req.seed + i) + "_" + std::to_string(i) + ".png")).string());
+            paths.push_back(
+                (fs::path(out)
+                 / (label + "_" + std::to_string(req.seed + i) + "_" + std::to_string(i) + ".png"))
+                    .string());
     } else {
         if (!fs::path(out).parent_path().empty())
             fs::create_directories(fs::path(out).parent_path());
@@ -237,8 +270,10 @@ int cmdGenerate(const Args &a)
             for (size_t i = 0; i < u.previewXt.size(); ++i) {
                 char name[64];
                 std::snprintf(name, sizeof name, "step%03d_%zu", u.step, i);
-                (void)writePng((fs::path(previewDir) / (std::string(name) + "_xt.png")).string(), u.previewXt[i], {}, true);
-                (void)writePng((fs::path(previewDir) / (std::string(name) + "_x0.png")).string(), u.previewX0[i], {}, true);
+                (void)writePng((fs::path(previewDir) / (std::string(name) + "_xt.png")).string(),
+                               u.previewXt[i], {}, true);
+                (void)writePng((fs::path(previewDir) / (std::string(name) + "_x0.png")).string(),
+                               u.previewX0[i], {}, true);
             }
             for (size_t i = 0; i < u.decodedX0.size(); ++i) {
                 char name[64];
@@ -250,27 +285,23 @@ int cmdGenerate(const Args &a)
     auto result = generateInterruptibly(engine, req, observer);
     if (!result)
         return 130;
-    nlohmann::json params = {{"model", info.path},
-                             {"architecture", info.config.name()},
-                             {"prompt", req.prompt},
-                             {"conditioning", req.conditioning->describe(info.classNames)},
-                             {"steps", req.steps},
-                             {"sampler", samplerName(req.sampler)},
-                             {"eta", req.eta},
-                             {"cfg", req.cfgScale},
-                             {"cfg_channels", ch},
-                             {"seed", req.seed},
-                             {"batch", req.batch},
-                             {"vae", lo.vaePath}};
+    nlohmann::json params
+        = {{"model", info.path},   {"architecture", info.config.name()},
+           {"prompt", req.prompt}, {"conditioning", req.conditioning->describe(info.classNames)},
+           {"steps", req.steps},   {"sampler", samplerName(req.sampler)},
+           {"eta", req.eta},       {"cfg", req.cfgScale},
+           {"cfg_channels", ch},   {"seed", req.seed},
+           {"batch", req.batch},   {"vae", lo.vaePath}};
     for (size_t i = 0; i < result->images.size(); ++i) {
         auto p = params;
         p["seed"] = result->seeds[i];
         p["index"] = i;
-        const std::string a1111 = req.conditioning->describe(info.classNames) + "\nSteps: " + std::to_string(req.steps)
-                                  + ", Sampler: " + samplerName(req.sampler) + ", CFG scale: "
-                                  + std::to_string(req.cfgScale) + ", Seed: " + std::to_string(result->seeds[i])
-                                  + ", Model: " + info.config.name();
-        auto w = writePng(paths[i], result->images[i], {{"parameters", a1111}, {"ditstudio", p.dump()}}, overwrite);
+        const std::string a1111 = req.conditioning->describe(info.classNames)
+            + "\nSteps: " + std::to_string(req.steps) + ", Sampler: " + samplerName(req.sampler)
+            + ", CFG scale: " + std::to_string(req.cfgScale) + ", Seed: " + std::to_string(result->seeds[i])
+            + ", Model: " + info.config.name();
+        auto w = writePng(paths[i], result->images[i], {{"parameters", a1111}, {"ditstudio", p.dump()}},
+                          overwrite);
         if (!w.ok())
             fail(w.error().code, w.error().message);
     }
@@ -300,8 +331,9 @@ int cmdGenerate(const Args &a)
 
 int cmdBench(const Args &a)
 {
-    allowOnly(a, {"--arch", "--image-size", "--batch", "--iters", "--warmup", "--dtype", "--device", "--threads",
-                  "--json", "--log-level", "--num-classes", "--gemm", "--low-precision-residual"},
+    allowOnly(a,
+              {"--arch", "--image-size", "--batch", "--iters", "--warmup", "--dtype", "--device", "--threads",
+               "--json", "--log-level", "--num-classes", "--gemm", "--low-precision-residual"},
               "bench");
     const std::string arch = opt(a, "--arch", "DiT-XL/2");
     const int imageSize = static_cast<int>(intOpt(a, "--image-size", 256, 8, 4096));
@@ -315,16 +347,16 @@ int cmdBench(const Args &a)
     const int batch = static_cast<int>(intOpt(a, "--batch", 2, 1, 1024));
     const int iters = static_cast<int>(intOpt(a, "--iters", 3, 1, 10000));
     const int warmup = static_cast<int>(intOpt(a, "--warmup", 1, 0, 1000));
-    DType dt = DType::Float32;
-    if (a.options.count("--dtype") && !parseDType(opt(a, "--dtype"), dt))
-        throw UsageError("--dtype: expected fp32, bf16 or fp16");
+    const DType dt = parsedOpt(a, "--dtype", parseDType, DType::Float32);
     auto dev = parseDevice(opt(a, "--device", "auto"));
     if (!dev.ok())
         fail(dev.error().code, dev.error().message);
-    const torch::Device device = dev->kind == DeviceKind::Cuda  ? torch::Device(torch::kCUDA, dev->index)
-                 : dev->kind == DeviceKind::Mps ? torch::Device(torch::kMPS)
-                                                : torch::Device(torch::kCPU);
-    const auto st = dt == DType::BFloat16 ? torch::kBFloat16 : dt == DType::Float16 ? torch::kFloat16 : torch::kFloat32;
+    const torch::Device device = dev->kind == DeviceKind::Cuda ? torch::Device(torch::kCUDA, dev->index)
+        : dev->kind == DeviceKind::Mps                         ? torch::Device(torch::kMPS)
+                                                               : torch::Device(torch::kCPU);
+    const auto st = dt == DType::BFloat16 ? torch::kBFloat16
+        : dt == DType::Float16            ? torch::kFloat16
+                                          : torch::kFloat32;
     torch::InferenceMode im;
     torch::manual_seed(0);
     DiT model(cfg);
@@ -388,23 +420,25 @@ int cmdBench(const Args &a)
             gemm.push_back({{"name", sh.name}, {"m", tokens}, {"k", sh.k}, {"n", sh.n}, {"gflops", g}});
         }
     }
-    nlohmann::json j = {{"arch", cfg.name()},
-                        {"image_size", imageSize},
-                        {"batch", batch},
-                        {"dtype", dtypeName(dt)},
-                        {"residual", dt == DType::Float32 || a.flags.count("--low-precision-residual") ? dtypeName(dt) : "fp32"},
-                        {"device", device.str()},
-                        {"threads", computeThreads()},
-                        {"iters", iters},
-                        {"ms_median", median},
-                        {"ms_mean", mean},
-                        {"ms_min", ms.front()},
-                        {"gmacs_per_image", cfg.macsPerForward() / 1e9},
-                        {"gflops_per_forward", flops / 1e9},
-                        {"achieved_gflops", gflops},
-                        {"parameters", cfg.parameterCount()},
-                        {"peak_rss_mb", platform::peakResidentBytes() / 1048576.0},
-                        {"blas", platform::blasDescription()}};
+    nlohmann::json j
+        = {{"arch", cfg.name()},
+           {"image_size", imageSize},
+           {"batch", batch},
+           {"dtype", dtypeName(dt)},
+           {"residual",
+            dt == DType::Float32 || a.flags.count("--low-precision-residual") ? dtypeName(dt) : "fp32"},
+           {"device", device.str()},
+           {"threads", computeThreads()},
+           {"iters", iters},
+           {"ms_median", median},
+           {"ms_mean", mean},
+           {"ms_min", ms.front()},
+           {"gmacs_per_image", cfg.macsPerForward() / 1e9},
+           {"gflops_per_forward", flops / 1e9},
+           {"achieved_gflops", gflops},
+           {"parameters", cfg.parameterCount()},
+           {"peak_rss_mb", platform::peakResidentBytes() / 1048576.0},
+           {"blas", platform::blasDescription()}};
     if (gemmPeak > 0) {
         j["gemm"] = gemm;
         j["gemm_peak_gflops"] = gemmPeak;
@@ -415,13 +449,15 @@ int cmdBench(const Args &a)
     } else {
         std::printf("%s @%dpx batch %d %s on %s (%d threads): %.1f ms/forward (median of %d), %.1f GFLOP/s "
                     "(%.1f GFLOP per forward)\n",
-                    cfg.name().c_str(), imageSize, batch, dtypeName(dt), device.str().c_str(), computeThreads(),
-                    median, iters, gflops, flops / 1e9);
+                    cfg.name().c_str(), imageSize, batch, dtypeName(dt), device.str().c_str(),
+                    computeThreads(), median, iters, gflops, flops / 1e9);
         if (gemmPeak > 0) {
             for (const auto &g : gemm)
                 std::printf("  GEMM %-9s [%lld x %lld] x [%lld x %lld]: %.1f GFLOP/s\n",
-                            g["name"].get<std::string>().c_str(), static_cast<long long>(g["m"].get<int64_t>()),
-                            static_cast<long long>(g["k"].get<int64_t>()), static_cast<long long>(g["k"].get<int64_t>()),
+                            g["name"].get<std::string>().c_str(),
+                            static_cast<long long>(g["m"].get<int64_t>()),
+                            static_cast<long long>(g["k"].get<int64_t>()),
+                            static_cast<long long>(g["k"].get<int64_t>()),
                             static_cast<long long>(g["n"].get<int64_t>()), g["gflops"].get<double>());
             std::printf("  forward reaches %.0f%% of the GEMM peak (%.1f GFLOP/s); peak RSS %.0f MB\n",
                         100.0 * gflops / gemmPeak, gemmPeak, platform::peakResidentBytes() / 1048576.0);
@@ -451,12 +487,46 @@ int cmdClasses(const Args &a)
 
 int cmdTrain(const Args &a)
 {
-    allowOnly(a, {"--dataset", "--dataset-dir", "--arch", "--depth", "--hidden", "--heads", "--patch", "--input-size",
-                  "--channels", "--batch", "--lr", "--ema", "--ema-warmup", "--grad-clip", "--steps",
-                  "--checkpoint-every", "--log-every", "--seed", "--hflip", "--out", "--no-resume", "--threads",
-                  "--log-level", "--quiet", "--no-learn-sigma", "--mlp-ratio", "--weighting", "--min-snr-gamma",
-                  "--bf16", "--sample-every", "--rank", "--world-size", "--master-addr", "--master-port",
-                  "--dist-timeout", "--vae", "--switch-weighting", "--lr-decay-start", "--lr-final"},
+    allowOnly(a,
+              {"--dataset",
+               "--dataset-dir",
+               "--arch",
+               "--depth",
+               "--hidden",
+               "--heads",
+               "--patch",
+               "--input-size",
+               "--channels",
+               "--batch",
+               "--lr",
+               "--ema",
+               "--ema-warmup",
+               "--grad-clip",
+               "--steps",
+               "--checkpoint-every",
+               "--log-every",
+               "--seed",
+               "--hflip",
+               "--out",
+               "--no-resume",
+               "--threads",
+               "--log-level",
+               "--quiet",
+               "--no-learn-sigma",
+               "--mlp-ratio",
+               "--weighting",
+               "--min-snr-gamma",
+               "--bf16",
+               "--sample-every",
+               "--rank",
+               "--world-size",
+               "--master-addr",
+               "--master-port",
+               "--dist-timeout",
+               "--vae",
+               "--switch-weighting",
+               "--lr-decay-start",
+               "--lr-final"},
               "train");
     TrainOptions o;
     o.dataset = opt(a, "--dataset", "fashion-mnist");
@@ -493,9 +563,9 @@ int cmdTrain(const Args &a)
     o.outDir = opt(a, "--out", "train-out");
     o.resume = !a.flags.count("--no-resume");
     if (!o.resume && fs::exists(fs::path(o.outDir) / "state.json"))
-        fail(ErrorCode::IoError, o.outDir + " already holds a training run; remove it or resume without --no-resume");
-    if (a.options.count("--weighting") && !parseLossWeighting(opt(a, "--weighting"), o.weighting))
-        throw UsageError("--weighting: expected uniform, min-snr or edm2");
+        fail(ErrorCode::IoError,
+             o.outDir + " already holds a training run; remove it or resume without --no-resume");
+    o.weighting = parsedOpt(a, "--weighting", parseLossWeighting, LossWeighting::Uniform);
     o.minSnrGamma = floatOptIn(a, "--min-snr-gamma", 5.0, 1e-6, 1e6);
     o.switchWeighting = a.flags.count("--switch-weighting") > 0;
     o.lrDecayStart = intOpt(a, "--lr-decay-start", 0, 0, 1LL << 40);
@@ -509,28 +579,37 @@ int cmdTrain(const Args &a)
     // gives the defaults, options override.
     o.distributed = distributedOptionsFromEnvironment();
     o.distributed.worldSize = static_cast<int>(intOpt(a, "--world-size", o.distributed.worldSize, 1, 65536));
-    o.distributed.rank = static_cast<int>(intOpt(a, "--rank", o.distributed.rank, 0, o.distributed.worldSize - 1));
+    o.distributed.rank
+        = static_cast<int>(intOpt(a, "--rank", o.distributed.rank, 0, o.distributed.worldSize - 1));
     o.distributed.masterAddr = opt(a, "--master-addr", o.distributed.masterAddr);
-    o.distributed.masterPort = static_cast<int>(intOpt(a, "--master-port", o.distributed.masterPort, 1, 65535));
+    o.distributed.masterPort
+        = static_cast<int>(intOpt(a, "--master-port", o.distributed.masterPort, 1, 65535));
     o.distributed.timeout = std::chrono::seconds(intOpt(a, "--dist-timeout", 300, 1, 86400));
     const bool quiet = a.flags.count("--quiet") > 0;
     const std::string weightingText = o.weighting == LossWeighting::MinSnr
-                                          ? "Min-SNR-gamma weighting, gamma " + std::to_string(o.minSnrGamma)
-                                      : o.weighting == LossWeighting::Edm2Uncertainty
-                                          ? "EDM2 learned uncertainty weighting"
-                                          : "uniform timestep weighting";
+        ? "Min-SNR-gamma weighting, gamma " + std::to_string(o.minSnrGamma)
+        : o.weighting == LossWeighting::Edm2Uncertainty ? "EDM2 learned uncertainty weighting"
+                                                        : "uniform timestep weighting";
     spdlog::info("training {} ({} parameters) on {} with the official loss ({}), batch {}{}", o.model.name(),
                  o.model.parameterCount(), o.dataset, weightingText, o.batchSize,
-                 o.distributed.worldSize > 1 ? " per rank, " + std::to_string(o.distributed.worldSize) + " ranks" : "");
+                 o.distributed.worldSize > 1
+                     ? " per rank, " + std::to_string(o.distributed.worldSize) + " ranks"
+                     : "");
     CancelToken cancel;
     std::optional<SigintCancels> sigint(std::in_place, cancel);
-    const long long reached = trainDiT(o, [&](const TrainProgress &p) {
-        if (quiet || p.rank != 0)
-            return;
-        const double eta = p.imagesPerSecond > 0 ? (p.totalSteps - p.step) * o.batchSize / p.imagesPerSecond : 0;
-        std::fprintf(stderr, "step %lld/%lld  loss %.4f (mse %.4f, vb %.4f)  %.1f img/s  elapsed %.0fs  ETA %.0fs\n",
-                     p.step, p.totalSteps, p.loss, p.mse, p.vb, p.imagesPerSecond, p.elapsedSeconds, eta);
-    }, cancel);
+    const long long reached = trainDiT(
+        o,
+        [&](const TrainProgress &p) {
+            if (quiet || p.rank != 0)
+                return;
+            const double eta
+                = p.imagesPerSecond > 0 ? (p.totalSteps - p.step) * o.batchSize / p.imagesPerSecond : 0;
+            std::fprintf(
+                stderr,
+                "step %lld/%lld  loss %.4f (mse %.4f, vb %.4f)  %.1f img/s  elapsed %.0fs  ETA %.0fs\n",
+                p.step, p.totalSteps, p.loss, p.mse, p.vb, p.imagesPerSecond, p.elapsedSeconds, eta);
+        },
+        cancel);
     sigint.reset();
     std::cerr << "stopped at step " << reached << "; checkpoint in " << o.outDir << '\n';
     return cancel.isCancelled() ? 130 : 0;
@@ -549,7 +628,8 @@ int run(const std::vector<std::string> &argvIn)
     const std::vector<std::string> &argv = argvIn; // without the program name
     try {
         if (argv.empty() || argv[0] == "--help" || argv[0] == "-h" || argv[0] == "help") {
-            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo() << usageExplain() << usageModels();
+            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo() << usageExplain()
+                      << usageModels();
             return argv.empty() ? 2 : 0;
         }
         // Logging and threads first (Debian's LibTorch starts with one thread). Only these two
@@ -561,7 +641,8 @@ int run(const std::vector<std::string> &argvIn)
         for (size_t i = 1; i < argv.size(); ++i)
             for (const char *key : {"--log-level=", "--threads="})
                 if (argv[i].rfind(key, 0) == 0)
-                    common.options[std::string(key, std::char_traits<char>::length(key) - 1)] = argv[i].substr(std::char_traits<char>::length(key));
+                    common.options[std::string(key, std::char_traits<char>::length(key) - 1)]
+                        = argv[i].substr(std::char_traits<char>::length(key));
         const std::string logLevel = opt(common, "--log-level");
         if (auto r = initLogging(logLevel, (platform::userDataDir() / "logs").string()); !r.ok())
             throw UsageError(r.error().message);
@@ -593,7 +674,8 @@ int run(const std::vector<std::string> &argvIn)
             return 0;
         }
         if (a.flags.count("--help")) {
-            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo() << usageExplain() << usageModels();
+            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo() << usageExplain()
+                      << usageModels();
             return 0;
         }
         if (cmd == "inspect")

@@ -42,10 +42,11 @@ LoadOptions loadOptionsFromFlags(const Args &a);
 /// --steps, --sampler (req.sampler is the default), --eta, --cfg, --cfg-channels, --cfg-interval,
 /// --karras, --seed into req.
 void samplingFromFlags(const Args &a, GenerateRequest &req);
-GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind defaultSampler, bool needCondition);
+GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind defaultSampler,
+                                    bool needCondition);
 /// engine.generate with Ctrl+C cancelling it; nullopt (after saying so) when cancelled, throws on errors.
 std::optional<GenerateResult> generateInterruptibly(Engine &engine, const GenerateRequest &request,
-                                                   const GenerateObserver &observer);
+                                                    const GenerateObserver &observer);
 /// The starting noise of --init-noise: tensor "z" [batch, C, H, W] of a safetensors file.
 HostTensor initNoiseFromFile(const std::string &path);
 

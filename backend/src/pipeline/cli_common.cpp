@@ -1,6 +1,6 @@
 #include "pipeline/cli_common.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include <atomic>
 #include <cctype>
@@ -11,10 +11,21 @@ namespace ditstudio::cli {
 
 namespace {
 
-const std::set<std::string> kCommonFlags = {"--json", "--gemm", "--low-precision-residual", "--karras", "--overwrite", "--quiet", "--help", "--version",
-                                            "--hflip", "--no-resume", "--no-learn-sigma", "--bf16", "--switch-weighting"};
+const std::set<std::string> kCommonFlags = {"--json",
+                                            "--gemm",
+                                            "--low-precision-residual",
+                                            "--karras",
+                                            "--overwrite",
+                                            "--quiet",
+                                            "--help",
+                                            "--version",
+                                            "--hflip",
+                                            "--no-resume",
+                                            "--no-learn-sigma",
+                                            "--bf16",
+                                            "--switch-weighting"};
 
-std::atomic<CancelToken *> g_cancel{nullptr};
+std::atomic<CancelToken *> g_cancel {nullptr};
 
 extern "C" void onSigint(int)
 {
@@ -128,8 +139,9 @@ void ProgressBar::update(int done, int total, double elapsed, const std::string 
     const int width = 30;
     const int filled = total > 0 ? done * width / total : 0;
     const double eta = done > 0 ? elapsed / done * (total - done) : 0;
-    std::fprintf(stderr, "\r%s [%s%s] %d/%d  %.1fs  ETA %.1fs ", label.c_str(), std::string(filled, '#').c_str(),
-                 std::string(width - filled, '.').c_str(), done, total, elapsed, eta);
+    std::fprintf(stderr, "\r%s [%s%s] %d/%d  %.1fs  ETA %.1fs ", label.c_str(),
+                 std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), done, total,
+                 elapsed, eta);
     if (done == total)
         std::fprintf(stderr, "\n");
     std::fflush(stderr);

@@ -4,6 +4,7 @@
 // in cli_commands.h, so families can grow without touching each other.
 
 #include "ditstudio/cancel_token.h"
+#include "ditstudio/result.h"
 
 #include <map>
 #include <set>
@@ -27,7 +28,8 @@ struct UsageError : std::runtime_error {
 
 /// Parse argv from index start. Options in kCommonFlags and extraFlags take no value; every other
 /// "--x" takes the next argument (or its "=value").
-Args parseArgs(const std::vector<std::string> &argv, size_t start, const std::set<std::string> &extraFlags = {});
+Args parseArgs(const std::vector<std::string> &argv, size_t start,
+               const std::set<std::string> &extraFlags = {});
 /// Throw a UsageError naming the first option or flag that is not in allowed.
 void allowOnly(const Args &a, const std::set<std::string> &allowed, const std::string &cmd);
 long long intOpt(const Args &a, const std::string &key, long long def, long long lo, long long hi);
@@ -43,7 +45,7 @@ std::string safeFileName(std::string s);
 /// A one-line progress bar on stderr ("\r" redraws); silent when disabled.
 class ProgressBar {
 public:
-    explicit ProgressBar(bool enabled) : m_enabled(enabled) {}
+    explicit ProgressBar(bool enabled) : m_enabled(enabled) { }
     void update(int done, int total, double elapsed, const std::string &label);
 
 private:
@@ -61,5 +63,18 @@ public:
 private:
     void (*m_previous)(int) = nullptr;
 };
+
+/// An enum option through its parser (the Result<Enum> parse next to the enum): def when absent,
+/// a UsageError naming the option and what was expected when the text is not a known name.
+template<typename E>
+E parsedOpt(const Args &a, const std::string &key, Result<E> (*parse)(const std::string &), E def)
+{
+    if (!a.options.count(key))
+        return def;
+    auto parsed = parse(opt(a, key));
+    if (!parsed.ok())
+        throw UsageError(key + ": " + parsed.error().message);
+    return *parsed;
+}
 
 } // namespace ditstudio::cli

@@ -1,5 +1,5 @@
 // ditstudio-cli edit img2img|inpaint|invert|video: the editing operations of ditstudio/editing.h.
-#include "core/errors.h"
+#include "common/errors.h"
 #include "core/tensor_image.h"
 #include "ditstudio/editing.h"
 #include "ditstudio/engine.h"
@@ -46,14 +46,14 @@ edit: ditstudio-cli edit img2img|inpaint|invert|video --input FILE --out FILE [o
 
 namespace {
 
-Conditioning classOrPrompt(Engine &engine, const Args &a, const std::string &classKey, const std::string &promptKey,
-                           bool required)
+Conditioning classOrPrompt(Engine &engine, const Args &a, const std::string &classKey,
+                           const std::string &promptKey, bool required)
 {
     if (a.options.count(classKey) && a.options.count(promptKey))
         throw UsageError("give only one of " + promptKey + " and " + classKey);
     if (a.options.count(classKey)) {
         const int n = engine.modelInfo().config.numClasses;
-        return Conditioning{{{static_cast<int>(intOpt(a, classKey, 0, 0, n - 1)), 1.0}}};
+        return Conditioning {{{static_cast<int>(intOpt(a, classKey, 0, 0, n - 1)), 1.0}}};
     }
     if (!a.options.count(promptKey)) {
         if (required)
@@ -73,8 +73,8 @@ Padding parsePadding(const std::string &text)
     Padding p;
     char c1 = 0, c2 = 0, c3 = 0;
     std::istringstream ss(text);
-    if (!(ss >> p.left >> c1 >> p.top >> c2 >> p.right >> c3 >> p.bottom) || c1 != ',' || c2 != ',' || c3 != ','
-        || !ss.eof())
+    if (!(ss >> p.left >> c1 >> p.top >> c2 >> p.right >> c3 >> p.bottom) || c1 != ',' || c2 != ','
+        || c3 != ',' || !ss.eof())
         throw UsageError("--outpaint: expected LEFT,TOP,RIGHT,BOTTOM pixels, got '" + text + "'");
     if (p.left < 0 || p.top < 0 || p.right < 0 || p.bottom < 0)
         throw UsageError("--outpaint: padding must not be negative");
@@ -102,17 +102,23 @@ int cmdEdit(const std::vector<std::string> &argv)
     const std::string sub = argv[1];
     EditMode mode = EditMode::Img2Img;
     const bool video = sub == "video";
-    if (!video && !parseEditMode(sub, mode))
-        throw UsageError("edit: expected img2img, inpaint, invert or video, got '" + sub + "'");
+    if (!video) {
+        auto parsed = parseEditMode(sub);
+        if (!parsed.ok())
+            throw UsageError("edit: expected img2img, inpaint, invert or video, got '" + sub + "'");
+        mode = *parsed;
+    }
     const Args a = parseArgs(argv, 2, {"--no-audio"});
-    std::set<std::string> allowed = {"--model", "--vae", "--labels", "--device", "--dtype", "--threads", "--log-level",
-                                     "--input", "--out", "--overwrite", "--quiet", "--json", "--prompt", "--class",
-                                     "--steps", "--sampler", "--eta", "--cfg", "--cfg-channels", "--karras", "--seed",
-                                     "--before"};
+    std::set<std::string> allowed
+        = {"--model",        "--vae",    "--labels", "--device",    "--dtype", "--threads",
+           "--log-level",    "--input",  "--out",    "--overwrite", "--quiet", "--json",
+           "--prompt",       "--class",  "--steps",  "--sampler",   "--eta",   "--cfg",
+           "--cfg-channels", "--karras", "--seed",   "--before"};
     if (mode == EditMode::Img2Img || video)
         allowed.insert("--strength");
     if (mode == EditMode::Inpaint && !video)
-        allowed.insert({"--strength", "--mask", "--outpaint", "--feather", "--repaint-jump", "--repaint-resample"});
+        allowed.insert(
+            {"--strength", "--mask", "--outpaint", "--feather", "--repaint-jump", "--repaint-resample"});
     if (mode == EditMode::Invert && !video)
         allowed.insert({"--source-prompt", "--source-class", "--save-noise"});
     if (video)
@@ -136,8 +142,7 @@ int cmdEdit(const std::vector<std::string> &argv)
     const LoadOptions lo = loadOptionsFromFlags(a);
     g.steps = static_cast<int>(intOpt(a, "--steps", 50, 1, 1000));
     req.inversionSteps = g.steps;
-    if (a.options.count("--sampler") && !parseSampler(opt(a, "--sampler"), g.sampler))
-        throw UsageError("--sampler: expected ddpm, ddim, dpmpp-2m, euler, euler-a or heun");
+    g.sampler = parsedOpt(a, "--sampler", parseSampler, g.sampler);
     g.eta = floatOptIn(a, "--eta", 0.0, 0.0, 1.0);
     g.cfgScale = floatOptIn(a, "--cfg", 4.0, 0.0, 100.0);
     const std::string ch = opt(a, "--cfg-channels", "3");
@@ -170,9 +175,14 @@ int cmdEdit(const std::vector<std::string> &argv)
     CancelToken cancel;
     std::optional<SigintCancels> sigint(std::in_place, cancel);
     ProgressBar bar(!has(a, "--quiet"));
-    nlohmann::json summary = {{"command", "edit " + sub}, {"input", input}, {"output", out},
-                              {"class", g.conditioning->describe(engine.classNames())}, {"steps", g.steps},
-                              {"sampler", samplerName(g.sampler)}, {"cfg", g.cfgScale}, {"seed", g.seed}};
+    nlohmann::json summary = {{"command", "edit " + sub},
+                              {"input", input},
+                              {"output", out},
+                              {"class", g.conditioning->describe(engine.classNames())},
+                              {"steps", g.steps},
+                              {"sampler", samplerName(g.sampler)},
+                              {"cfg", g.cfgScale},
+                              {"seed", g.seed}};
 
     if (video) {
         VideoEditRequest vr;
@@ -185,9 +195,12 @@ int cmdEdit(const std::vector<std::string> &argv)
         vr.maxFrames = static_cast<int>(intOpt(a, "--max-frames", 0, 0, 1000000));
         vr.crf = static_cast<int>(intOpt(a, "--crf", -1, -1, 63));
         vr.copyAudio = !has(a, "--no-audio");
-        auto r = editVideo(engine, vr, [&](const VideoEditProgress &p) {
-            bar.update(p.frame + 1, p.totalFrames, p.elapsedSeconds, "frames");
-        }, cancel);
+        auto r = editVideo(
+            engine, vr,
+            [&](const VideoEditProgress &p) {
+                bar.update(p.frame + 1, p.totalFrames, p.elapsedSeconds, "frames");
+            },
+            cancel);
         sigint.reset();
         if (!has(a, "--quiet"))
             std::cerr << '\n';
@@ -221,9 +234,8 @@ int cmdEdit(const std::vector<std::string> &argv)
     }
     GenerateObserver observer;
     observer.onStep = [&](const StepUpdate &u) {
-        bar.update(u.step + 1, u.totalSteps, u.elapsedSeconds, mode == EditMode::Invert && u.step < req.inversionSteps
-                                                                   ? "inverting"
-                                                                   : "denoising");
+        bar.update(u.step + 1, u.totalSteps, u.elapsedSeconds,
+                   mode == EditMode::Invert && u.step < req.inversionSteps ? "inverting" : "denoising");
     };
     auto r = editImage(engine, req, observer, cancel);
     sigint.reset();
@@ -239,10 +251,11 @@ int cmdEdit(const std::vector<std::string> &argv)
     summary["seconds"] = r->seconds;
     summary["steps_done"] = r->stepsDone;
     const std::string params = std::string("edit ") + sub + ", " + summary["class"].get<std::string>()
-                               + ", Steps: " + std::to_string(g.steps) + ", Sampler: " + samplerName(g.sampler)
-                               + ", CFG scale: " + std::to_string(g.cfgScale) + ", Seed: " + std::to_string(g.seed)
-                               + (mode == EditMode::Invert ? "" : ", Strength: " + std::to_string(req.strength));
-    if (auto w = writePng(out, r->image, {{"parameters", params}, {"ditstudio", summary.dump()}}, overwrite); !w.ok())
+        + ", Steps: " + std::to_string(g.steps) + ", Sampler: " + samplerName(g.sampler)
+        + ", CFG scale: " + std::to_string(g.cfgScale) + ", Seed: " + std::to_string(g.seed)
+        + (mode == EditMode::Invert ? "" : ", Strength: " + std::to_string(req.strength));
+    if (auto w = writePng(out, r->image, {{"parameters", params}, {"ditstudio", summary.dump()}}, overwrite);
+        !w.ok())
         fail(w.error().code, w.error().message);
     if (has(a, "--before"))
         if (auto w = writePng(opt(a, "--before"), r->before, {}, overwrite); !w.ok())
@@ -256,7 +269,8 @@ int cmdEdit(const std::vector<std::string> &argv)
     if (json)
         std::cout << summary.dump(2) << '\n';
     else if (mode == EditMode::Invert)
-        std::cerr << "wrote " << out << " (PSNR vs input " << summary["psnr_vs_input_db"].get<double>() << " dB)\n";
+        std::cerr << "wrote " << out << " (PSNR vs input " << summary["psnr_vs_input_db"].get<double>()
+                  << " dB)\n";
     else
         std::cerr << "wrote " << out << '\n';
     return 0;

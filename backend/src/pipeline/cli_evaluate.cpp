@@ -1,8 +1,8 @@
 // ditstudio-cli evaluate / train-classifier: sample quality of Fashion-MNIST models (issue 8).
-#include "core/errors.h"
+#include "common/class_names.h"
+#include "common/errors.h"
 #include "ditstudio/engine.h"
 #include "pipeline/cli_commands.h"
-#include "pipeline/class_names.h"
 #include "pipeline/cli_common.h"
 #include "training/classifier.h"
 #include "training/evaluation.h"
@@ -36,8 +36,9 @@ train-classifier options:
 int cmdTrainClassifier(const std::vector<std::string> &argv)
 {
     const Args a = parseArgs(argv, 1);
-    allowOnly(a, {"--dataset-dir", "--epochs", "--batch", "--lr", "--seed", "--out", "--overwrite", "--threads",
-                  "--log-level", "--quiet"},
+    allowOnly(a,
+              {"--dataset-dir", "--epochs", "--batch", "--lr", "--seed", "--out", "--overwrite", "--threads",
+               "--log-level", "--quiet"},
               "train-classifier");
     ClassifierTrainOptions o;
     o.datasetDir = opt(a, "--dataset-dir");
@@ -51,22 +52,27 @@ int cmdTrainClassifier(const std::vector<std::string> &argv)
     CancelToken cancel;
     SigintCancels sigint(cancel);
     const bool quiet = has(a, "--quiet");
-    const auto r = trainClassifier(o, out, [&](int epoch, int b, int batches, double loss) {
-        if (!quiet)
-            std::fprintf(stderr, "\repoch %d/%d  batch %d/%d  loss %.4f   ", epoch + 1, o.epochs, b, batches, loss);
-    }, cancel);
+    const auto r = trainClassifier(
+        o, out,
+        [&](int epoch, int b, int batches, double loss) {
+            if (!quiet)
+                std::fprintf(stderr, "\repoch %d/%d  batch %d/%d  loss %.4f   ", epoch + 1, o.epochs, b,
+                             batches, loss);
+        },
+        cancel);
     std::fprintf(stderr, "\n");
-    std::cout << "test accuracy " << r.testAccuracy << " after " << r.epochs << " epochs in " << r.trainSeconds
-              << " s; wrote " << out << '\n';
+    std::cout << "test accuracy " << r.testAccuracy << " after " << r.epochs << " epochs in "
+              << r.trainSeconds << " s; wrote " << out << '\n';
     return 0;
 }
 
 int cmdEvaluate(const std::vector<std::string> &argv)
 {
     const Args a = parseArgs(argv, 1);
-    allowOnly(a, {"--model", "--classifier", "--samples-per-class", "--batch", "--steps", "--sampler", "--cfg", "--eta",
-                  "--seed", "--dataset-dir", "--grid", "--overwrite", "--json", "--quiet", "--threads", "--log-level",
-                  "--device", "--cache", "--cache-threshold"},
+    allowOnly(a,
+              {"--model", "--classifier", "--samples-per-class", "--batch", "--steps", "--sampler", "--cfg",
+               "--eta", "--seed", "--dataset-dir", "--grid", "--overwrite", "--json", "--quiet", "--threads",
+               "--log-level", "--device", "--cache", "--cache-threshold"},
               "evaluate");
     EvaluationOptions o;
     o.classifierPath = opt(a, "--classifier");
@@ -74,8 +80,7 @@ int cmdEvaluate(const std::vector<std::string> &argv)
     o.samplesPerClass = static_cast<int>(intOpt(a, "--samples-per-class", 100, 2, 100000));
     o.batch = static_cast<int>(intOpt(a, "--batch", 50, 1, 4096));
     o.sampling.steps = static_cast<int>(intOpt(a, "--steps", 50, 1, 1000));
-    if (has(a, "--sampler") && !parseSampler(opt(a, "--sampler"), o.sampling.sampler))
-        throw UsageError("--sampler: expected one of ddpm, ddim, dpmpp-2m, euler, euler-a, heun");
+    o.sampling.sampler = parsedOpt(a, "--sampler", parseSampler, o.sampling.sampler);
     o.sampling.cfgScale = floatOptIn(a, "--cfg", 4.0, 0.0, 100.0);
     o.sampling.eta = floatOptIn(a, "--eta", 0.0, 0.0, 10.0);
     o.sampling.seed = static_cast<std::uint64_t>(intOpt(a, "--seed", 0, 0, 1LL << 62));
@@ -96,15 +101,21 @@ int cmdEvaluate(const std::vector<std::string> &argv)
     SigintCancels sigint(cancel);
     ProgressBar bar(!has(a, "--quiet"));
     const auto start = std::chrono::steady_clock::now();
-    const auto r = evaluateModel(engine, o, grid.empty() ? 0 : 10, [&](int done, int total) {
-        bar.update(done, total, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), "sampling");
-    }, cancel);
+    const auto r = evaluateModel(
+        engine, o, grid.empty() ? 0 : 10,
+        [&](int done, int total) {
+            bar.update(done, total,
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                       "sampling");
+        },
+        cancel);
     if (cancel.isCancelled()) {
         std::cerr << "cancelled after " << r.samples << " samples; no report\n";
         return 130;
     }
     if (!grid.empty()) {
-        auto w = writePng(grid, makeImageGrid(r.firstSamples, 10, 2, 2), {{"ditstudio", "evaluation sample grid: rows are classes 0-9"}},
+        auto w = writePng(grid, makeImageGrid(r.firstSamples, 10, 2, 2),
+                          {{"ditstudio", "evaluation sample grid: rows are classes 0-9"}},
                           has(a, "--overwrite"));
         if (!w.ok())
             fail(w.error().code, w.error().message);
@@ -130,15 +141,17 @@ int cmdEvaluate(const std::vector<std::string> &argv)
         std::cout << j.dump(2) << '\n';
         return 0;
     }
-    std::printf("model %s: %d samples (%d steps %s, cfg %.2f, seed %llu) in %.1f s\n", loaded->path.c_str(), r.samples,
-                o.sampling.steps, samplerName(o.sampling.sampler), o.sampling.cfgScale,
+    std::printf("model %s: %d samples (%d steps %s, cfg %.2f, seed %llu) in %.1f s\n", loaded->path.c_str(),
+                r.samples, o.sampling.steps, samplerName(o.sampling.sampler), o.sampling.cfgScale,
                 static_cast<unsigned long long>(o.sampling.seed), r.seconds);
     std::printf("classified as requested: %.1f%%  (classifier test accuracy %.1f%%)\n", 100 * r.accuracy,
                 100 * r.classifierTestAccuracy);
     for (size_t c = 0; c < r.classAccuracy.size(); ++c)
-        std::printf("  %-12s %.1f%%\n", displayName(names, static_cast<int>(c)).c_str(), 100 * r.classAccuracy[c]);
-    std::printf("Frechet distance (classifier features) vs test set: %.3f  (floor, real train vs test: %.3f)\n",
-                r.frechet, r.frechetFloor);
+        std::printf("  %-12s %.1f%%\n", displayName(names, static_cast<int>(c)).c_str(),
+                    100 * r.classAccuracy[c]);
+    std::printf(
+        "Frechet distance (classifier features) vs test set: %.3f  (floor, real train vs test: %.3f)\n",
+        r.frechet, r.frechetFloor);
     if (!grid.empty())
         std::printf("wrote %s\n", grid.c_str());
     return 0;

@@ -1,6 +1,6 @@
 // ditstudio-cli explain: sample like `generate` with the probes of probes.h switched on, and write what
 // happened inside the transformer: every probe as tensors (--probe-out) and as pictures (--out).
-#include "core/errors.h"
+#include "common/errors.h"
 #include "core/tensor_image.h"
 #include "ditstudio/engine.h"
 #include "ditstudio/inside.h"

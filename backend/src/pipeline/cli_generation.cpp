@@ -1,6 +1,6 @@
 // Generation options shared by the CLI families that sample (video film/walk, explain): load the
 // model and fill a GenerateRequest the way `generate` reads its flags.
-#include "core/errors.h"
+#include "common/errors.h"
 #include "core/tensor_image.h"
 #include "io/safetensors.h"
 #include "pipeline/cli_commands.h"
@@ -14,18 +14,21 @@
 namespace ditstudio::cli {
 
 const std::set<std::string> kGenerationKeys
-    = {"--model", "--vae",     "--labels",       "--prompt",       "--class",  "--steps", "--sampler",
-       "--eta",   "--cfg",     "--cfg-channels", "--cfg-interval", "--karras", "--seed",  "--device",
-       "--dtype", "--threads", "--log-level",    "--quiet",        "--json",   "--cache",
-       "--low-precision-residual", "--cache-threshold"};
+    = {"--model",          "--vae",          "--labels",
+       "--prompt",         "--class",        "--steps",
+       "--sampler",        "--eta",          "--cfg",
+       "--cfg-channels",   "--cfg-interval", "--karras",
+       "--seed",           "--device",       "--dtype",
+       "--threads",        "--log-level",    "--quiet",
+       "--json",           "--cache",        "--low-precision-residual",
+       "--cache-threshold"};
 LoadOptions loadOptionsFromFlags(const Args &a)
 {
     LoadOptions lo;
     lo.device = opt(a, "--device", "auto");
     lo.labelsPath = opt(a, "--labels");
     lo.vaePath = opt(a, "--vae");
-    if (a.options.count("--dtype") && !parseDType(opt(a, "--dtype"), lo.dtype))
-        throw UsageError("--dtype: expected fp32, bf16 or fp16");
+    lo.dtype = parsedOpt(a, "--dtype", parseDType, lo.dtype);
     lo.lowPrecisionResidual = a.flags.count("--low-precision-residual") > 0;
     return lo;
 }
@@ -33,8 +36,7 @@ LoadOptions loadOptionsFromFlags(const Args &a)
 void samplingFromFlags(const Args &a, GenerateRequest &req)
 {
     req.steps = static_cast<int>(intOpt(a, "--steps", 50, 1, 1000));
-    if (a.options.count("--sampler") && !parseSampler(opt(a, "--sampler"), req.sampler))
-        throw UsageError("--sampler: expected ddpm, ddim, dpmpp-2m, euler, euler-a or heun");
+    req.sampler = parsedOpt(a, "--sampler", parseSampler, req.sampler);
     req.eta = floatOpt(a, "--eta", 0.0);
     req.cfgScale = floatOpt(a, "--cfg", 4.0);
     const std::string ch = opt(a, "--cfg-channels", "3");
@@ -94,7 +96,7 @@ GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind d
 }
 
 std::optional<GenerateResult> generateInterruptibly(Engine &engine, const GenerateRequest &request,
-                                                   const GenerateObserver &observer)
+                                                    const GenerateObserver &observer)
 {
     CancelToken cancel;
     std::optional<SigintCancels> sigint(std::in_place, cancel);

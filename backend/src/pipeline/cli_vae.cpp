@@ -1,15 +1,15 @@
 // ditstudio-cli vae encode|decode (images <-> Stable Diffusion VAE latents in safetensors files) and
 // bench --preview (the per-step preview's cost against one DiT sampling step).
-#include "core/errors.h"
+#include "common/errors.h"
 #include "core/platform.h"
 #include "core/tensor_image.h"
 #include "diffusion/preview_projection.h"
 #include "ditstudio/engine.h"
 #include "ditstudio/runtime.h"
 #include "io/safetensors.h"
-#include "io/vae_keys.h"
 #include "model/dit.h"
 #include "model/vae.h"
+#include "model/vae_loader.h"
 #include "pipeline/cli_commands.h"
 #include "pipeline/cli_common.h"
 
@@ -43,9 +43,9 @@ const char *kVaeUsage = R"(usage: ditstudio-cli vae encode|decode --vae PATH [op
 )";
 
 struct VaeContext {
-    AutoencoderKL vae{nullptr};
+    AutoencoderKL vae {nullptr};
     VaeCheckpointInfo info;
-    torch::Device device{torch::kCPU};
+    torch::Device device {torch::kCPU};
     torch::ScalarType dtype = torch::kFloat32;
 };
 
@@ -54,21 +54,23 @@ torch::Device deviceFrom(const Args &a)
     auto dev = parseDevice(opt(a, "--device", "auto"));
     if (!dev.ok())
         fail(dev.error().code, dev.error().message);
-    return dev->kind == DeviceKind::Cuda  ? torch::Device(torch::kCUDA, dev->index)
-                 : dev->kind == DeviceKind::Mps ? torch::Device(torch::kMPS)
-                                                : torch::Device(torch::kCPU);
+    return dev->kind == DeviceKind::Cuda ? torch::Device(torch::kCUDA, dev->index)
+        : dev->kind == DeviceKind::Mps   ? torch::Device(torch::kMPS)
+                                         : torch::Device(torch::kCPU);
 }
 
 VaeContext openVae(const Args &a, const std::string &cmd)
 {
     if (!has(a, "--vae") || opt(a, "--vae").empty())
-        throw UsageError(cmd + ": --vae PATH is required (a Stable Diffusion VAE: .safetensors, .ckpt, .pt or a diffusers folder)");
+        throw UsageError(cmd
+                         + ": --vae PATH is required (a Stable Diffusion VAE: .safetensors, .ckpt, .pt or a "
+                           "diffusers folder)");
     VaeContext c;
     c.device = deviceFrom(a);
-    DType dt = DType::Float32;
-    if (a.options.count("--dtype") && !parseDType(opt(a, "--dtype"), dt))
-        throw UsageError("--dtype: expected fp32, bf16 or fp16");
-    c.dtype = dt == DType::BFloat16 ? torch::kBFloat16 : dt == DType::Float16 ? torch::kFloat16 : torch::kFloat32;
+    const DType dt = parsedOpt(a, "--dtype", parseDType, DType::Float32);
+    c.dtype = dt == DType::BFloat16 ? torch::kBFloat16
+        : dt == DType::Float16      ? torch::kFloat16
+                                    : torch::kFloat32;
     if (c.dtype == torch::kFloat16 && c.device.is_cpu())
         fail(ErrorCode::Unsupported, "fp16 needs a CUDA device; use fp32 or bf16 on the CPU");
     const std::string path = opt(a, "--vae");
@@ -80,8 +82,8 @@ VaeContext openVae(const Args &a, const std::string &cmd)
     }
     c.info = loaded.info;
     c.vae = buildVae(loaded, c.device, c.dtype);
-    spdlog::info("VAE {}: {} ({} layout, scaling factor {})", c.info.path, c.info.config.describe(), c.info.layout,
-                 c.info.config.scalingFactor);
+    spdlog::info("VAE {}: {} ({} layout, scaling factor {})", c.info.path, c.info.config.describe(),
+                 c.info.layout, c.info.config.scalingFactor);
     return c;
 }
 
@@ -100,8 +102,9 @@ std::optional<VaeTiling> tilingFrom(const Args &a)
 
 int vaeEncode(const Args &a)
 {
-    allowOnly(a, {"--vae", "--out", "--mean", "--seed", "--tiled", "--tile-size", "--tile-overlap", "--device", "--dtype",
-                  "--overwrite", "--json", "--log-level", "--threads"},
+    allowOnly(a,
+              {"--vae", "--out", "--mean", "--seed", "--tiled", "--tile-size", "--tile-overlap", "--device",
+               "--dtype", "--overwrite", "--json", "--log-level", "--threads"},
               "vae encode");
     if (a.positional.empty())
         throw UsageError("vae encode: give one or more IMAGE files");
@@ -120,26 +123,27 @@ int vaeEncode(const Args &a)
         if (!img.ok())
             fail(img.error().code, img.error().message);
         if (!images.empty() && (img->width != images[0].size(3) || img->height != images[0].size(2)))
-            fail(ErrorCode::ShapeMismatch, p + ": " + std::to_string(img->width) + "x" + std::to_string(img->height)
-                                               + " differs from the first image's " + std::to_string(images[0].size(3))
-                                               + "x" + std::to_string(images[0].size(2))
-                                               + "; encode images of different sizes separately");
+            fail(ErrorCode::ShapeMismatch,
+                 p + ": " + std::to_string(img->width) + "x" + std::to_string(img->height)
+                     + " differs from the first image's " + std::to_string(images[0].size(3)) + "x"
+                     + std::to_string(images[0].size(2)) + "; encode images of different sizes separately");
         images.push_back(imageToTensor(*img)); // [1, 3, H, W] in [-1, 1]
     }
     auto ctx = openVae(a, "vae encode");
     const int f = ctx.info.config.downsampleFactor();
     const auto h = images[0].size(2), w = images[0].size(3);
     if (h % f || w % f)
-        fail(ErrorCode::InvalidArgument, a.positional[0] + ": " + std::to_string(w) + "x" + std::to_string(h)
-                                             + " is not a multiple of " + std::to_string(f)
-                                             + " (the VAE's downsampling factor); crop or resize the image");
+        fail(ErrorCode::InvalidArgument,
+             a.positional[0] + ": " + std::to_string(w) + "x" + std::to_string(h) + " is not a multiple of "
+                 + std::to_string(f) + " (the VAE's downsampling factor); crop or resize the image");
     torch::InferenceMode guard;
     auto gen = at::detail::createCPUGenerator(seed);
     std::vector<torch::Tensor> latents;
     for (const auto &x : images) {
         const auto xd = x.to(ctx.device, ctx.dtype);
         const VaeMoments m = tiling ? ctx.vae->encodeTiled(xd, *tiling) : ctx.vae->encode(xd);
-        const auto mu = m.mean.to(torch::kCPU, torch::kFloat32), logvar = m.logvar.to(torch::kCPU, torch::kFloat32);
+        const auto mu = m.mean.to(torch::kCPU, torch::kFloat32),
+                   logvar = m.logvar.to(torch::kCPU, torch::kFloat32);
         // Sampled on the CPU with one generator, so the same seed gives the same latents on every device.
         const auto z = mean ? mu : AutoencoderKLImpl::sample(mu, logvar, gen);
         latents.push_back((z - ctx.info.config.shiftFactor) * ctx.info.config.scalingFactor);
@@ -152,21 +156,25 @@ int vaeEncode(const Args &a)
                        {"scaling_factor", std::to_string(ctx.info.config.scalingFactor)},
                        {"shift_factor", std::to_string(ctx.info.config.shiftFactor)}});
     if (a.flags.count("--json")) {
-        std::cout << nlohmann::json{{"out", out}, {"shape", all.sizes().vec()}, {"mode", mean ? "mean" : "sample"},
-                                    {"vae", ctx.info.path}, {"layout", ctx.info.layout}}
+        std::cout << nlohmann::json {{"out", out},
+                                     {"shape", all.sizes().vec()},
+                                     {"mode", mean ? "mean" : "sample"},
+                                     {"vae", ctx.info.path},
+                                     {"layout", ctx.info.layout}}
                          .dump(2)
                   << '\n';
     } else {
-        std::cerr << "wrote " << out << " (latent " << all.sizes() << ", " << (mean ? "posterior mean" : "sampled")
-                  << ")\n";
+        std::cerr << "wrote " << out << " (latent " << all.sizes() << ", "
+                  << (mean ? "posterior mean" : "sampled") << ")\n";
     }
     return 0;
 }
 
 int vaeDecode(const Args &a)
 {
-    allowOnly(a, {"--vae", "--out", "--tensor", "--tiled", "--tile-size", "--tile-overlap", "--device", "--dtype",
-                  "--overwrite", "--json", "--log-level", "--threads"},
+    allowOnly(a,
+              {"--vae", "--out", "--tensor", "--tiled", "--tile-size", "--tile-overlap", "--device",
+               "--dtype", "--overwrite", "--json", "--log-level", "--threads"},
               "vae decode");
     if (a.positional.size() != 1)
         throw UsageError("vae decode: give exactly one LATENTS.safetensors file");
@@ -189,8 +197,9 @@ int vaeDecode(const Args &a)
             std::string names;
             for (const auto &[k, t] : sd.tensors)
                 names += (names.empty() ? "" : ", ") + k;
-            fail(ErrorCode::NotFound, in + ": no tensor named 'latent' and several others (" + names
-                                          + "); choose one with --tensor NAME");
+            fail(ErrorCode::NotFound,
+                 in + ": no tensor named 'latent' and several others (" + names
+                     + "); choose one with --tensor NAME");
         }
     } else if (!sd.contains(name)) {
         fail(ErrorCode::NotFound, in + ": no tensor named '" + name + "'");
@@ -201,8 +210,9 @@ int vaeDecode(const Args &a)
     auto ctx = openVae(a, "vae decode");
     const int zc = ctx.info.config.latentChannels;
     if (z.dim() != 4 || z.size(1) != zc)
-        fail(ErrorCode::ShapeMismatch, in + ": tensor '" + name + "' has shape " + c10::str(z.sizes())
-                                           + "; the VAE expects [N, " + std::to_string(zc) + ", h, w]");
+        fail(ErrorCode::ShapeMismatch,
+             in + ": tensor '" + name + "' has shape " + c10::str(z.sizes()) + "; the VAE expects [N, "
+                 + std::to_string(zc) + ", h, w]");
     // Output paths, checked before decoding.
     const auto n = z.size(0);
     const bool toDir = out.back() == '/' || out.back() == '\\' || fs::is_directory(out);
@@ -210,7 +220,8 @@ int vaeDecode(const Args &a)
     if (toDir) {
         fs::create_directories(out);
         for (int64_t i = 0; i < n; ++i)
-            paths.push_back((fs::path(out) / (fs::path(in).stem().string() + "_" + std::to_string(i) + ".png")).string());
+            paths.push_back(
+                (fs::path(out) / (fs::path(in).stem().string() + "_" + std::to_string(i) + ".png")).string());
     } else {
         if (!fs::path(out).parent_path().empty())
             fs::create_directories(fs::path(out).parent_path());
@@ -224,16 +235,19 @@ int vaeDecode(const Args &a)
     torch::InferenceMode guard;
     for (int64_t i = 0; i < n; ++i) {
         const auto image = ctx.vae->decodeLatents(z.narrow(0, i, 1).to(ctx.device, ctx.dtype), tiling);
-        auto w = writePng(paths[i], tensorToImages(image.to(torch::kFloat32)).at(0),
-                          {{"ditstudio", nlohmann::json{{"vae", ctx.info.path}, {"latents", in}, {"tensor", name},
-                                                        {"index", i}}
-                                             .dump()}},
-                          overwrite);
+        auto w = writePng(
+            paths[i], tensorToImages(image.to(torch::kFloat32)).at(0),
+            {{"ditstudio",
+              nlohmann::json {{"vae", ctx.info.path}, {"latents", in}, {"tensor", name}, {"index", i}}
+                  .dump()}},
+            overwrite);
         if (!w.ok())
             fail(w.error().code, w.error().message);
     }
     if (a.flags.count("--json")) {
-        std::cout << nlohmann::json{{"outputs", paths}, {"vae", ctx.info.path}, {"layout", ctx.info.layout}}.dump(2) << '\n';
+        std::cout << nlohmann::json {{"outputs", paths}, {"vae", ctx.info.path}, {"layout", ctx.info.layout}}
+                         .dump(2)
+                  << '\n';
     } else {
         for (const auto &p : paths)
             std::cerr << "wrote " << p << '\n';
@@ -241,8 +255,7 @@ int vaeDecode(const Args &a)
     return 0;
 }
 
-template<typename F>
-double medianMs(int iters, F &&f)
+template<typename F> double medianMs(int iters, F &&f)
 {
     std::vector<double> ms;
     for (int i = 0; i < iters; ++i) {
@@ -281,8 +294,9 @@ std::string usageVae()
 int cmdBenchPreview(const std::vector<std::string> &argv)
 {
     const Args a = parseArgs(argv, 1, {"--preview", "--with-decode"});
-    allowOnly(a, {"--preview", "--with-decode", "--arch", "--image-size", "--batch", "--iters", "--warmup",
-                  "--preview-iters", "--vae", "--threads", "--log-level", "--json", "--cache-dir"},
+    allowOnly(a,
+              {"--preview", "--with-decode", "--arch", "--image-size", "--batch", "--iters", "--warmup",
+               "--preview-iters", "--vae", "--threads", "--log-level", "--json", "--cache-dir"},
               "bench --preview");
     const std::string arch = opt(a, "--arch", "DiT-XL/2");
     const int imageSize = static_cast<int>(intOpt(a, "--image-size", 256, 8, 4096));
@@ -306,27 +320,26 @@ int cmdBenchPreview(const std::vector<std::string> &argv)
     if (has(a, "--vae")) {
         auto loaded = readVaeCheckpoint(opt(a, "--vae"));
         if (loaded.info.config.latentChannels != cfg.inChannels)
-            fail(ErrorCode::ShapeMismatch, opt(a, "--vae") + ": " + std::to_string(loaded.info.config.latentChannels)
-                                               + " latent channels, the DiT has " + std::to_string(cfg.inChannels));
+            fail(ErrorCode::ShapeMismatch,
+                 opt(a, "--vae") + ": " + std::to_string(loaded.info.config.latentChannels)
+                     + " latent channels, the DiT has " + std::to_string(cfg.inChannels));
         vae = buildVae(loaded, torch::kCPU, torch::kFloat32);
-        const fs::path cacheDir = has(a, "--cache-dir") ? fs::path(opt(a, "--cache-dir")) : defaultPreviewCacheDir();
+        const fs::path cacheDir
+            = has(a, "--cache-dir") ? fs::path(opt(a, "--cache-dir")) : defaultPreviewCacheDir();
         const auto p = loadOrFitPreviewProjection(*vae, cacheDir);
         matrix = p.matrix;
-        projectionJson = {{"source", loaded.info.path},
-                          {"from_cache", p.fromCache},
-                          {"fit_seconds", p.fitSeconds},
-                          {"held_out_rmse", p.heldOutRmse},
-                          {"held_out_psnr_db", p.heldOutPsnr},
-                          {"fit_rmse", p.fitRmse},
-                          {"baseline_rmse", p.baselineRmse},
-                          {"fixed_matrix_rmse", p.fixedMatrixRmse}};
+        projectionJson = {{"source", loaded.info.path},        {"from_cache", p.fromCache},
+                          {"fit_seconds", p.fitSeconds},       {"held_out_rmse", p.heldOutRmse},
+                          {"held_out_psnr_db", p.heldOutPsnr}, {"fit_rmse", p.fitRmse},
+                          {"baseline_rmse", p.baselineRmse},   {"fixed_matrix_rmse", p.fixedMatrixRmse}};
         std::cerr << "projection: " << p.summary() << '\n';
     }
     torch::manual_seed(0);
     const auto xt = torch::randn({1, cfg.inChannels, cfg.inputSize, cfg.inputSize});
     const auto x0 = torch::randn({1, cfg.inChannels, cfg.inputSize, cfg.inputSize});
     auto preview = [&](const torch::Tensor &x) {
-        return cfg.inChannels == 4 || matrix.defined() ? tensorToImages(latentToRgbPreview(x, matrix)) : tensorToImages(x);
+        return cfg.inChannels == 4 || matrix.defined() ? tensorToImages(latentToRgbPreview(x, matrix))
+                                                       : tensorToImages(x);
     };
     for (int i = 0; i < 10; ++i)
         (void)preview(xt);
@@ -365,7 +378,7 @@ int cmdBenchPreview(const std::vector<std::string> &argv)
     if (a.flags.count("--with-decode")) {
         // For scale: what a full VAE decode of x0 would cost at every step (SD architecture with random
         // weights unless --vae is given).
-        AutoencoderKL dec = vae ? *vae : AutoencoderKL(VaeConfig{});
+        AutoencoderKL dec = vae ? *vae : AutoencoderKL(VaeConfig {});
         dec->eval(); // one timed run, no warm-up: it takes seconds
         j["vae_decode_ms"] = medianMs(1, [&] { (void)dec->decodeLatents(x0).sum().item<float>(); });
         j["vae_decode_percent_of_step"] = 100.0 * j["vae_decode_ms"].get<double>() / stepMs;
@@ -375,11 +388,12 @@ int cmdBenchPreview(const std::vector<std::string> &argv)
     } else {
         std::printf("%s @%dpx, DiT forward batch %d: %.1f ms/step; preview of x_t + x0 (%s): %.3f ms "
                     "(projection alone %.3f ms) = %.4f%% of a step (target < 2%%: %s)\n",
-                    cfg.name().c_str(), imageSize, batch, stepMs, projectionJson["source"].get<std::string>().c_str(),
-                    previewMs, projectOnlyMs, 100.0 * previewMs / stepMs, previewMs / stepMs < 0.02 ? "met" : "MISSED");
+                    cfg.name().c_str(), imageSize, batch, stepMs,
+                    projectionJson["source"].get<std::string>().c_str(), previewMs, projectOnlyMs,
+                    100.0 * previewMs / stepMs, previewMs / stepMs < 0.02 ? "met" : "MISSED");
         if (j.contains("vae_decode_ms"))
-            std::printf("full VAE decode of x0: %.1f ms = %.1f%% of a step\n", j["vae_decode_ms"].get<double>(),
-                        j["vae_decode_percent_of_step"].get<double>());
+            std::printf("full VAE decode of x0: %.1f ms = %.1f%% of a step\n",
+                        j["vae_decode_ms"].get<double>(), j["vae_decode_percent_of_step"].get<double>());
     }
     return 0;
 }

@@ -1,5 +1,5 @@
 // ditstudio-cli video film|walk|info|frames: the denoising film, latent walks, and reading videos back.
-#include "core/errors.h"
+#include "common/errors.h"
 #include "ditstudio/engine.h"
 #include "ditstudio/video.h"
 #include "pipeline/cli_commands.h"

@@ -1,28 +1,28 @@
 // The Engine behind the public API: model loading, prompt matching, seeded sampling, previews.
 #include "ditstudio/engine.h"
 
-#include "core/errors.h"
-#include "ditstudio/runtime.h"
+#include "common/class_names.h"
+#include "common/errors.h"
 #include "core/platform.h"
 #include "core/tensor_image.h"
 #include "diffusion/guidance.h"
 #include "diffusion/preview_projection.h"
 #include "diffusion/probe_recorder.h"
 #include "diffusion/samplers.h"
-#include "pipeline/class_names.h"
-#include "pipeline/engine_internals.h"
-#include "pipeline/model_loader.h"
-#include "io/vae_keys.h"
+#include "ditstudio/runtime.h"
+#include "model/model_loader.h"
 #include "model/vae.h"
+#include "model/vae_loader.h"
+#include "pipeline/engine_internals.h"
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstdio>
-#include <cmath>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -59,20 +59,23 @@ std::string defaultModelPath()
 torch::ScalarType toTorchDType(DType d)
 {
     switch (d) {
-    case DType::BFloat16: return torch::kBFloat16;
-    case DType::Float16: return torch::kFloat16;
-    default: return torch::kFloat32;
+    case DType::BFloat16:
+        return torch::kBFloat16;
+    case DType::Float16:
+        return torch::kFloat16;
+    default:
+        return torch::kFloat32;
     }
 }
 
 struct Engine::Impl {
     std::optional<DiT> model;
     CheckpointInfo info;
-    torch::Device device{torch::kCPU};
+    torch::Device device {torch::kCPU};
     torch::ScalarType dtype = torch::kFloat32;
     std::optional<AutoencoderKL> vae; ///< with LoadOptions::vaePath (latent models only)
     VaeCheckpointInfo vaeInfo;
-    PreviewProjection preview;        ///< fitted to `vae`; matrix undefined without a VAE
+    PreviewProjection preview; ///< fitted to `vae`; matrix undefined without a VAE
 
     /// RGB previews of model-space tensors [B, C, H, W]: pixel models show the tensor itself; latent
     /// models the linear projection (fitted to the VAE, else the fixed SD matrix in tensorToImages).
@@ -92,8 +95,9 @@ struct Engine::Impl {
         std::vector<Image> out;
         for (int64_t i = 0; i < latents.size(0); ++i) {
             const auto z = latents.narrow(0, i, 1).to(device, dtype);
-            const auto tiling = vaeTilingForDecode(v->config(), 1, z.size(2), z.size(3),
-                                                   static_cast<std::int64_t>(c10::elementSize(dtype)), kDecodeCapBytes);
+            const auto tiling
+                = vaeTilingForDecode(v->config(), 1, z.size(2), z.size(3),
+                                     static_cast<std::int64_t>(c10::elementSize(dtype)), kDecodeCapBytes);
             auto images = tensorToImages(v->decodeLatents(z, tiling).to(torch::kFloat32));
             out.push_back(std::move(images.at(0)));
         }
@@ -101,12 +105,21 @@ struct Engine::Impl {
     }
 };
 
-Engine::Engine() : m_impl(std::make_unique<Impl>()) {}
+Engine::Engine() : m_impl(std::make_unique<Impl>()) { }
 Engine::~Engine() = default;
 
-bool Engine::hasModel() const { return m_impl->model.has_value(); }
-const CheckpointInfo &Engine::modelInfo() const { return m_impl->info; }
-std::vector<std::string> Engine::classNames() const { return m_impl->info.classNames; }
+bool Engine::hasModel() const
+{
+    return m_impl->model.has_value();
+}
+const CheckpointInfo &Engine::modelInfo() const
+{
+    return m_impl->info;
+}
+std::vector<std::string> Engine::classNames() const
+{
+    return m_impl->info.classNames;
+}
 
 std::optional<Engine::VaeSummary> Engine::vaeSummary() const
 {
@@ -133,9 +146,9 @@ Result<CheckpointInfo> Engine::loadModel(const std::string &path, const LoadOpti
         auto dev = parseDevice(options.device);
         if (!dev.ok())
             fail(dev.error().code, dev.error().message);
-        const torch::Device device = dev->kind == DeviceKind::Cuda  ? torch::Device(torch::kCUDA, dev->index)
-                                     : dev->kind == DeviceKind::Mps ? torch::Device(torch::kMPS)
-                                                                    : torch::Device(torch::kCPU);
+        const torch::Device device = dev->kind == DeviceKind::Cuda ? torch::Device(torch::kCUDA, dev->index)
+            : dev->kind == DeviceKind::Mps                         ? torch::Device(torch::kMPS)
+                                                                   : torch::Device(torch::kCPU);
         const auto dtype = toTorchDType(options.dtype);
         if (dtype == torch::kFloat16 && device.is_cpu())
             fail(ErrorCode::Unsupported, "fp16 inference needs a CUDA device; use fp32 or bf16 on the CPU");
@@ -149,9 +162,10 @@ Result<CheckpointInfo> Engine::loadModel(const std::string &path, const LoadOpti
             ss << in.rdbuf();
             auto names = parseLabelsText(ss.str());
             if (static_cast<int>(names.size()) != checkpoint.info.config.numClasses)
-                fail(ErrorCode::InvalidArgument, options.labelsPath + ": " + std::to_string(names.size())
-                                                     + " class names for a model with "
-                                                     + std::to_string(checkpoint.info.config.numClasses) + " classes");
+                fail(ErrorCode::InvalidArgument,
+                     options.labelsPath + ": " + std::to_string(names.size())
+                         + " class names for a model with "
+                         + std::to_string(checkpoint.info.config.numClasses) + " classes");
             checkpoint.info.classNames = names;
         }
         auto model = buildDiT(checkpoint, device, dtype);
@@ -164,8 +178,10 @@ Result<CheckpointInfo> Engine::loadModel(const std::string &path, const LoadOpti
             const auto &cfg = checkpoint.info.config;
             if (!checkpoint.info.latentSpace)
                 fail(ErrorCode::InvalidArgument,
-                     "VAE " + options.vaePath + ": " + path + " is a pixel-space model (" + std::to_string(cfg.inChannels)
-                         + " image channels); it makes images directly and takes no VAE - load it without one");
+                     "VAE " + options.vaePath + ": " + path + " is a pixel-space model ("
+                         + std::to_string(cfg.inChannels)
+                         + " image channels); it makes images directly and takes no VAE - load it without "
+                           "one");
             LoadedVae loadedVae;
             try {
                 loadedVae = readVaeCheckpoint(options.vaePath);
@@ -174,20 +190,24 @@ Result<CheckpointInfo> Engine::loadModel(const std::string &path, const LoadOpti
             }
             const int zc = loadedVae.info.config.latentChannels;
             if (zc != cfg.inChannels)
-                fail(ErrorCode::ShapeMismatch, "VAE " + options.vaePath + " has " + std::to_string(zc)
-                                                   + " latent channels but the model " + path + " samples latents with "
-                                                   + std::to_string(cfg.inChannels) + " channels (in_channels)");
+                fail(ErrorCode::ShapeMismatch,
+                     "VAE " + options.vaePath + " has " + std::to_string(zc)
+                         + " latent channels but the model " + path + " samples latents with "
+                         + std::to_string(cfg.inChannels) + " channels (in_channels)");
             vae = buildVae(loadedVae, device, dtype);
             vaeInfo = loadedVae.info;
-            const fs::path cacheDir = options.cacheDir.empty() ? defaultPreviewCacheDir() : fs::path(options.cacheDir);
+            const fs::path cacheDir
+                = options.cacheDir.empty() ? defaultPreviewCacheDir() : fs::path(options.cacheDir);
             preview = loadOrFitPreviewProjection(*vae, cacheDir);
             spdlog::info("VAE {} ({}, {} layout, scaling factor {}); preview projection {}: {}", vaeInfo.path,
                          vaeInfo.config.describe(), vaeInfo.layout, vaeInfo.config.scalingFactor,
-                         preview.fromCache ? "from the cache" : "fitted in " + std::to_string(preview.fitSeconds) + " s",
+                         preview.fromCache ? "from the cache"
+                                           : "fitted in " + std::to_string(preview.fitSeconds) + " s",
                          preview.summary());
         } else if (checkpoint.info.latentSpace) {
             spdlog::info("{} is a latent model loaded without a VAE: images are latent-resolution previews "
-                         "(pass a VAE to decode them)", path);
+                         "(pass a VAE to decode them)",
+                         path);
         }
         m_impl->vae = std::move(vae);
         m_impl->vaeInfo = std::move(vaeInfo);
@@ -197,8 +217,9 @@ Result<CheckpointInfo> Engine::loadModel(const std::string &path, const LoadOpti
         m_impl->device = device;
         m_impl->dtype = dtype;
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        spdlog::info("loaded {} ({}, {} parameters, {}) on {} in {:.2f} s", path, checkpoint.info.config.name(),
-                     checkpoint.info.parameterCount, checkpoint.info.format, device.str(), secs);
+        spdlog::info("loaded {} ({}, {} parameters, {}) on {} in {:.2f} s", path,
+                     checkpoint.info.config.name(), checkpoint.info.parameterCount, checkpoint.info.format,
+                     device.str(), secs);
         return checkpoint.info;
     });
 }
@@ -207,8 +228,9 @@ Result<CheckpointInfo> Engine::loadDefaultModel(const LoadOptions &options)
 {
     const std::string path = defaultModelPath();
     if (path.empty())
-        return makeError(ErrorCode::NotFound, "the embedded default model (resources/models/ditstudio-fmnist"
-                                              ".safetensors) was not found next to the program or in its data folder");
+        return makeError(ErrorCode::NotFound,
+                         "the embedded default model (resources/models/ditstudio-fmnist"
+                         ".safetensors) was not found next to the program or in its data folder");
     return loadModel(path, options);
 }
 
@@ -228,8 +250,8 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
         {
             // Refuse a request that cannot fit before any allocation, with the estimate.
             const DiTConfig &c = m_impl->info.config;
-            const std::int64_t rowsWanted = static_cast<std::int64_t>(std::max(1, request.batch))
-                                            * (request.cfgScale != 1.0 ? 2 : 1);
+            const std::int64_t rowsWanted
+                = static_cast<std::int64_t>(std::max(1, request.batch)) * (request.cfgScale != 1.0 ? 2 : 1);
             const std::int64_t need
                 = c.peakActivationBytes(rowsWanted, static_cast<int>(c10::elementSize(m_impl->dtype)));
             std::uint64_t available = platform::availableMemoryBytes();
@@ -248,40 +270,48 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
                          + " rows with guidance), but " + gb(static_cast<double>(available))
                          + " of memory are available; lower the batch (or the image size)");
             if (request.batch < 1 || request.batch > 256)
-                fail(ErrorCode::InvalidArgument, "batch must be between 1 and 256, got " + std::to_string(request.batch)
-                                                     + " (about " + gb(need) + " of activations per model call)");
+                fail(ErrorCode::InvalidArgument,
+                     "batch must be between 1 and 256, got " + std::to_string(request.batch) + " (about "
+                         + gb(need) + " of activations per model call)");
         }
         if (request.cfgScale < 0 || request.cfgScale > 100)
             fail(ErrorCode::InvalidArgument, "guidance scale must be in [0, 100]");
         if (request.guidanceFrom < 0 || request.guidanceTo > 1 || request.guidanceFrom > request.guidanceTo)
             fail(ErrorCode::InvalidArgument, "guidance interval must satisfy 0 <= from <= to <= 1");
         if (request.cacheInterval < 1 || request.cacheInterval > 8)
-            fail(ErrorCode::InvalidArgument, "cacheInterval must be in 1..8 (1 = no step caching), got "
-                                                 + std::to_string(request.cacheInterval));
+            fail(ErrorCode::InvalidArgument,
+                 "cacheInterval must be in 1..8 (1 = no step caching), got "
+                     + std::to_string(request.cacheInterval));
         if (!(request.cacheThreshold >= 0 && request.cacheThreshold <= 10))
-            fail(ErrorCode::InvalidArgument, "cacheThreshold must be in [0, 10] (0 = off), got "
-                                                 + std::to_string(request.cacheThreshold));
+            fail(ErrorCode::InvalidArgument,
+                 "cacheThreshold must be in [0, 10] (0 = off), got "
+                     + std::to_string(request.cacheThreshold));
         if (request.cacheThreshold > 0 && request.cacheInterval > 1)
             fail(ErrorCode::InvalidArgument,
-                 "choose one kind of step caching: cacheInterval (every N calls) or cacheThreshold (adaptive)");
-        if ((request.cacheInterval > 1 || request.cacheThreshold > 0) && (request.probes.any() || request.interventions.any()))
+                 "choose one kind of step caching: cacheInterval (every N calls) or cacheThreshold "
+                 "(adaptive)");
+        if ((request.cacheInterval > 1 || request.cacheThreshold > 0)
+            && (request.probes.any() || request.interventions.any()))
             fail(ErrorCode::InvalidArgument,
                  "step caching (cacheInterval > 1) cannot be combined with probes or interventions: "
                  "they look inside blocks that a cached call does not run");
         if (request.vaePreviewEvery < 0)
-            fail(ErrorCode::InvalidArgument, "vaePreviewEvery must be >= 0 (0 turns full-decode previews off)");
+            fail(ErrorCode::InvalidArgument,
+                 "vaePreviewEvery must be >= 0 (0 turns full-decode previews off)");
         torch::InferenceMode inferenceMode; // thread-local: created on the calling (worker) thread
         auto &model = *m_impl->model;
         const DiTConfig &cfg = m_impl->info.config;
         const int b = request.batch;
         const auto start = std::chrono::steady_clock::now();
 
-        // Conditioning per image: itemConditioning, else one conditioning (explicit or from the prompt) for all.
+        // Conditioning per image: itemConditioning, else one conditioning (explicit or from the prompt) for
+        // all.
         std::vector<Conditioning> itemConds;
         if (!request.itemConditioning.empty()) {
             if (static_cast<int>(request.itemConditioning.size()) != b)
-                fail(ErrorCode::InvalidArgument, "itemConditioning has " + std::to_string(request.itemConditioning.size())
-                                                     + " entries for a batch of " + std::to_string(b));
+                fail(ErrorCode::InvalidArgument,
+                     "itemConditioning has " + std::to_string(request.itemConditioning.size())
+                         + " entries for a batch of " + std::to_string(b));
             itemConds = request.itemConditioning;
         } else if (request.conditioning) {
             itemConds.assign(b, *request.conditioning);
@@ -298,8 +328,9 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
                 fail(ErrorCode::InvalidArgument, "conditioning has no class");
             for (const auto &c : ic.classes)
                 if (c.classId < 0 || c.classId >= cfg.numClasses)
-                    fail(ErrorCode::InvalidArgument, "class " + std::to_string(c.classId) + " is out of range 0.."
-                                                         + std::to_string(cfg.numClasses - 1));
+                    fail(ErrorCode::InvalidArgument,
+                         "class " + std::to_string(c.classId) + " is out of range 0.."
+                             + std::to_string(cfg.numClasses - 1));
         }
         const Conditioning &cond = itemConds.front();
 
@@ -314,9 +345,9 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
         if (request.initNoise) {
             z = fromHost(*request.initNoise);
             if (z.dim() != 4 || z.size(0) != b || z.size(1) != c || z.size(2) != h || z.size(3) != w)
-                fail(ErrorCode::ShapeMismatch, "initial noise must have shape [" + std::to_string(b) + ", "
-                                                   + std::to_string(c) + ", " + std::to_string(h) + ", "
-                                                   + std::to_string(w) + "]");
+                fail(ErrorCode::ShapeMismatch,
+                     "initial noise must have shape [" + std::to_string(b) + ", " + std::to_string(c) + ", "
+                         + std::to_string(h) + ", " + std::to_string(w) + "]");
         } else {
             std::vector<torch::Tensor> parts;
             for (int i = 0; i < b; ++i)
@@ -371,8 +402,9 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
                 }
                 trace->interventions = &*interventions;
             }
-            torch::Tensor out = cfgOn ? guidedForward(*model, x.to(dtype), t, cc, go, trace, recorder.guidanceSlot())
-                                      : model->forward(x.to(dtype), t, cc, trace);
+            torch::Tensor out = cfgOn
+                ? guidedForward(*model, x.to(dtype), t, cc, go, trace, recorder.guidanceSlot())
+                : model->forward(x.to(dtype), t, cc, trace);
             return out.to(torch::kFloat32);
         };
         NoiseFn noiseFn = [&](int, const torch::Tensor &like) {
@@ -394,17 +426,19 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
             // A model that produces NaN or Inf stops the run here, naming the step, instead of
             // finishing on a black or garbage image.
             if (!torch::isfinite(s.x0).all().item<bool>() || !torch::isfinite(s.xt).all().item<bool>())
-                fail(ErrorCode::NumericError, "the model produced NaN or Inf at step " + std::to_string(s.index + 1)
-                                                  + " of " + std::to_string(s.total) + " (timestep "
-                                                  + std::to_string(static_cast<int>(std::lround(s.timestep)))
-                                                  + "); nothing was saved. Check the checkpoint, or use fp32");
+                fail(ErrorCode::NumericError,
+                     "the model produced NaN or Inf at step " + std::to_string(s.index + 1) + " of "
+                         + std::to_string(s.total) + " (timestep "
+                         + std::to_string(static_cast<int>(std::lround(s.timestep)))
+                         + "); nothing was saved. Check the checkpoint, or use fp32");
             if (observer.onStep) {
                 StepUpdate u;
                 u.step = s.index;
                 u.totalSteps = s.total;
                 u.timestep = s.timestep;
                 u.sigma = s.sigma;
-                u.elapsedSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                u.elapsedSeconds
+                    = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                 const auto xt = s.xt.narrow(0, 0, b), x0 = s.x0.narrow(0, 0, b);
                 if (request.wantPreviews) {
                     u.previewXt = m_impl->previewImages(xt);
@@ -437,7 +471,7 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
         struct CacheScope {
             DiTImpl &m;
             ~CacheScope() { m.stepCache = nullptr; }
-        } cacheScope{*model};
+        } cacheScope {*model};
         if (stepCache.active())
             model->stepCache = &stepCache;
         const auto outcome = runSampler(so, modelFn, xT, noiseFn, onStep);
@@ -446,19 +480,21 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
         result.fullModelCalls = static_cast<int>(stepCache.active() ? stepCache.refreshes : modelCalls);
         if (stepCache.active())
             spdlog::info("step cache ({}): {} of {} model calls ran the blocks",
-                         request.cacheThreshold > 0 ? "adaptive, threshold " + std::to_string(request.cacheThreshold)
-                                                    : "every " + std::to_string(request.cacheInterval) + " calls",
+                         request.cacheThreshold > 0
+                             ? "adaptive, threshold " + std::to_string(request.cacheThreshold)
+                             : "every " + std::to_string(request.cacheInterval) + " calls",
                          stepCache.refreshes, stepCache.calls);
         result.stepsDone = outcome.stepsDone;
         result.status = outcome.cancelled ? JobStatus::Cancelled : JobStatus::Completed;
         const auto final = outcome.x.narrow(0, 0, b).to(torch::kCPU, torch::kFloat32);
         result.latent = toHost(final);
-        result.images = m_impl->vae && !outcome.cancelled ? m_impl->decodeImages(final) : m_impl->previewImages(final);
+        result.images
+            = m_impl->vae && !outcome.cancelled ? m_impl->decodeImages(final) : m_impl->previewImages(final);
         result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (outcome.cancelled)
             spdlog::info("cancelled '{}' after {} of {} steps ({:.2f} s, {}): no finished image",
-                         cond.describe(m_impl->info.classNames), result.stepsDone, request.steps, result.seconds,
-                         samplerName(request.sampler));
+                         cond.describe(m_impl->info.classNames), result.stepsDone, request.steps,
+                         result.seconds, samplerName(request.sampler));
         else
             spdlog::info("generated {} image{} of '{}' in {:.2f} s ({} steps, {})", b, b == 1 ? "" : "s",
                          cond.describe(m_impl->info.classNames), result.seconds, result.stepsDone,
@@ -467,12 +503,12 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
     });
 }
 
-EngineInternals EngineInternals::of(Engine &engine)
+LoadedModel EngineInternals::of(Engine &engine)
 {
     if (!engine.hasModel())
         fail(ErrorCode::InvalidArgument, "no model loaded");
     auto &impl = *engine.m_impl;
-    EngineInternals v{*impl.model, impl.info, impl.device, impl.dtype};
+    LoadedModel v {*impl.model, impl.info, impl.device, impl.dtype, {}, {}, 1};
     if (impl.vae) {
         AutoencoderKL vae = *impl.vae;
         const auto dtype = impl.dtype;

@@ -1,9 +1,9 @@
 // identifyModelFile() of models.h: what a downloaded file is, by the engine's checkpoint inspection
 // (headers and shapes only; no weights are loaded). Needs the engine, so it is not in ditstudio_common.
-#include "core/errors.h"
+#include "common/errors.h"
 #include "ditstudio/models.h"
-#include "io/vae_keys.h"
-#include "pipeline/model_loader.h"
+#include "model/model_loader.h"
+#include "model/vae_loader.h"
 
 #include <atomic>
 #include <filesystem>

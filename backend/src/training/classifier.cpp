@@ -1,6 +1,6 @@
 #include "training/classifier.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "io/safetensors.h"
 #include "training/datasets.h"
 
@@ -28,10 +28,10 @@ FmnistClassifierImpl::FmnistClassifierImpl()
 
 torch::Tensor FmnistClassifierImpl::features(const torch::Tensor &x)
 {
-    auto h = torch::relu(bn1(conv1(x)));                      // [N, 16, 28, 28]
-    h = torch::max_pool2d(torch::relu(bn2(conv2(h))), 2);     // [N, 32, 14, 14]
-    h = torch::max_pool2d(torch::relu(bn3(conv3(h))), 2);     // [N, 64, 7, 7]
-    return torch::relu(fc1(h.flatten(1)));                    // [N, 128]
+    auto h = torch::relu(bn1(conv1(x))); // [N, 16, 28, 28]
+    h = torch::max_pool2d(torch::relu(bn2(conv2(h))), 2); // [N, 32, 14, 14]
+    h = torch::max_pool2d(torch::relu(bn3(conv3(h))), 2); // [N, 64, 7, 7]
+    return torch::relu(fc1(h.flatten(1))); // [N, 128]
 }
 
 torch::Tensor FmnistClassifierImpl::forward(const torch::Tensor &x)
@@ -50,11 +50,12 @@ double accuracy(FmnistClassifier &net, const ImageDataset &data)
 
 } // namespace
 
-void classify(FmnistClassifier &net, const torch::Tensor &images, torch::Tensor &logits, torch::Tensor &features)
+void classify(FmnistClassifier &net, const torch::Tensor &images, torch::Tensor &logits,
+              torch::Tensor &features)
 {
     if (images.dim() != 4 || images.size(1) != 1 || images.size(2) != 28 || images.size(3) != 28)
-        fail(ErrorCode::InvalidArgument, "the classifier expects [N, 1, 28, 28] images, got " + std::to_string(images.dim())
-                                             + " dims");
+        fail(ErrorCode::InvalidArgument,
+             "the classifier expects [N, 1, 28, 28] images, got " + std::to_string(images.dim()) + " dims");
     torch::NoGradGuard ng;
     net->eval();
     std::vector<torch::Tensor> l, f;
@@ -69,7 +70,8 @@ void classify(FmnistClassifier &net, const torch::Tensor &images, torch::Tensor 
 }
 
 ClassifierReport trainClassifier(const ClassifierTrainOptions &o, const fs::path &out,
-                                 const std::function<void(int, int, int, double)> &progress, const CancelToken &cancel)
+                                 const std::function<void(int, int, int, double)> &progress,
+                                 const CancelToken &cancel)
 {
     const auto start = std::chrono::steady_clock::now();
     const fs::path dir = o.datasetDir.empty() ? defaultFashionMnistDir() : o.datasetDir;
@@ -87,12 +89,14 @@ ClassifierReport trainClassifier(const ClassifierTrainOptions &o, const fs::path
         for (int b = 0; b < batches; ++b) {
             if (cancel.isCancelled())
                 fail(ErrorCode::Cancelled, "classifier training cancelled; nothing written");
-            const auto idx = perm.slice(0, int64_t(b) * o.batchSize, std::min<int64_t>(n, int64_t(b + 1) * o.batchSize));
+            const auto idx
+                = perm.slice(0, int64_t(b) * o.batchSize, std::min<int64_t>(n, int64_t(b + 1) * o.batchSize));
             auto x = train.images.index_select(0, idx);
             // Horizontal flips: Fashion-MNIST items are left/right symmetric classes.
             const auto flip = at::rand({x.size(0)}, gen) < 0.5;
             x = torch::where(flip.view({-1, 1, 1, 1}), x.flip({3}), x);
-            const auto loss = torch::nn::functional::cross_entropy(net->forward(x), train.labels.index_select(0, idx));
+            const auto loss
+                = torch::nn::functional::cross_entropy(net->forward(x), train.labels.index_select(0, idx));
             opt.zero_grad();
             loss.backward();
             opt.step();
@@ -126,8 +130,10 @@ FmnistClassifier loadClassifier(const fs::path &path, std::map<std::string, std:
     StateDict sd = safetensors::load(path);
     sd.source = path.string();
     if (sd.metadata.count("format") == 0 || sd.metadata.at("format") != "ditstudio-fmnist-classifier")
-        fail(ErrorCode::FormatError, path.string() + ": not a DiT Studio Fashion-MNIST classifier "
-                                                       "(metadata 'format' should be 'ditstudio-fmnist-classifier')");
+        fail(ErrorCode::FormatError,
+             path.string()
+                 + ": not a DiT Studio Fashion-MNIST classifier "
+                   "(metadata 'format' should be 'ditstudio-fmnist-classifier')");
     FmnistClassifier net;
     // By name and with exact shapes (BatchNorm's counters are int64, which loadIntoModule refuses).
     torch::NoGradGuard ng;
@@ -161,13 +167,14 @@ double frechetDistance(const torch::Tensor &mu1, const torch::Tensor &sigma1, co
     const auto e = std::get<0>(torch::linalg::eigh(inner, "L")).clamp_min(0);
     const double traceRoot = e.sqrt().sum().item<double>();
     return (m1 - m2).pow(2).sum().item<double>() + s1.trace().item<double>() + s2.trace().item<double>()
-           - 2.0 * traceRoot;
+        - 2.0 * traceRoot;
 }
 
 double frechetDistance(const torch::Tensor &f1, const torch::Tensor &f2)
 {
     if (f1.dim() != 2 || f2.dim() != 2 || f1.size(1) != f2.size(1) || f1.size(0) < 2 || f2.size(0) < 2)
-        fail(ErrorCode::InvalidArgument, "frechetDistance: expected two [N, D] feature sets with N >= 2 and equal D");
+        fail(ErrorCode::InvalidArgument,
+             "frechetDistance: expected two [N, D] feature sets with N >= 2 and equal D");
     const auto a = f1.to(torch::kDouble), b = f2.to(torch::kDouble);
     const auto ca = a - a.mean(0), cb = b - b.mean(0);
     return frechetDistance(a.mean(0), ca.t().matmul(ca) / (a.size(0) - 1), b.mean(0),

@@ -20,12 +20,12 @@ namespace ditstudio {
 struct FmnistClassifierImpl : torch::nn::Module {
     FmnistClassifierImpl();
     torch::Tensor features(const torch::Tensor &x); ///< [N, 128] penultimate activations
-    torch::Tensor forward(const torch::Tensor &x);  ///< [N, 10] logits
+    torch::Tensor forward(const torch::Tensor &x); ///< [N, 10] logits
 
-    torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-    torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
-    torch::nn::Linear fc1{nullptr}, fc2{nullptr};
-    torch::nn::Dropout drop{nullptr};
+    torch::nn::Conv2d conv1 {nullptr}, conv2 {nullptr}, conv3 {nullptr};
+    torch::nn::BatchNorm2d bn1 {nullptr}, bn2 {nullptr}, bn3 {nullptr};
+    torch::nn::Linear fc1 {nullptr}, fc2 {nullptr};
+    torch::nn::Dropout drop {nullptr};
 };
 TORCH_MODULE(FmnistClassifier);
 
@@ -45,15 +45,18 @@ struct ClassifierReport {
 
 /// Train on the 60,000 training images, report accuracy on the 10,000 test images, and save the
 /// weights (safetensors, metadata: test accuracy, epochs, seed) atomically to out.
-ClassifierReport trainClassifier(const ClassifierTrainOptions &options, const std::filesystem::path &out,
-                                 const std::function<void(int epoch, int batch, int batches, double loss)> &progress,
-                                 const CancelToken &cancel);
+ClassifierReport
+trainClassifier(const ClassifierTrainOptions &options, const std::filesystem::path &out,
+                const std::function<void(int epoch, int batch, int batches, double loss)> &progress,
+                const CancelToken &cancel);
 
 /// Load a classifier saved by trainClassifier (eval mode). Throws DitException naming the file.
-FmnistClassifier loadClassifier(const std::filesystem::path &path, std::map<std::string, std::string> *metadata = nullptr);
+FmnistClassifier loadClassifier(const std::filesystem::path &path,
+                                std::map<std::string, std::string> *metadata = nullptr);
 
 /// Logits and features for images [N, 1, 28, 28] in [-1, 1], evaluated in chunks.
-void classify(FmnistClassifier &net, const torch::Tensor &images, torch::Tensor &logits, torch::Tensor &features);
+void classify(FmnistClassifier &net, const torch::Tensor &images, torch::Tensor &logits,
+              torch::Tensor &features);
 
 /// Frechet distance between Gaussians fitted to two feature sets [N, D] (float64 internally):
 /// |mu1 - mu2|^2 + tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2). Ref: Heusel et al. 2017; Dowson & Landau 1982.

@@ -1,6 +1,6 @@
 #include "training/datasets.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -20,11 +20,16 @@ fs::path defaultFashionMnistDir()
 
 const std::vector<std::string> &fashionMnistClassNames()
 {
-    static const std::vector<std::string> names = {"T-shirt/top, t-shirt, tshirt, top, tee", "Trouser, trousers, pants",
-                                                   "Pullover, sweater, jumper", "Dress",
-                                                   "Coat, jacket", "Sandal, sandals",
-                                                   "Shirt", "Sneaker, sneakers, trainer, shoe",
-                                                   "Bag, handbag, purse", "Ankle boot, boot, boots"};
+    static const std::vector<std::string> names = {"T-shirt/top, t-shirt, tshirt, top, tee",
+                                                   "Trouser, trousers, pants",
+                                                   "Pullover, sweater, jumper",
+                                                   "Dress",
+                                                   "Coat, jacket",
+                                                   "Sandal, sandals",
+                                                   "Shirt",
+                                                   "Sneaker, sneakers, trainer, shoe",
+                                                   "Bag, handbag, purse",
+                                                   "Ankle boot, boot, boots"};
     return names;
 }
 
@@ -37,7 +42,8 @@ std::vector<unsigned char> readMaybeGz(const fs::path &plain)
     if (!fs::exists(p, ec))
         p = plain.string() + ".gz";
     if (!fs::exists(p, ec))
-        fail(ErrorCode::NotFound, plain.string() + "(.gz): not found (install Debian's dataset-fashion-mnist)");
+        fail(ErrorCode::NotFound,
+             plain.string() + "(.gz): not found (install Debian's dataset-fashion-mnist)");
     gzFile f = gzopen(p.string().c_str(), "rb");
     if (!f)
         fail(ErrorCode::IoError, p.string() + ": cannot open");
@@ -79,7 +85,8 @@ ImageDataset loadFashionMnist(const fs::path &dir, bool train)
     ImageDataset ds;
     auto u8 = torch::from_blob(const_cast<unsigned char *>(img.data() + 16), {n, 1, h, w}, torch::kUInt8);
     ds.images = u8.to(torch::kFloat32).div(127.5).sub(1.0).contiguous();
-    ds.labels = torch::from_blob(const_cast<unsigned char *>(lbl.data() + 8), {n}, torch::kUInt8).to(torch::kLong);
+    ds.labels
+        = torch::from_blob(const_cast<unsigned char *>(lbl.data() + 8), {n}, torch::kUInt8).to(torch::kLong);
     if (ds.labels.max().item<int64_t>() > 9)
         fail(ErrorCode::FormatError, lblPath.string() + ": labels must be 0..9");
     ds.classNames = fashionMnistClassNames();
@@ -118,7 +125,9 @@ ImageDataset loadImageFolder(const fs::path &dir, int size, int channels)
             const int s = std::min(m.cols, m.rows);
             m = m(cv::Rect((m.cols - s) / 2, (m.rows - s) / 2, s, s)).clone();
             cv::resize(m, m, cv::Size(size, size), 0, 0, s > size ? cv::INTER_AREA : cv::INTER_CUBIC);
-            auto t = torch::from_blob(m.data, {size, size, channels}, torch::kUInt8).permute({2, 0, 1}).to(torch::kFloat32);
+            auto t = torch::from_blob(m.data, {size, size, channels}, torch::kUInt8)
+                         .permute({2, 0, 1})
+                         .to(torch::kFloat32);
             imgs.push_back(t.div(127.5).sub(1.0));
             labels.push_back(static_cast<int64_t>(c));
         }

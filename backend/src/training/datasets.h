@@ -10,8 +10,8 @@
 namespace ditstudio {
 
 struct ImageDataset {
-    torch::Tensor images;  ///< [N, C, H, W] float32 in [-1, 1]
-    torch::Tensor labels;  ///< [N] int64
+    torch::Tensor images; ///< [N, C, H, W] float32 in [-1, 1]
+    torch::Tensor labels; ///< [N] int64
     std::vector<std::string> classNames;
 };
 

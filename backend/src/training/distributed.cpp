@@ -1,6 +1,6 @@
 #include "training/distributed.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include <cstdlib>
 
@@ -25,9 +25,9 @@ int envInt(const char *name, int def, int lo, int hi)
             throw std::out_of_range("range");
         return x;
     } catch (...) {
-        fail(ErrorCode::InvalidArgument, std::string("environment variable ") + name + "='" + v
-                                             + "': expected an integer in [" + std::to_string(lo) + ", "
-                                             + std::to_string(hi) + "]");
+        fail(ErrorCode::InvalidArgument,
+             std::string("environment variable ") + name + "='" + v + "': expected an integer in ["
+                 + std::to_string(lo) + ", " + std::to_string(hi) + "]");
     }
 }
 
@@ -41,8 +41,8 @@ DistributedOptions distributedOptionsFromEnvironment(DistributedOptions d)
     if (const char *a = std::getenv("MASTER_ADDR"); a && *a)
         d.masterAddr = a;
     if (d.rank >= d.worldSize)
-        fail(ErrorCode::InvalidArgument, "RANK " + std::to_string(d.rank) + " must be below WORLD_SIZE "
-                                             + std::to_string(d.worldSize));
+        fail(ErrorCode::InvalidArgument,
+             "RANK " + std::to_string(d.rank) + " must be below WORLD_SIZE " + std::to_string(d.worldSize));
     return d;
 }
 
@@ -58,20 +58,24 @@ struct ProcessGroupHandle::Impl {
         try {
             work->wait();
         } catch (const std::exception &e) {
-            fail(ErrorCode::IoError, std::string("data parallel ") + what + " failed (another rank stopped or the "
-                                                                             "network broke): " + e.what());
+            fail(ErrorCode::IoError,
+                 std::string("data parallel ") + what
+                     + " failed (another rank stopped or the "
+                       "network broke): "
+                     + e.what());
         }
     }
 };
 
-ProcessGroupHandle::ProcessGroupHandle() : m_impl(std::make_unique<Impl>()) {}
+ProcessGroupHandle::ProcessGroupHandle() : m_impl(std::make_unique<Impl>()) { }
 ProcessGroupHandle::~ProcessGroupHandle() = default;
 
 std::unique_ptr<ProcessGroupHandle> ProcessGroupHandle::connect(const DistributedOptions &o)
 {
     if (o.worldSize < 1 || o.rank < 0 || o.rank >= o.worldSize)
-        fail(ErrorCode::InvalidArgument, "data parallel: rank " + std::to_string(o.rank) + " is outside world size "
-                                             + std::to_string(o.worldSize));
+        fail(ErrorCode::InvalidArgument,
+             "data parallel: rank " + std::to_string(o.rank) + " is outside world size "
+                 + std::to_string(o.worldSize));
     std::unique_ptr<ProcessGroupHandle> h(new ProcessGroupHandle());
     h->m_impl->rank = o.rank;
     h->m_impl->world = o.worldSize;
@@ -83,7 +87,8 @@ std::unique_ptr<ProcessGroupHandle> ProcessGroupHandle::connect(const Distribute
         so.waitWorkers = true;
         so.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(o.timeout);
         h->m_impl->store = c10::make_intrusive<c10d::TCPStore>(o.masterAddr, so);
-        auto opts = c10d::ProcessGroupGloo::Options::create(std::chrono::duration_cast<std::chrono::milliseconds>(o.timeout));
+        auto opts = c10d::ProcessGroupGloo::Options::create(
+            std::chrono::duration_cast<std::chrono::milliseconds>(o.timeout));
         // GLOO_SOCKET_IFNAME picks the interface as in PyTorch; a loopback master means one machine.
         if (const char *ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname && *ifname)
             opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
@@ -92,19 +97,27 @@ std::unique_ptr<ProcessGroupHandle> ProcessGroupHandle::connect(const Distribute
         else
             opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
         opts->threads = 2;
-        h->m_impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(h->m_impl->store, o.rank, o.worldSize, opts);
+        h->m_impl->group
+            = c10::make_intrusive<c10d::ProcessGroupGloo>(h->m_impl->store, o.rank, o.worldSize, opts);
     } catch (const DitException &) {
         throw;
     } catch (const std::exception &e) {
-        fail(ErrorCode::IoError, "data parallel: could not join the group at " + o.masterAddr + ":"
-                                     + std::to_string(o.masterPort) + " as rank " + std::to_string(o.rank) + " of "
-                                     + std::to_string(o.worldSize) + ": " + e.what());
+        fail(ErrorCode::IoError,
+             "data parallel: could not join the group at " + o.masterAddr + ":" + std::to_string(o.masterPort)
+                 + " as rank " + std::to_string(o.rank) + " of " + std::to_string(o.worldSize) + ": "
+                 + e.what());
     }
     return h;
 }
 
-int ProcessGroupHandle::rank() const { return m_impl->rank; }
-int ProcessGroupHandle::worldSize() const { return m_impl->world; }
+int ProcessGroupHandle::rank() const
+{
+    return m_impl->rank;
+}
+int ProcessGroupHandle::worldSize() const
+{
+    return m_impl->world;
+}
 
 void ProcessGroupHandle::allReduceMean(const std::vector<torch::Tensor> &tensors)
 {
@@ -113,7 +126,7 @@ void ProcessGroupHandle::allReduceMean(const std::vector<torch::Tensor> &tensors
     std::vector<torch::Tensor> flat;
     for (const auto &t : tensors)
         flat.push_back(t.reshape({-1}));
-    std::vector<torch::Tensor> buffer{torch::cat(flat)};
+    std::vector<torch::Tensor> buffer {torch::cat(flat)};
     m_impl->wait(m_impl->group->allreduce(buffer), "all-reduce");
     buffer[0].div_(m_impl->world);
     int64_t offset = 0;
@@ -129,7 +142,7 @@ void ProcessGroupHandle::broadcast(const std::vector<torch::Tensor> &tensors, in
     if (m_impl->world == 1)
         return;
     for (const auto &t : tensors) {
-        std::vector<torch::Tensor> one{t};
+        std::vector<torch::Tensor> one {t};
         c10d::BroadcastOptions bo;
         bo.rootRank = root;
         m_impl->wait(m_impl->group->broadcast(one, bo), "broadcast");
@@ -142,25 +155,38 @@ void ProcessGroupHandle::barrier()
         m_impl->wait(m_impl->group->barrier(), "barrier");
 }
 
-bool dataParallelAvailable() { return true; }
+bool dataParallelAvailable()
+{
+    return true;
+}
 
 #else
 
-struct ProcessGroupHandle::Impl {};
-ProcessGroupHandle::ProcessGroupHandle() : m_impl(std::make_unique<Impl>()) {}
+struct ProcessGroupHandle::Impl { };
+ProcessGroupHandle::ProcessGroupHandle() : m_impl(std::make_unique<Impl>()) { }
 ProcessGroupHandle::~ProcessGroupHandle() = default;
 
 std::unique_ptr<ProcessGroupHandle> ProcessGroupHandle::connect(const DistributedOptions &)
 {
-    fail(ErrorCode::Unsupported, "data parallel training needs a LibTorch with c10d Gloo and libgloo-dev at build time; "
-                                 "this build has neither (DITSTUDIO_HAVE_GLOO is off)");
+    fail(ErrorCode::Unsupported,
+         "data parallel training needs a LibTorch with c10d Gloo and libgloo-dev at build time; "
+         "this build has neither (DITSTUDIO_HAVE_GLOO is off)");
 }
-int ProcessGroupHandle::rank() const { return 0; }
-int ProcessGroupHandle::worldSize() const { return 1; }
-void ProcessGroupHandle::allReduceMean(const std::vector<torch::Tensor> &) {}
-void ProcessGroupHandle::broadcast(const std::vector<torch::Tensor> &, int) {}
-void ProcessGroupHandle::barrier() {}
-bool dataParallelAvailable() { return false; }
+int ProcessGroupHandle::rank() const
+{
+    return 0;
+}
+int ProcessGroupHandle::worldSize() const
+{
+    return 1;
+}
+void ProcessGroupHandle::allReduceMean(const std::vector<torch::Tensor> &) { }
+void ProcessGroupHandle::broadcast(const std::vector<torch::Tensor> &, int) { }
+void ProcessGroupHandle::barrier() { }
+bool dataParallelAvailable()
+{
+    return false;
+}
 
 #endif
 

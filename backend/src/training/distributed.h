@@ -18,7 +18,7 @@ struct DistributedOptions {
     int worldSize = 1;
     std::string masterAddr = "127.0.0.1";
     int masterPort = 29500;
-    std::chrono::seconds timeout{300};
+    std::chrono::seconds timeout {300};
 };
 
 /// Fill rank/worldSize/masterAddr/masterPort from the torchrun environment variables where set.

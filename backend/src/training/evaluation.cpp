@@ -1,6 +1,6 @@
 #include "training/evaluation.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "core/tensor_image.h"
 #include "training/classifier.h"
 #include "training/datasets.h"
@@ -29,16 +29,18 @@ EvaluationReport evaluateModel(Engine &engine, const EvaluationOptions &o, int k
         fail(ErrorCode::InvalidArgument, "evaluate: no model loaded");
     const auto &cfg = engine.modelInfo().config;
     if (cfg.inChannels != 1 || cfg.inputSize != 28 || cfg.numClasses != 10 || engine.modelInfo().latentSpace)
-        fail(ErrorCode::InvalidArgument, "evaluate: the Fashion-MNIST evaluation needs a pixel-space 28x28 one-channel "
-                                         "model with 10 classes; " + engine.modelInfo().path + " is "
-                                         + cfg.name() + " with " + std::to_string(cfg.inChannels) + " channel(s) and "
-                                         + std::to_string(cfg.numClasses) + " classes");
+        fail(ErrorCode::InvalidArgument,
+             "evaluate: the Fashion-MNIST evaluation needs a pixel-space 28x28 one-channel "
+             "model with 10 classes; "
+                 + engine.modelInfo().path + " is " + cfg.name() + " with " + std::to_string(cfg.inChannels)
+                 + " channel(s) and " + std::to_string(cfg.numClasses) + " classes");
     if (o.samplesPerClass < 2 || o.batch < 1)
         fail(ErrorCode::InvalidArgument, "evaluate: samples per class must be >= 2 and batch >= 1");
     const fs::path clsPath = o.classifierPath.empty() ? defaultClassifierPath() : o.classifierPath;
     if (clsPath.empty())
-        fail(ErrorCode::NotFound, "evaluate: no classifier given and fmnist-classifier.safetensors was not found beside "
-                                  "the default model");
+        fail(ErrorCode::NotFound,
+             "evaluate: no classifier given and fmnist-classifier.safetensors was not found beside "
+             "the default model");
     std::map<std::string, std::string> meta;
     FmnistClassifier net = loadClassifier(clsPath, &meta);
     const fs::path dir = o.datasetDir.empty() ? defaultFashionMnistDir() : o.datasetDir;
@@ -59,7 +61,7 @@ EvaluationReport evaluateModel(Engine &engine, const EvaluationOptions &o, int k
         while (classDone < o.samplesPerClass && !cancel.isCancelled()) {
             GenerateRequest req = o.sampling;
             req.prompt.clear();
-            req.conditioning = Conditioning{{{c, 1.0}}};
+            req.conditioning = Conditioning {{{c, 1.0}}};
             req.batch = std::min(o.batch, o.samplesPerClass - classDone);
             // Distinct, reproducible seeds: class-major blocks of samplesPerClass.
             req.seed = o.sampling.seed + static_cast<std::uint64_t>(c) * o.samplesPerClass + classDone;

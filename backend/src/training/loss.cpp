@@ -24,8 +24,9 @@ torch::Tensor approxStandardNormalCdf(const torch::Tensor &x)
 torch::Tensor normalKl(const torch::Tensor &mean1, const torch::Tensor &logvar1, const torch::Tensor &mean2,
                        const torch::Tensor &logvar2)
 {
-    return 0.5 * (-1.0 + logvar2 - logvar1 + torch::exp(logvar1 - logvar2)
-                  + (mean1 - mean2).pow(2) * torch::exp(-logvar2));
+    return 0.5
+        * (-1.0 + logvar2 - logvar1 + torch::exp(logvar1 - logvar2)
+           + (mean1 - mean2).pow(2) * torch::exp(-logvar2));
 }
 
 torch::Tensor discretizedGaussianLogLikelihood(const torch::Tensor &x, const torch::Tensor &means,
@@ -42,8 +43,9 @@ torch::Tensor discretizedGaussianLogLikelihood(const torch::Tensor &x, const tor
                         torch::where(x > 0.999, logOneMinusCdfMin, torch::log(cdfDelta.clamp_min(1e-12))));
 }
 
-LossTerms officialLoss(const GaussianDiffusion &diffusion, const torch::Tensor &modelOutput, const torch::Tensor &x0,
-                       const torch::Tensor &xt, const torch::Tensor &t, const torch::Tensor &noise)
+LossTerms officialLoss(const GaussianDiffusion &diffusion, const torch::Tensor &modelOutput,
+                       const torch::Tensor &x0, const torch::Tensor &xt, const torch::Tensor &t,
+                       const torch::Tensor &noise)
 {
     LossTerms terms;
     const auto c = xt.size(1);
@@ -56,7 +58,8 @@ LossTerms officialLoss(const GaussianDiffusion &diffusion, const torch::Tensor &
         diffusion.qPosterior(x0, xt, t, trueMean, trueLogVar);
         const auto out = diffusion.pMeanVariance(frozen, xt, t);
         const auto kl = meanFlat(normalKl(trueMean, trueLogVar, out.mean, out.logVariance)) / std::log(2.0);
-        const auto nll = meanFlat(-discretizedGaussianLogLikelihood(x0, out.mean, 0.5 * out.logVariance)) / std::log(2.0);
+        const auto nll = meanFlat(-discretizedGaussianLogLikelihood(x0, out.mean, 0.5 * out.logVariance))
+            / std::log(2.0);
         terms.vb = torch::where(t.to(kl.device()) == 0, nll, kl);
     } else {
         terms.vb = torch::zeros_like(terms.mse);

@@ -10,8 +10,8 @@
 namespace ditstudio {
 
 struct LossTerms {
-    torch::Tensor mse;  ///< [N] mean over dims of (noise - eps)^2
-    torch::Tensor vb;   ///< [N] KL (or decoder NLL at t = 0) in bits per dim; zeros without learned sigma
+    torch::Tensor mse; ///< [N] mean over dims of (noise - eps)^2
+    torch::Tensor vb; ///< [N] KL (or decoder NLL at t = 0) in bits per dim; zeros without learned sigma
     torch::Tensor loss; ///< [N] mse + vb
 };
 
@@ -24,7 +24,8 @@ torch::Tensor discretizedGaussianLogLikelihood(const torch::Tensor &x, const tor
 
 /// Loss terms given the model's output for x_t = q_sample(x0, t, noise).
 /// diffusion: the full (un-respaced) process; t: [N] int64 step indices.
-LossTerms officialLoss(const GaussianDiffusion &diffusion, const torch::Tensor &modelOutput, const torch::Tensor &x0,
-                       const torch::Tensor &xt, const torch::Tensor &t, const torch::Tensor &noise);
+LossTerms officialLoss(const GaussianDiffusion &diffusion, const torch::Tensor &modelOutput,
+                       const torch::Tensor &x0, const torch::Tensor &xt, const torch::Tensor &t,
+                       const torch::Tensor &noise);
 
 } // namespace ditstudio

@@ -1,6 +1,6 @@
 #include "training/plot.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "ditstudio/inside.h"
 
 #include <opencv2/imgproc.hpp>
@@ -91,7 +91,8 @@ Image renderLinePlot(const std::vector<PlotSeries> &series, const PlotOptions &o
     const cv::Scalar ink(40, 40, 40), grid(225, 225, 225);
     const auto font = cv::FONT_HERSHEY_SIMPLEX;
     if (!std::isfinite(x0)) {
-        cv::putText(img, "no data", {area.x + area.width / 2 - 40, area.y + area.height / 2}, font, 0.7, ink, 1, cv::LINE_AA);
+        cv::putText(img, "no data", {area.x + area.width / 2 - 40, area.y + area.height / 2}, font, 0.7, ink,
+                    1, cv::LINE_AA);
         return fromMat(img);
     }
     if (x1 == x0)
@@ -103,13 +104,17 @@ Image renderLinePlot(const std::vector<PlotSeries> &series, const PlotOptions &o
     const double pad = (y1 - y0) * 0.05;
     y0 -= pad;
     y1 += pad;
-    auto px = [&](double x) { return area.x + static_cast<int>(std::lround((x - x0) / (x1 - x0) * area.width)); };
-    auto py = [&](double y) { return area.y + area.height - static_cast<int>(std::lround((y - y0) / (y1 - y0) * area.height)); };
+    auto px
+        = [&](double x) { return area.x + static_cast<int>(std::lround((x - x0) / (x1 - x0) * area.width)); };
+    auto py = [&](double y) {
+        return area.y + area.height - static_cast<int>(std::lround((y - y0) / (y1 - y0) * area.height));
+    };
     // Grid and tick labels.
     for (double t : niceTicks(x0, x1, 6)) {
         cv::line(img, {px(t), area.y}, {px(t), area.y + area.height}, grid, 1);
         const auto text = tickText(t);
-        cv::putText(img, text, {px(t) - 4 * static_cast<int>(text.size()), area.y + area.height + 18}, font, 0.42, ink, 1, cv::LINE_AA);
+        cv::putText(img, text, {px(t) - 4 * static_cast<int>(text.size()), area.y + area.height + 18}, font,
+                    0.42, ink, 1, cv::LINE_AA);
     }
     if (o.logY) {
         for (int e = static_cast<int>(std::floor(y0)); e <= static_cast<int>(std::ceil(y1)); ++e)
@@ -118,7 +123,8 @@ Image renderLinePlot(const std::vector<PlotSeries> &series, const PlotOptions &o
                 if (v < y0 || v > y1)
                     continue;
                 cv::line(img, {area.x, py(v)}, {area.x + area.width, py(v)}, grid, 1);
-                cv::putText(img, tickText(m * std::pow(10.0, e)), {6, py(v) + 4}, font, 0.42, ink, 1, cv::LINE_AA);
+                cv::putText(img, tickText(m * std::pow(10.0, e)), {6, py(v) + 4}, font, 0.42, ink, 1,
+                            cv::LINE_AA);
             }
     } else {
         for (double t : niceTicks(y0, y1, 6)) {
@@ -172,10 +178,12 @@ Image renderLinePlot(const std::vector<PlotSeries> &series, const PlotOptions &o
         }
     }
     cv::putText(img, o.title, {area.x, 24}, font, 0.65, ink, 1, cv::LINE_AA);
-    cv::putText(img, o.xLabel, {area.x + area.width / 2 - 4 * static_cast<int>(o.xLabel.size()), o.height - 14}, font, 0.5,
+    cv::putText(img, o.xLabel,
+                {area.x + area.width / 2 - 4 * static_cast<int>(o.xLabel.size()), o.height - 14}, font, 0.5,
                 ink, 1, cv::LINE_AA);
     if (!o.yLabel.empty())
-        cv::putText(img, o.yLabel + (o.logY ? " (log)" : ""), {area.x + 6, area.y - 8}, font, 0.45, ink, 1, cv::LINE_AA);
+        cv::putText(img, o.yLabel + (o.logY ? " (log)" : ""), {area.x + 6, area.y - 8}, font, 0.45, ink, 1,
+                    cv::LINE_AA);
     return fromMat(img);
 }
 
@@ -214,7 +222,10 @@ namespace {
 
 cv::Mat toMat(const Image &img)
 {
-    cv::Mat m(img.height, img.width, img.channels == 1 ? CV_8UC1 : img.channels == 4 ? CV_8UC4 : CV_8UC3,
+    cv::Mat m(img.height, img.width,
+              img.channels == 1       ? CV_8UC1
+                  : img.channels == 4 ? CV_8UC4
+                                      : CV_8UC3,
               const_cast<std::uint8_t *>(img.pixels.data()));
     cv::Mat rgb;
     if (img.channels == 1)
@@ -228,7 +239,8 @@ cv::Mat toMat(const Image &img)
 
 void putLabel(cv::Mat &canvas, const std::string &text, cv::Point origin, double scale = 0.45)
 {
-    cv::putText(canvas, text, origin, cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar(20, 20, 20), 1, cv::LINE_AA);
+    cv::putText(canvas, text, origin, cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar(20, 20, 20), 1,
+                cv::LINE_AA);
 }
 
 int textWidth(const std::string &text, double scale = 0.45)
@@ -239,8 +251,9 @@ int textWidth(const std::string &text, double scale = 0.45)
 
 } // namespace
 
-Image makeLabelledGrid(const std::vector<std::vector<Image>> &cells, const std::vector<std::string> &rowLabels,
-                       const std::vector<std::string> &colLabels, int cellSize, const std::string &title)
+Image makeLabelledGrid(const std::vector<std::vector<Image>> &cells,
+                       const std::vector<std::string> &rowLabels, const std::vector<std::string> &colLabels,
+                       int cellSize, const std::string &title)
 {
     if (cells.empty() || cellSize < 4)
         fail(ErrorCode::InvalidArgument, "labelled grid: no cells, or a cell size under 4 px");
@@ -284,8 +297,9 @@ Image makeLabelledGrid(const std::vector<std::vector<Image>> &cells, const std::
 Image renderHeatmap(const std::vector<float> &values, int rows, int cols, const HeatmapOptions &o)
 {
     if (rows < 1 || cols < 1 || values.size() < static_cast<size_t>(rows) * cols)
-        fail(ErrorCode::InvalidArgument, "heat map: " + std::to_string(values.size()) + " values for " + std::to_string(rows)
-                                             + " x " + std::to_string(cols));
+        fail(ErrorCode::InvalidArgument,
+             "heat map: " + std::to_string(values.size()) + " values for " + std::to_string(rows) + " x "
+                 + std::to_string(cols));
     float lo = *std::min_element(values.begin(), values.begin() + rows * cols);
     float hi = *std::max_element(values.begin(), values.begin() + rows * cols);
     const Image heat = colorizeMap(values, cols, rows, lo, hi);
@@ -300,11 +314,14 @@ Image renderHeatmap(const std::vector<float> &values, int rows, int cols, const 
     const int yEvery = o.yTickEvery > 0 ? o.yTickEvery : std::max(1, (rows + 9) / 10);
     for (int c = 0; c < cols; c += xEvery) {
         const std::string t = std::to_string(c);
-        putLabel(canvas, t, cv::Point(left + c * o.cellWidth + (o.cellWidth - textWidth(t, 0.4)) / 2, top + mapH + 16), 0.4);
+        putLabel(canvas, t,
+                 cv::Point(left + c * o.cellWidth + (o.cellWidth - textWidth(t, 0.4)) / 2, top + mapH + 16),
+                 0.4);
     }
     for (int r = 0; r < rows; r += yEvery) {
         const std::string t = std::to_string(r);
-        putLabel(canvas, t, cv::Point(left - 8 - textWidth(t, 0.4), top + r * o.cellHeight + o.cellHeight / 2 + 5), 0.4);
+        putLabel(canvas, t,
+                 cv::Point(left - 8 - textWidth(t, 0.4), top + r * o.cellHeight + o.cellHeight / 2 + 5), 0.4);
     }
     if (!o.xLabel.empty())
         putLabel(canvas, o.xLabel, cv::Point(left + (mapW - textWidth(o.xLabel)) / 2, top + mapH + 38));
@@ -322,7 +339,8 @@ Image renderHeatmap(const std::vector<float> &values, int rows, int cols, const 
     for (int y = 0; y < mapH; ++y) {
         std::uint8_t rgb[3];
         colormapRgb(1.f - static_cast<float>(y) / std::max(1, mapH - 1), rgb);
-        cv::line(canvas, cv::Point(bx, top + y), cv::Point(bx + barW - 1, top + y), cv::Scalar(rgb[0], rgb[1], rgb[2]));
+        cv::line(canvas, cv::Point(bx, top + y), cv::Point(bx + barW - 1, top + y),
+                 cv::Scalar(rgb[0], rgb[1], rgb[2]));
     }
     putLabel(canvas, tickText(hi), cv::Point(bx + barW + 4, top + 10), 0.4);
     putLabel(canvas, tickText(lo), cv::Point(bx + barW + 4, top + mapH), 0.4);

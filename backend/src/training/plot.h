@@ -14,7 +14,7 @@ namespace ditstudio {
 struct PlotSeries {
     std::string label;
     std::vector<double> x, y;
-    std::array<std::uint8_t, 3> rgb{31, 119, 180};
+    std::array<std::uint8_t, 3> rgb {31, 119, 180};
 };
 
 struct PlotOptions {
@@ -33,13 +33,14 @@ Image makeImageGrid(const std::vector<Image> &images, int cols, int scale = 1, i
 
 /// A table of images: cells[r][c] resized (nearest neighbour: crisp pixels) to cellSize x cellSize,
 /// with a label left of each row, above each column, and a title. Empty cells stay blank. RGB.
-Image makeLabelledGrid(const std::vector<std::vector<Image>> &cells, const std::vector<std::string> &rowLabels,
-                       const std::vector<std::string> &colLabels, int cellSize, const std::string &title = {});
+Image makeLabelledGrid(const std::vector<std::vector<Image>> &cells,
+                       const std::vector<std::string> &rowLabels, const std::vector<std::string> &colLabels,
+                       int cellSize, const std::string &title = {});
 
 struct HeatmapOptions {
     std::string title, xLabel, yLabel;
     int cellWidth = 18, cellHeight = 12; ///< pixels per value
-    int xTickEvery = 0, yTickEvery = 0;  ///< label every N columns / rows (0: about 10 labels)
+    int xTickEvery = 0, yTickEvery = 0; ///< label every N columns / rows (0: about 10 labels)
 };
 /// A rows x cols heat map of `values` (row-major) in the colour map of inside.h, with axes, tick
 /// labels and a colour bar giving the value range. Returns RGB.

@@ -1,16 +1,16 @@
 #include "training/trainer.h"
 
-#include "core/errors.h"
-#include "io/atomic_file.h"
-#include "io/safetensors.h"
-#include "io/vae_keys.h"
+#include "common/atomic_file.h"
+#include "common/errors.h"
 #include "diffusion/preview_projection.h"
+#include "ditstudio/engine.h"
+#include "io/safetensors.h"
 #include "model/dit.h"
-#include "pipeline/model_loader.h"
+#include "model/model_loader.h"
+#include "model/vae_loader.h"
 #include "training/datasets.h"
 #include "training/loss.h"
 #include "training/plot.h"
-#include "ditstudio/engine.h"
 
 #include "core/autocast_guard.h"
 
@@ -41,7 +41,8 @@ void completeInterruptedCheckpoint(const fs::path &out)
     if (!fs::is_directory(next, ec))
         return;
     if (!fs::exists(next / "state.json")) {
-        spdlog::warn("{}: discarding an unfinished checkpoint (the run was stopped while writing it)", next.string());
+        spdlog::warn("{}: discarding an unfinished checkpoint (the run was stopped while writing it)",
+                     next.string());
         fs::remove_all(next, ec);
         return;
     }
@@ -64,8 +65,8 @@ std::map<std::string, torch::Tensor> namedTensors(torch::nn::Module &m)
     return out;
 }
 
-std::map<std::string, std::string> modelMetadata(const DiTConfig &c, const std::vector<std::string> &classNames,
-                                                 long long step)
+std::map<std::string, std::string> modelMetadata(const DiTConfig &c,
+                                                 const std::vector<std::string> &classNames, long long step)
 {
     return {{"format", "official-DiT"},
             {"input_size", std::to_string(c.inputSize)},
@@ -82,7 +83,6 @@ std::map<std::string, std::string> modelMetadata(const DiTConfig &c, const std::
             {"train_steps", std::to_string(step)},
             {"trainer", "ditstudio-cli train"}};
 }
-
 
 // Keep only the header and rows up to `step` (a resumed run re-logs the steps after its checkpoint).
 void truncateLog(const fs::path &path, long long step)
@@ -110,8 +110,8 @@ void writeLossPlot(const fs::path &dir)
     std::ifstream in(dir / "log.csv");
     std::string line;
     std::getline(in, line); // header
-    PlotSeries loss{"loss", {}, {}, {31, 119, 180}}, mse{"eps MSE", {}, {}, {255, 127, 14}},
-        vb{"variational bound", {}, {}, {44, 160, 44}};
+    PlotSeries loss {"loss", {}, {}, {31, 119, 180}}, mse {"eps MSE", {}, {}, {255, 127, 14}},
+        vb {"variational bound", {}, {}, {44, 160, 44}};
     while (std::getline(in, line)) {
         std::stringstream ss(line);
         std::string cell;
@@ -132,7 +132,7 @@ void writeLossPlot(const fs::path &dir)
     vb.y = smoothed(vb.y, 5);
     PlotOptions po;
     po.title = "training loss (moving average of 5 log points)";
-    std::vector<PlotSeries> series{loss, mse, vb};
+    std::vector<PlotSeries> series {loss, mse, vb};
     if (std::any_of(loss.y.begin(), loss.y.end(), [](double v) { return v <= 0; })) {
         // The EDM2 objective (loss / exp(u) + u) goes negative: a log axis cannot show it.
         series.erase(series.begin());
@@ -144,13 +144,13 @@ void writeLossPlot(const fs::path &dir)
     (void)writePng((dir / "loss.png").string(), renderLinePlot(series, po), {}, true);
 }
 
-void writeWeightingPlot(const fs::path &dir, LossWeighting w, const GaussianDiffusion &diffusion, double gamma,
-                        UncertaintyNet *net)
+void writeWeightingPlot(const fs::path &dir, LossWeighting w, const GaussianDiffusion &diffusion,
+                        double gamma, UncertaintyNet *net)
 {
     torch::NoGradGuard ng;
     const auto t = torch::arange(1000, torch::kLong);
-    PlotSeries weight{"effective weight of eps MSE", {}, {}, {214, 39, 40}};
-    PlotSeries u{"learned u(sigma)", {}, {}, {148, 103, 189}};
+    PlotSeries weight {"effective weight of eps MSE", {}, {}, {214, 39, 40}};
+    PlotSeries u {"learned u(sigma)", {}, {}, {148, 103, 189}};
     torch::Tensor wt;
     if (w == LossWeighting::MinSnr) {
         wt = minSnrWeights(diffusion, t, gamma);
@@ -170,23 +170,24 @@ void writeWeightingPlot(const fs::path &dir, LossWeighting w, const GaussianDiff
     for (int64_t i = 0; i < 1000; ++i) {
         weight.x.push_back(static_cast<double>(i));
         weight.y.push_back(wt[i].item<double>());
-        rows += std::to_string(i) + "," + std::to_string(sigma[i].item<double>()) + "," + std::to_string(weight.y.back())
-                + (u.y.empty() ? "" : "," + std::to_string(u.y[i])) + "\n";
+        rows += std::to_string(i) + "," + std::to_string(sigma[i].item<double>()) + ","
+            + std::to_string(weight.y.back()) + (u.y.empty() ? "" : "," + std::to_string(u.y[i])) + "\n";
     }
     writeFileAtomically(dir / "weighting.csv", [&](std::ostream &s) { s << rows; });
     PlotOptions po;
     po.title = std::string("loss weighting per timestep: ") + lossWeightingName(w)
-               + (w == LossWeighting::MinSnr ? " (gamma " + std::to_string(gamma).substr(0, 4) + ")" : "");
+        + (w == LossWeighting::MinSnr ? " (gamma " + std::to_string(gamma).substr(0, 4) + ")" : "");
     po.xLabel = "timestep t (noise grows to the right)";
     po.yLabel = "weight";
-    std::vector<PlotSeries> series{weight};
+    std::vector<PlotSeries> series {weight};
     if (!u.y.empty())
         series.push_back(u);
     (void)writePng((dir / "weighting.png").string(), renderLinePlot(series, po), {}, true);
 }
 
 // A grid of up to 10 classes x 8 samples from the saved EMA weights (DDPM, cfg 4, seed 0).
-void writeSampleGrid(const fs::path &dir, long long step, int numClasses, int steps, const std::string &vaePath)
+void writeSampleGrid(const fs::path &dir, long long step, int numClasses, int steps,
+                     const std::string &vaePath)
 {
     Engine engine;
     LoadOptions lo;
@@ -199,7 +200,7 @@ void writeSampleGrid(const fs::path &dir, long long step, int numClasses, int st
     std::vector<Image> images;
     for (int c = 0; c < std::min(numClasses, 10); ++c) {
         GenerateRequest req;
-        req.conditioning = Conditioning{{{c, 1.0}}};
+        req.conditioning = Conditioning {{{c, 1.0}}};
         req.batch = 8;
         req.steps = steps;
         req.seed = static_cast<std::uint64_t>(c) * 8;
@@ -216,10 +217,10 @@ void writeSampleGrid(const fs::path &dir, long long step, int numClasses, int st
     char name[64];
     std::snprintf(name, sizeof name, "step_%07lld.png", step);
     const Image grid = makeImageGrid(images, 8, scale, 2);
-    (void)writePng((dir / "samples" / name).string(), grid, {{"ditstudio", "rows: classes; 50 DDPM steps, cfg 4"}}, true);
+    (void)writePng((dir / "samples" / name).string(), grid,
+                   {{"ditstudio", "rows: classes; 50 DDPM steps, cfg 4"}}, true);
     (void)writePng((dir / "samples" / "latest.png").string(), grid, {}, true);
 }
-
 
 struct LatentCache {
     torch::Tensor mean, std; // [N, C, h, w] posterior moments (unscaled z)
@@ -227,19 +228,22 @@ struct LatentCache {
 };
 
 // Encode the whole dataset once through the VAE (posterior moments), cached in outDir.
-LatentCache encodeDataset(const ImageDataset &data, const std::string &vaePath, const std::string &datasetName,
-                          const fs::path &outDir, bool writer, const CancelToken &cancel)
+LatentCache encodeDataset(const ImageDataset &data, const std::string &vaePath,
+                          const std::string &datasetName, const fs::path &outDir, bool writer,
+                          const CancelToken &cancel)
 {
     AutoencoderKL vae = loadVae(vaePath);
     LatentCache c;
     c.scale = vae->config().scalingFactor;
     c.shift = vae->config().shiftFactor;
-    const std::string key = moduleWeightDigest(*vae) + "|" + datasetName + "|" + std::to_string(data.images.size(0)) + "x"
-                            + std::to_string(data.images.size(1)) + "x" + std::to_string(data.images.size(2));
+    const std::string key = moduleWeightDigest(*vae) + "|" + datasetName + "|"
+        + std::to_string(data.images.size(0)) + "x" + std::to_string(data.images.size(1)) + "x"
+        + std::to_string(data.images.size(2));
     const fs::path cache = outDir / "latents.safetensors";
     if (fs::exists(cache)) {
         StateDict sd = safetensors::load(cache);
-        if (sd.metadata.count("key") && sd.metadata.at("key") == key && sd.contains("mean") && sd.contains("std")) {
+        if (sd.metadata.count("key") && sd.metadata.at("key") == key && sd.contains("mean")
+            && sd.contains("std")) {
             c.mean = sd.at("mean").clone();
             c.std = sd.at("std").clone();
             spdlog::info("latents of {} images read from {}", c.mean.size(0), cache.string());
@@ -248,8 +252,9 @@ LatentCache encodeDataset(const ImageDataset &data, const std::string &vaePath, 
         spdlog::info("{} belongs to another VAE or dataset; encoding again", cache.string());
     }
     if (data.images.size(1) != vae->config().inChannels)
-        fail(ErrorCode::InvalidArgument, "the dataset has " + std::to_string(data.images.size(1)) + " channel(s) but the VAE "
-                                             + vaePath + " encodes " + std::to_string(vae->config().inChannels));
+        fail(ErrorCode::InvalidArgument,
+             "the dataset has " + std::to_string(data.images.size(1)) + " channel(s) but the VAE " + vaePath
+                 + " encodes " + std::to_string(vae->config().inChannels));
     torch::InferenceMode im;
     std::vector<torch::Tensor> means, stds;
     const int64_t n = data.images.size(0);
@@ -261,8 +266,8 @@ LatentCache encodeDataset(const ImageDataset &data, const std::string &vaePath, 
         means.push_back(m.mean.clone());
         stds.push_back((0.5 * m.logvar).exp());
         if ((i / 16) % 50 == 0)
-            spdlog::info("encoding the dataset through the VAE: {}/{} images ({:.0f} s)", std::min(n, i + 16), n,
-                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+            spdlog::info("encoding the dataset through the VAE: {}/{} images ({:.0f} s)", std::min(n, i + 16),
+                         n, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     c.mean = torch::cat(means);
     c.std = torch::cat(stds);
@@ -302,21 +307,23 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
     if (latent) {
         vaeCfg = readVaeCheckpoint(o.vaePath).info.config;
         if (o.model.inChannels != vaeCfg.latentChannels)
-            fail(ErrorCode::InvalidArgument, "the VAE " + o.vaePath + " has " + std::to_string(vaeCfg.latentChannels)
-                                                 + " latent channels; set the model's channels to match (got "
-                                                 + std::to_string(o.model.inChannels) + ")");
+            fail(ErrorCode::InvalidArgument,
+                 "the VAE " + o.vaePath + " has " + std::to_string(vaeCfg.latentChannels)
+                     + " latent channels; set the model's channels to match (got "
+                     + std::to_string(o.model.inChannels) + ")");
     }
     const int imageSize = latent ? o.model.inputSize * vaeCfg.downsampleFactor() : o.model.inputSize;
     const int imageChannels = latent ? vaeCfg.inChannels : o.model.inChannels;
     ImageDataset data = o.dataset == "fashion-mnist"
-                            ? loadFashionMnist(o.datasetDir.empty() ? defaultFashionMnistDir() : fs::path(o.datasetDir), true)
-                            : loadImageFolder(o.dataset, imageSize, imageChannels);
+        ? loadFashionMnist(o.datasetDir.empty() ? defaultFashionMnistDir() : fs::path(o.datasetDir), true)
+        : loadImageFolder(o.dataset, imageSize, imageChannels);
     DiTConfig cfg = o.model;
     cfg.numClasses = static_cast<int>(data.classNames.size());
     if (data.images.size(1) != imageChannels || data.images.size(2) != imageSize)
-        fail(ErrorCode::InvalidArgument, "the dataset's images are " + std::to_string(data.images.size(1)) + "x"
-                                             + std::to_string(data.images.size(2)) + " but the model expects "
-                                             + std::to_string(imageChannels) + "x" + std::to_string(imageSize));
+        fail(ErrorCode::InvalidArgument,
+             "the dataset's images are " + std::to_string(data.images.size(1)) + "x"
+                 + std::to_string(data.images.size(2)) + " but the model expects "
+                 + std::to_string(imageChannels) + "x" + std::to_string(imageSize));
     if (writer)
         fs::create_directories(o.outDir);
     const fs::path out(o.outDir);
@@ -348,7 +355,8 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
                             torch::optim::AdamWOptions(o.learningRate).weight_decay(o.weightDecay));
     std::unique_ptr<torch::optim::Adam> unetOpt;
     if (unet)
-        unetOpt = std::make_unique<torch::optim::Adam>(unet->parameters(), torch::optim::AdamOptions(o.learningRate));
+        unetOpt = std::make_unique<torch::optim::Adam>(unet->parameters(),
+                                                       torch::optim::AdamOptions(o.learningRate));
     long long step = 0;
     double priorSeconds = 0;
     if (writer && o.resume)
@@ -364,10 +372,10 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
             spdlog::info("{}: switching the loss weighting from '{}' to '{}' at step {}", o.outDir, was,
                          lossWeightingName(o.weighting), step);
         else if (switching)
-            fail(ErrorCode::InvalidArgument, o.outDir + " was trained with loss weighting '" + was
-                                                 + "'; resume it with the same weighting (asked: '"
-                                                 + lossWeightingName(o.weighting)
-                                                 + "', or pass --switch-weighting to fine-tune it with the new one)");
+            fail(ErrorCode::InvalidArgument,
+                 o.outDir + " was trained with loss weighting '" + was
+                     + "'; resume it with the same weighting (asked: '" + lossWeightingName(o.weighting)
+                     + "', or pass --switch-weighting to fine-tune it with the new one)");
         StateDict raw = safetensors::load(out / "raw.safetensors");
         raw.source = (out / "raw.safetensors").string();
         loadIntoModule(*model, raw, "raw weights");
@@ -393,10 +401,10 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         auto mine = s.clone();
         group->broadcast({s}, 0);
         if (s.item<double>() != mine.item<double>())
-            fail(ErrorCode::InvalidArgument, "rank " + std::to_string(rank) + " found step " + std::to_string(step)
-                                                 + " in " + o.outDir + " but rank 0 is at step "
-                                                 + std::to_string(static_cast<long long>(s.item<double>()))
-                                                 + "; every rank must resume from the same checkpoint");
+            fail(ErrorCode::InvalidArgument,
+                 "rank " + std::to_string(rank) + " found step " + std::to_string(step) + " in " + o.outDir
+                     + " but rank 0 is at step " + std::to_string(static_cast<long long>(s.item<double>()))
+                     + "; every rank must resume from the same checkpoint");
         torch::NoGradGuard ng;
         group->broadcast(model->parameters(), 0);
         group->broadcast(ema->parameters(), 0);
@@ -404,12 +412,15 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
             group->broadcast(unet->parameters(), 0);
         spdlog::info("data parallel: rank {} of {}, global batch {}", rank, world, o.batchSize * world);
     }
-    const GaussianDiffusion diffusion(linearBetas(1000), [] {
-        std::vector<int> m(1000);
-        for (int i = 0; i < 1000; ++i)
-            m[i] = i;
-        return m;
-    }(), cfg.learnSigma ? VarianceType::LearnedRange : VarianceType::FixedLarge);
+    const GaussianDiffusion diffusion(
+        linearBetas(1000),
+        [] {
+            std::vector<int> m(1000);
+            for (int i = 0; i < 1000; ++i)
+                m[i] = i;
+            return m;
+        }(),
+        cfg.learnSigma ? VarianceType::LearnedRange : VarianceType::FixedLarge);
 
     // A checkpoint is several files; a kill at any moment must leave one complete set to resume from.
     // The new set is written into out/.checkpoint-next/ with state.json last (from then on it is
@@ -424,8 +435,10 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         fs::remove_all(next, ec);
         try {
             fs::create_directories(next);
-            safetensors::save(next / "model.safetensors", namedTensors(*ema), modelMetadata(cfg, data.classNames, atStep));
-            safetensors::save(next / "raw.safetensors", namedTensors(*model), modelMetadata(cfg, data.classNames, atStep));
+            safetensors::save(next / "model.safetensors", namedTensors(*ema),
+                              modelMetadata(cfg, data.classNames, atStep));
+            safetensors::save(next / "raw.safetensors", namedTensors(*model),
+                              modelMetadata(cfg, data.classNames, atStep));
             const auto tmp = temporarySibling(next / "optimizer.pt");
             torch::save(opt, tmp.string());
             commitTemporary(tmp, next / "optimizer.pt");
@@ -457,8 +470,9 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         } catch (const std::exception &e) {
             // Disk full or unwritable: the previous checkpoint is untouched; drop the partial set.
             fs::remove_all(next, ec);
-            fail(ErrorCode::IoError, "cannot write the checkpoint of step " + std::to_string(atStep) + " in "
-                                         + out.string() + " (the previous checkpoint is intact): " + e.what());
+            fail(ErrorCode::IoError,
+                 "cannot write the checkpoint of step " + std::to_string(atStep) + " in " + out.string()
+                     + " (the previous checkpoint is intact): " + e.what());
         }
         completeInterruptedCheckpoint(out);
         writeLossPlot(out);
@@ -487,7 +501,7 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         // global batch is drawn and each rank takes its slice (world 1: the whole batch).
         auto gen = at::detail::createCPUGenerator(o.seed * 1000003ULL + static_cast<uint64_t>(step) + 1);
         const auto idxAll = at::randint(n, {globalBatch}, gen, torch::kLong);
-        const std::vector<int64_t> xShape{globalBatch, cfg.inChannels, cfg.inputSize, cfg.inputSize};
+        const std::vector<int64_t> xShape {globalBatch, cfg.inChannels, cfg.inputSize, cfg.inputSize};
         torch::Tensor flipAll;
         if (o.hflip)
             flipAll = at::rand({globalBatch}, gen) < 0.5;
@@ -500,9 +514,11 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         torch::Tensor x0;
         if (latent) {
             // A fresh posterior draw per step (drawn last, so pixel runs keep their random stream).
-            const auto epsAll = at::randn({globalBatch, latents.mean.size(1), latents.mean.size(2), latents.mean.size(3)},
-                                          gen, torch::kFloat32);
-            const auto z = latents.mean.index_select(0, idx) + latents.std.index_select(0, idx) * slice(epsAll);
+            const auto epsAll
+                = at::randn({globalBatch, latents.mean.size(1), latents.mean.size(2), latents.mean.size(3)},
+                            gen, torch::kFloat32);
+            const auto z
+                = latents.mean.index_select(0, idx) + latents.std.index_select(0, idx) * slice(epsAll);
             x0 = (z - latents.shift) * latents.scale;
         } else {
             x0 = data.images.index_select(0, idx);
@@ -520,7 +536,7 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         {
             // Label dropout from this step's generator (LabelEmbedder.token_drop with force_drop_ids).
             DiTImpl &m = *model;
-            ClassCondition cc{y, {}, drop};
+            ClassCondition cc {y, {}, drop};
             if (o.bf16Autocast) {
                 const CpuAutocastGuard autocast(at::kBFloat16); // restored even when forward throws
                 output = m.forward(xt, t, cc).to(torch::kFloat32);
@@ -571,7 +587,8 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         }
         ++step;
         {
-            auto stats = torch::stack({loss.detach(), terms.mse.mean().detach(), terms.vb.mean().detach()}).to(torch::kDouble);
+            auto stats = torch::stack({loss.detach(), terms.mse.mean().detach(), terms.vb.mean().detach()})
+                             .to(torch::kDouble);
             if (group)
                 group->allReduceMean({stats});
             accLoss += stats[0].item<double>();
@@ -593,7 +610,8 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
             p.imagesPerSecond = dt > 0 ? (step - lastLogStep) * globalBatch / dt : 0;
             p.elapsedSeconds = wall;
             if (writer) {
-                log << step << ',' << p.loss << ',' << p.mse << ',' << p.vb << ',' << p.imagesPerSecond << ',' << wall << '\n';
+                log << step << ',' << p.loss << ',' << p.mse << ',' << p.vb << ',' << p.imagesPerSecond << ','
+                    << wall << '\n';
                 log.flush();
             }
             if (onProgress)
@@ -607,7 +625,8 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
             save(step, wall);
     }
     if (cancel.isCancelled())
-        save(step, priorSeconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        save(step,
+             priorSeconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (group)
         group->barrier();
     return step;

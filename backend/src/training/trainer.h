@@ -15,21 +15,21 @@ namespace ditstudio {
 
 struct TrainOptions {
     std::string dataset = "fashion-mnist"; ///< "fashion-mnist" or an image folder
-    std::string datasetDir;                ///< idx folder for fashion-mnist (default: Debian's)
+    std::string datasetDir; ///< idx folder for fashion-mnist (default: Debian's)
     DiTConfig model;
     int batchSize = 128;
     double learningRate = 1e-4;
     double weightDecay = 0.0;
     double emaDecay = 0.9999;
-    int emaWarmupSteps = 0;        ///< 0: plain decay; else decay_t = min(decay, (1+t)/(warmup+t))
-    double gradClip = 0.0;         ///< 0 disables
+    int emaWarmupSteps = 0; ///< 0: plain decay; else decay_t = min(decay, (1+t)/(warmup+t))
+    double gradClip = 0.0; ///< 0 disables
     long long totalSteps = 1000;
     long long checkpointEvery = 500;
     long long logEvery = 50;
     std::string outDir = "train-out";
     unsigned long long seed = 0;
     bool hflip = false;
-    bool resume = true;            ///< continue from outDir's checkpoint when present
+    bool resume = true; ///< continue from outDir's checkpoint when present
     int threads = 0;
     LossWeighting weighting = LossWeighting::Uniform;
     double minSnrGamma = 5.0;
@@ -40,9 +40,9 @@ struct TrainOptions {
     /// at totalSteps. A pure function of the step, so a resume with the same flags stays bit-for-bit.
     long long lrDecayStart = 0;
     double lrFinal = 0.0;
-    bool bf16Autocast = false;     ///< CPU autocast to bfloat16 for the forward pass
-    long long sampleEvery = 0;     ///< write samples/step_N.png (10 classes x 8) at checkpoints; 0 = off
-    int sampleSteps = 50;          ///< DDPM steps for the sample grid (cfg 4, seed 0)
+    bool bf16Autocast = false; ///< CPU autocast to bfloat16 for the forward pass
+    long long sampleEvery = 0; ///< write samples/step_N.png (10 classes x 8) at checkpoints; 0 = off
+    int sampleSteps = 50; ///< DDPM steps for the sample grid (cfg 4, seed 0)
     /// Latent training: the SD VAE that maps images to latents. The dataset is encoded once (images
     /// of model.inputSize * the VAE's downsampling factor) and the posterior moments are cached in
     /// outDir/latents.safetensors, keyed by the VAE weight digest and the dataset; every step draws

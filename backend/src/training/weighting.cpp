@@ -7,23 +7,25 @@ namespace ditstudio {
 const char *lossWeightingName(LossWeighting w)
 {
     switch (w) {
-    case LossWeighting::MinSnr: return "min-snr";
-    case LossWeighting::Edm2Uncertainty: return "edm2";
-    default: return "uniform";
+    case LossWeighting::MinSnr:
+        return "min-snr";
+    case LossWeighting::Edm2Uncertainty:
+        return "edm2";
+    default:
+        return "uniform";
     }
 }
 
-bool parseLossWeighting(const std::string &text, LossWeighting &out)
+Result<LossWeighting> parseLossWeighting(const std::string &text)
 {
     if (text == "uniform")
-        out = LossWeighting::Uniform;
-    else if (text == "min-snr" || text == "minsnr")
-        out = LossWeighting::MinSnr;
-    else if (text == "edm2" || text == "uncertainty")
-        out = LossWeighting::Edm2Uncertainty;
-    else
-        return false;
-    return true;
+        return LossWeighting::Uniform;
+    if (text == "min-snr" || text == "minsnr")
+        return LossWeighting::MinSnr;
+    if (text == "edm2" || text == "uncertainty")
+        return LossWeighting::Edm2Uncertainty;
+    return Error {ErrorCode::InvalidArgument,
+                  "loss weighting '" + text + "': expected uniform, min-snr or edm2"};
 }
 
 UncertaintyNetImpl::UncertaintyNetImpl(int channels, uint64_t seed)
@@ -38,10 +40,10 @@ UncertaintyNetImpl::UncertaintyNetImpl(int channels, uint64_t seed)
 
 torch::Tensor UncertaintyNetImpl::forward(const torch::Tensor &sigma)
 {
-    const auto cNoise = sigma.to(torch::kFloat32).log().div(4.0).unsqueeze(1);                   // [N, 1]
-    const auto features = std::sqrt(2.0) * torch::cos(2.0 * M_PI * (cNoise * freqs + phases));  // [N, C]
+    const auto cNoise = sigma.to(torch::kFloat32).log().div(4.0).unsqueeze(1); // [N, 1]
+    const auto features = std::sqrt(2.0) * torch::cos(2.0 * M_PI * (cNoise * freqs + phases)); // [N, C]
     // EDM2's MPConv normalises by sqrt(fan_in) so the output scale is independent of C.
-    return linear(features / std::sqrt(static_cast<double>(freqs.size(0)))).squeeze(1);         // [N]
+    return linear(features / std::sqrt(static_cast<double>(freqs.size(0)))).squeeze(1); // [N]
 }
 
 torch::Tensor noiseLevel(const GaussianDiffusion &diffusion, const torch::Tensor &t)
@@ -59,9 +61,9 @@ torch::Tensor minSnrWeights(const GaussianDiffusion &diffusion, const torch::Ten
     return (snr.clamp_max(gamma) / snr).to(torch::kFloat32).to(t.device());
 }
 
-torch::Tensor weightedLoss(LossWeighting weighting, const GaussianDiffusion &diffusion, const torch::Tensor &t,
-                           const torch::Tensor &mse, const torch::Tensor &vb, double minSnrGamma,
-                           const torch::Tensor &uncertainty)
+torch::Tensor weightedLoss(LossWeighting weighting, const GaussianDiffusion &diffusion,
+                           const torch::Tensor &t, const torch::Tensor &mse, const torch::Tensor &vb,
+                           double minSnrGamma, const torch::Tensor &uncertainty)
 {
     switch (weighting) {
     case LossWeighting::MinSnr:

@@ -12,6 +12,7 @@
 // variance is left as the official loss has it.
 
 #include "diffusion/schedule.h"
+#include "ditstudio/result.h"
 
 #include <torch/torch.h>
 
@@ -21,7 +22,7 @@ namespace ditstudio {
 
 enum class LossWeighting { Uniform, MinSnr, Edm2Uncertainty };
 const char *lossWeightingName(LossWeighting w); ///< "uniform", "min-snr", "edm2"
-bool parseLossWeighting(const std::string &text, LossWeighting &out);
+Result<LossWeighting> parseLossWeighting(const std::string &text);
 
 /// u(sigma): magnitude-preserving Fourier features of c_noise = ln(sigma) / 4 (fixed random
 /// frequencies and phases, as EDM2's MPFourier) followed by a zero-initialised linear layer, so
@@ -29,8 +30,8 @@ bool parseLossWeighting(const std::string &text, LossWeighting &out);
 struct UncertaintyNetImpl : torch::nn::Module {
     explicit UncertaintyNetImpl(int channels = 128, uint64_t seed = 0);
     torch::Tensor forward(const torch::Tensor &sigma); ///< [N] -> [N]
-    torch::Tensor freqs, phases;                       ///< buffers [C]
-    torch::nn::Linear linear{nullptr};
+    torch::Tensor freqs, phases; ///< buffers [C]
+    torch::nn::Linear linear {nullptr};
 };
 TORCH_MODULE(UncertaintyNet);
 
@@ -41,8 +42,8 @@ torch::Tensor minSnrWeights(const GaussianDiffusion &diffusion, const torch::Ten
 
 /// Combine per-sample terms [N] into the scalar training loss.
 /// uncertainty: u [N] (Edm2Uncertainty only; ignored otherwise).
-torch::Tensor weightedLoss(LossWeighting weighting, const GaussianDiffusion &diffusion, const torch::Tensor &t,
-                           const torch::Tensor &mse, const torch::Tensor &vb, double minSnrGamma,
-                           const torch::Tensor &uncertainty = {});
+torch::Tensor weightedLoss(LossWeighting weighting, const GaussianDiffusion &diffusion,
+                           const torch::Tensor &t, const torch::Tensor &mse, const torch::Tensor &vb,
+                           double minSnrGamma, const torch::Tensor &uncertainty = {});
 
 } // namespace ditstudio

@@ -5,7 +5,7 @@
 // (CURLOPT_RESUME_FROM_LARGE). A server that ignores the range (200 instead of 206) restarts the file;
 // 416 (range not satisfiable) restarts it once. Only after the size, the SHA-256 and the content
 // check pass is the .part renamed to the destination (rename within one folder is atomic).
-#include "core/sha256.h"
+#include "common/sha256.h"
 #include "ditstudio/models.h"
 #include "ditstudio/runtime.h"
 

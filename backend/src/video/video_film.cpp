@@ -2,7 +2,7 @@
 // walk (one generation per frame, noise slerped and label embeddings mixed between two endpoints).
 // Frames are composed with OpenCV (upscale, side-by-side panels, caption strip) and streamed into a
 // VideoWriter, so a film never holds more than one frame in memory.
-#include "core/errors.h"
+#include "common/errors.h"
 #include "core/tensor_image.h"
 #include "ditstudio/video.h"
 

@@ -1,6 +1,6 @@
-#include "io/atomic_file.h"
+#include "common/atomic_file.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include <fstream>
 #include <random>
@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 
 fs::path temporarySibling(const fs::path &target)
 {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    static thread_local std::mt19937_64 rng {std::random_device {}()};
     const auto name = target.filename().string() + ".tmp-" + std::to_string(rng() % 100000000ULL);
     return target.parent_path() / name;
 }
@@ -22,11 +22,13 @@ void commitTemporary(const fs::path &tmp, const fs::path &target)
     fs::rename(tmp, target, ec);
     if (ec) {
         fs::remove(tmp, ec);
-        fail(ErrorCode::IoError, target.string() + ": cannot move the finished file into place: " + ec.message());
+        fail(ErrorCode::IoError,
+             target.string() + ": cannot move the finished file into place: " + ec.message());
     }
 }
 
-void writeFileAtomically(const fs::path &target, const std::function<void(std::ostream &)> &write, bool overwrite)
+void writeFileAtomically(const fs::path &target, const std::function<void(std::ostream &)> &write,
+                         bool overwrite)
 {
     std::error_code ec;
     if (!overwrite && fs::exists(target, ec))

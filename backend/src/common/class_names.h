@@ -24,12 +24,14 @@ std::vector<std::string> findClassNames(const std::filesystem::path &modelPath,
 /// Map a prompt to conditioning: "golden retriever", "#207", "0.7 golden retriever + 0.3 tabby cat".
 /// Names are matched case-insensitively against every synonym; small typos are tolerated (with a
 /// warning); an ambiguous name is an error listing the candidates with their ids.
-Result<PromptMatch> matchPrompt(const std::string &prompt, const std::vector<std::string> &classNames, int numClasses);
+Result<PromptMatch> matchPrompt(const std::string &prompt, const std::vector<std::string> &classNames,
+                                int numClasses);
 
 /// The first synonym of a class (the display name), or "class N".
 std::string displayName(const std::vector<std::string> &classNames, int classId);
 
 /// Up to `limit` class ids whose names are closest to `text` (for suggestions and completion).
-std::vector<int> closestClasses(const std::string &text, const std::vector<std::string> &classNames, int limit);
+std::vector<int> closestClasses(const std::string &text, const std::vector<std::string> &classNames,
+                                int limit);
 
 } // namespace ditstudio

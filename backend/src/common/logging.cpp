@@ -1,7 +1,7 @@
 // spdlog setup: stderr + rotating file in the user data directory + optional GUI callback.
 #include "ditstudio/runtime.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/rotating_file_sink.h>
@@ -36,7 +36,7 @@ protected:
         const auto level = spdlog::level::to_string_view(msg.level);
         g_callback(g_callbackData, std::string(level.data(), level.size()).c_str(), text.c_str());
     }
-    void flush_() override {}
+    void flush_() override { }
 };
 
 } // namespace
@@ -48,7 +48,8 @@ Result<void> initLogging(const std::string &levelText, const std::string &logDir
         const char *env = std::getenv("DITSTUDIO_LOG");
         level = env && *env ? env : "info";
     }
-    std::transform(level.begin(), level.end(), level.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(level.begin(), level.end(), level.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     const auto parsed = spdlog::level::from_str(level);
     if (parsed == spdlog::level::off && level != "off")
         return makeError(ErrorCode::InvalidArgument,
@@ -90,8 +91,17 @@ void setLogCallback(LogCallback callback, void *userData)
     g_callbackData = userData;
 }
 
-void logInfo(const std::string &message) { spdlog::info("{}", message); }
-void logWarn(const std::string &message) { spdlog::warn("{}", message); }
-void logError(const std::string &message) { spdlog::error("{}", message); }
+void logInfo(const std::string &message)
+{
+    spdlog::info("{}", message);
+}
+void logWarn(const std::string &message)
+{
+    spdlog::warn("{}", message);
+}
+void logError(const std::string &message)
+{
+    spdlog::error("{}", message);
+}
 
 } // namespace ditstudio

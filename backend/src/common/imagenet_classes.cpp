@@ -1,7 +1,7 @@
 // Generated from resources/data/imagenet-1k-classes.tsv (see ../shared/data/README.md): the 1000
 // ImageNet-1k classes in model index order, comma-separated synonyms. Do not edit by hand;
 // regenerate with scripts/gen_imagenet_classes.py.
-#include "pipeline/class_names.h"
+#include "common/class_names.h"
 
 namespace ditstudio {
 
@@ -327,7 +327,8 @@ const std::vector<std::string> &imagenetClassNames()
         "cicada, cicala",
         "leafhopper",
         "lacewing, lacewing fly",
-        "dragonfly, darning needle, devil's darning needle, sewing needle, snake feeder, snake doctor, mosquito hawk, skeeter hawk",
+        "dragonfly, darning needle, devil's darning needle, sewing needle, snake feeder, snake doctor, "
+        "mosquito hawk, skeeter hawk",
         "damselfly",
         "admiral",
         "ringlet, ringlet butterfly",
@@ -420,7 +421,8 @@ const std::vector<std::string> &imagenetClassNames()
         "analog clock",
         "apiary, bee house",
         "apron",
-        "ashcan, trash can, garbage can, wastebin, ash bin, ash-bin, ashbin, dustbin, trash barrel, trash bin",
+        "ashcan, trash can, garbage can, wastebin, ash bin, ash-bin, ashbin, dustbin, trash barrel, trash "
+        "bin",
         "assault rifle, assault gun",
         "backpack, back pack, knapsack, packsack, rucksack, haversack",
         "bakery, bakeshop, bakehouse",
@@ -488,7 +490,8 @@ const std::vector<std::string> &imagenetClassNames()
         "carpenter's kit, tool kit",
         "carton",
         "car wheel",
-        "cash machine, cash dispenser, automated teller machine, automatic teller machine, automated teller, automatic teller, ATM",
+        "cash machine, cash dispenser, automated teller machine, automatic teller machine, automated teller, "
+        "automatic teller, ATM",
         "cassette",
         "cassette player",
         "castle",

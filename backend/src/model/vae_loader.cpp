@@ -1,9 +1,9 @@
-#include "io/vae_keys.h"
+#include "model/vae_loader.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "io/safetensors.h"
 #include "io/torch_checkpoint.h"
-#include "pipeline/model_loader.h"
+#include "model/model_loader.h"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -48,7 +48,8 @@ bool startsWith(const std::string &s, const std::string &prefix)
 // A non-negative decimal index, or -1.
 int parseIndex(const std::string &s)
 {
-    if (s.empty() || s.size() > 6 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    if (s.empty() || s.size() > 6
+        || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
         return -1;
     return std::stoi(s);
 }
@@ -65,9 +66,11 @@ std::string shapeText(const std::vector<std::int64_t> &s)
 
 bool isAttentionWeight(const std::string &ldmKey)
 {
-    for (const char *p : {".attn_1.q.weight", ".attn_1.k.weight", ".attn_1.v.weight", ".attn_1.proj_out.weight"}) {
+    for (const char *p :
+         {".attn_1.q.weight", ".attn_1.k.weight", ".attn_1.v.weight", ".attn_1.proj_out.weight"}) {
         const std::string suffix = p;
-        if (ldmKey.size() > suffix.size() && ldmKey.compare(ldmKey.size() - suffix.size(), suffix.size(), suffix) == 0)
+        if (ldmKey.size() > suffix.size()
+            && ldmKey.compare(ldmKey.size() - suffix.size(), suffix.size(), suffix) == 0)
             return true;
     }
     return false;
@@ -86,11 +89,16 @@ std::string resnetParamFromLdm(const std::string &name)
 std::string dtypeName(torch::ScalarType t)
 {
     switch (t) {
-    case torch::kFloat: return "F32";
-    case torch::kHalf: return "F16";
-    case torch::kBFloat16: return "BF16";
-    case torch::kDouble: return "F64";
-    default: return c10::toString(t);
+    case torch::kFloat:
+        return "F32";
+    case torch::kHalf:
+        return "F16";
+    case torch::kBFloat16:
+        return "BF16";
+    case torch::kDouble:
+        return "F64";
+    default:
+        return c10::toString(t);
     }
 }
 
@@ -114,9 +122,10 @@ Result<std::string> findPrefix(const std::vector<TensorSpec> &tensors)
             candidates.push_back(p);
     }
     if (candidates.empty())
-        return makeError(ErrorCode::FormatError,
-                         "not an AutoencoderKL (VAE) checkpoint: no 'encoder.conv_in.weight' key (also looked for "
-                         "it under a prefix such as 'first_stage_model.')");
+        return makeError(
+            ErrorCode::FormatError,
+            "not an AutoencoderKL (VAE) checkpoint: no 'encoder.conv_in.weight' key (also looked for "
+            "it under a prefix such as 'first_stage_model.')");
     if (candidates.size() == 1)
         return candidates.front();
     for (const char *preferred : {"", "first_stage_model."})
@@ -129,12 +138,13 @@ Result<std::string> findPrefix(const std::vector<TensorSpec> &tensors)
     std::string list;
     for (const auto &c : candidates)
         list += (list.empty() ? "'" : ", '") + c + "'";
-    return makeError(ErrorCode::FormatError, "several VAEs in one checkpoint (prefixes " + list + "); cannot choose");
+    return makeError(ErrorCode::FormatError,
+                     "several VAEs in one checkpoint (prefixes " + list + "); cannot choose");
 }
 
 struct MappedSpec {
-    std::string fileKey;              ///< the key as stored (prefix included)
-    std::vector<std::int64_t> shape;  ///< as stored
+    std::string fileKey; ///< the key as stored (prefix included)
+    std::vector<std::int64_t> shape; ///< as stored
     std::vector<std::int64_t> ldmShape; ///< attention linears as 1x1 convs
 };
 
@@ -174,11 +184,12 @@ std::string vaeKeyToLdm(const std::string &key, const std::string &layout, int n
     }
     if (p[1] == "mid_block" && p.size() >= 5) {
         if (p[2] == "resnets" && (p[3] == "0" || p[3] == "1"))
-            return side + ".mid.block_" + (p[3] == "0" ? "1" : "2") + "." + resnetParamToLdm(p[4]) + tail(p, 5);
+            return side + ".mid.block_" + (p[3] == "0" ? "1" : "2") + "." + resnetParamToLdm(p[4])
+                + tail(p, 5);
         if (p[2] == "attentions" && p[3] == "0") {
-            static const std::map<std::string, std::string> kNames = {
-                {"group_norm", "norm"}, {"to_q", "q"},   {"to_k", "k"},     {"to_v", "v"},
-                {"query", "q"},         {"key", "k"},    {"value", "v"},    {"proj_attn", "proj_out"}};
+            static const std::map<std::string, std::string> kNames
+                = {{"group_norm", "norm"}, {"to_q", "q"}, {"to_k", "k"},  {"to_v", "v"},
+                   {"query", "q"},         {"key", "k"},  {"value", "v"}, {"proj_attn", "proj_out"}};
             if (p[4] == "to_out" && p.size() >= 6 && p[5] == "0")
                 return side + ".mid.attn_1.proj_out" + tail(p, 6);
             if (auto it = kNames.find(p[4]); it != kNames.end())
@@ -201,27 +212,33 @@ std::string vaeKeyFromLdm(const std::string &ldmKey, const std::string &layout, 
         return side + ".conv_norm_out" + tail(p, 2);
     if (side == "encoder" && p[1] == "down" && p.size() >= 5) {
         if (p[3] == "block" && p.size() >= 6)
-            return "encoder.down_blocks." + p[2] + ".resnets." + p[4] + "." + resnetParamFromLdm(p[5]) + tail(p, 6);
+            return "encoder.down_blocks." + p[2] + ".resnets." + p[4] + "." + resnetParamFromLdm(p[5])
+                + tail(p, 6);
         if (p[3] == "downsample")
             return "encoder.down_blocks." + p[2] + ".downsamplers.0" + tail(p, 4);
     }
     if (side == "decoder" && p[1] == "up" && p.size() >= 5 && parseIndex(p[2]) >= 0) {
         const std::string block = std::to_string(numLevels - 1 - parseIndex(p[2]));
         if (p[3] == "block" && p.size() >= 6)
-            return "decoder.up_blocks." + block + ".resnets." + p[4] + "." + resnetParamFromLdm(p[5]) + tail(p, 6);
+            return "decoder.up_blocks." + block + ".resnets." + p[4] + "." + resnetParamFromLdm(p[5])
+                + tail(p, 6);
         if (p[3] == "upsample")
             return "decoder.up_blocks." + block + ".upsamplers.0" + tail(p, 4);
     }
     if (p[1] == "mid" && p.size() >= 4) {
         if (p[2] == "block_1" || p[2] == "block_2")
-            return side + ".mid_block.resnets." + (p[2] == "block_1" ? "0" : "1") + "." + resnetParamFromLdm(p[3])
-                   + tail(p, 4);
+            return side + ".mid_block.resnets." + (p[2] == "block_1" ? "0" : "1") + "."
+                + resnetParamFromLdm(p[3]) + tail(p, 4);
         if (p[2] == "attn_1") {
-            static const std::map<std::string, std::pair<std::string, std::string>> kNames = {
-                {"norm", {"group_norm", "group_norm"}}, {"q", {"to_q", "query"}}, {"k", {"to_k", "key"}},
-                {"v", {"to_v", "value"}}, {"proj_out", {"to_out.0", "proj_attn"}}};
+            static const std::map<std::string, std::pair<std::string, std::string>> kNames
+                = {{"norm", {"group_norm", "group_norm"}},
+                   {"q", {"to_q", "query"}},
+                   {"k", {"to_k", "key"}},
+                   {"v", {"to_v", "value"}},
+                   {"proj_out", {"to_out.0", "proj_attn"}}};
             if (auto it = kNames.find(p[3]); it != kNames.end())
-                return side + ".mid_block.attentions.0." + (legacy ? it->second.second : it->second.first) + tail(p, 4);
+                return side + ".mid_block.attentions.0." + (legacy ? it->second.second : it->second.first)
+                    + tail(p, 4);
         }
     }
     return ldmKey;
@@ -249,24 +266,26 @@ Result<VaeCheckpointInfo> detectVaeLayout(const std::vector<TensorSpec> &tensors
     bool ldm = false, diffusers = false, legacy = false;
     int diffusersLevels = 0;
     for (const auto &[k, t] : local) {
-        ldm = ldm || startsWith(k, "encoder.down.") || startsWith(k, "decoder.up.") || startsWith(k, "encoder.mid.")
-              || startsWith(k, "decoder.mid.");
+        ldm = ldm || startsWith(k, "encoder.down.") || startsWith(k, "decoder.up.")
+            || startsWith(k, "encoder.mid.") || startsWith(k, "decoder.mid.");
         const bool down = startsWith(k, "encoder.down_blocks."), up = startsWith(k, "decoder.up_blocks.");
         diffusers = diffusers || down || up || startsWith(k, "encoder.mid_block.")
-                    || startsWith(k, "decoder.mid_block.");
+            || startsWith(k, "decoder.mid_block.");
         legacy = legacy || k.find("mid_block.attentions.0.query.") != std::string::npos
-                 || k.find("mid_block.attentions.0.proj_attn.") != std::string::npos;
+            || k.find("mid_block.attentions.0.proj_attn.") != std::string::npos;
         if (down || up) {
             const auto p = split(k);
             diffusersLevels = std::max(diffusersLevels, parseIndex(p.size() > 2 ? p[2] : "") + 1);
         }
     }
     if (ldm && diffusers)
-        return makeError(ErrorCode::FormatError, "mixed VAE key layouts: both original (encoder.down.N / mid.attn_1) "
-                                                 "and diffusers (down_blocks / mid_block) keys");
+        return makeError(ErrorCode::FormatError,
+                         "mixed VAE key layouts: both original (encoder.down.N / mid.attn_1) "
+                         "and diffusers (down_blocks / mid_block) keys");
     if (!ldm && !diffusers)
-        return makeError(ErrorCode::FormatError, "not an AutoencoderKL (VAE) checkpoint: no encoder.down.* (original) "
-                                                 "or encoder.down_blocks.* (diffusers) keys");
+        return makeError(ErrorCode::FormatError,
+                         "not an AutoencoderKL (VAE) checkpoint: no encoder.down.* (original) "
+                         "or encoder.down_blocks.* (diffusers) keys");
     info.layout = ldm ? "ldm" : (legacy ? "diffusers-legacy" : "diffusers");
     const int numLevels = ldm ? 0 : diffusersLevels;
 
@@ -278,12 +297,13 @@ Result<VaeCheckpointInfo> detectVaeLayout(const std::vector<TensorSpec> &tensors
             ++info.ignoredTensors;
             continue;
         }
-        MappedSpec m{t->key, t->shape, t->shape};
+        MappedSpec m {t->key, t->shape, t->shape};
         if (isAttentionWeight(name) && m.shape.size() == 2)
             m.ldmShape = {m.shape[0], m.shape[1], 1, 1};
         if (auto [it, inserted] = mapped.emplace(name, m); !inserted)
-            return makeError(ErrorCode::FormatError, "tensors '" + it->second.fileKey + "' and '" + t->key
-                                                         + "' both map to '" + name + "'");
+            return makeError(ErrorCode::FormatError,
+                             "tensors '" + it->second.fileKey + "' and '" + t->key + "' both map to '" + name
+                                 + "'");
     }
     auto fileName = [&](const std::string &ldmKey) {
         auto it = mapped.find(ldmKey);
@@ -297,9 +317,9 @@ Result<VaeCheckpointInfo> detectVaeLayout(const std::vector<TensorSpec> &tensors
             return makeError(ErrorCode::ShapeMismatch,
                              "missing tensor '" + fileName(ldmKey) + "' (needed for " + why + ")");
         if (it->second.ldmShape.size() != rank)
-            return makeError(ErrorCode::ShapeMismatch, "tensor '" + it->second.fileKey + "' has shape "
-                                                           + shapeText(it->second.shape) + ", expected a "
-                                                           + std::to_string(rank) + "-D tensor");
+            return makeError(ErrorCode::ShapeMismatch,
+                             "tensor '" + it->second.fileKey + "' has shape " + shapeText(it->second.shape)
+                                 + ", expected a " + std::to_string(rank) + "-D tensor");
         return it->second.ldmShape;
     };
 
@@ -332,9 +352,10 @@ Result<VaeCheckpointInfo> detectVaeLayout(const std::vector<TensorSpec> &tensors
     }
     c.layersPerBlock = layers;
     if (decoderLayers != layers + 1)
-        return makeError(ErrorCode::FormatError, "the decoder has " + std::to_string(decoderLayers)
-                                                     + " ResNet blocks per level, expected layers_per_block + 1 = "
-                                                     + std::to_string(layers + 1));
+        return makeError(ErrorCode::FormatError,
+                         "the decoder has " + std::to_string(decoderLayers)
+                             + " ResNet blocks per level, expected layers_per_block + 1 = "
+                             + std::to_string(layers + 1));
     auto decIn = shapeOf("decoder.conv_in.weight", 4, "latent_channels");
     if (!decIn.ok())
         return decIn.error();
@@ -357,7 +378,7 @@ Result<VaeCheckpointInfo> detectVaeLayout(const std::vector<TensorSpec> &tensors
         }
         if (it->second.ldmShape != shape) {
             std::string msg = "tensor '" + it->second.fileKey + "' has shape " + shapeText(it->second.shape)
-                              + ", expected " + shapeText(shape);
+                + ", expected " + shapeText(shape);
             if (info.layout != "ldm")
                 msg += " (as original '" + name + "')";
             return makeError(ErrorCode::ShapeMismatch, msg + " for " + c.describe());
@@ -373,7 +394,8 @@ Result<VaeCheckpointInfo> detectVaeLayout(const std::vector<TensorSpec> &tensors
             msg += (i ? ", " : "") + missing[i];
         if (missing.size() > 5)
             msg += " and " + std::to_string(missing.size() - 5) + " more";
-        return makeError(ErrorCode::ShapeMismatch, msg + " for " + c.describe() + " (" + info.layout + " layout)");
+        return makeError(ErrorCode::ShapeMismatch,
+                         msg + " for " + c.describe() + " (" + info.layout + " layout)");
     }
     for (const auto &[name, m] : mapped)
         if (!expected.count(name))
@@ -394,7 +416,8 @@ StateDict vaeStateDictToLdm(const StateDict &sd, const VaeCheckpointInfo &info)
         const std::string name = vaeKeyToLdm(k.substr(info.prefix.size()), info.layout, numLevels);
         if (name.empty())
             continue;
-        out.tensors[name] = isAttentionWeight(name) && t.dim() == 2 ? t.reshape({t.size(0), t.size(1), 1, 1}) : t;
+        out.tensors[name]
+            = isAttentionWeight(name) && t.dim() == 2 ? t.reshape({t.size(0), t.size(1), 1, 1}) : t;
     }
     return out;
 }
@@ -417,11 +440,13 @@ fs::path resolveWeights(const fs::path &path)
     if (!fs::is_directory(path, ec))
         return path;
     for (const fs::path &dir : {path / "vae", path})
-        for (const char *name : {"diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors",
-                                 "diffusion_pytorch_model.bin", "diffusion_pytorch_model.fp16.bin"})
+        for (const char *name :
+             {"diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors",
+              "diffusion_pytorch_model.bin", "diffusion_pytorch_model.fp16.bin"})
             if (fs::exists(dir / name, ec))
                 return dir / name;
-    fail(ErrorCode::NotFound, path.string() + ": a folder must hold (vae/)diffusion_pytorch_model.safetensors or .bin");
+    fail(ErrorCode::NotFound,
+         path.string() + ": a folder must hold (vae/)diffusion_pytorch_model.safetensors or .bin");
 }
 
 bool isSafetensors(const fs::path &p)
@@ -452,8 +477,8 @@ void applyConfigJson(VaeCheckpointInfo &info, const fs::path &weights)
         fail(ErrorCode::FormatError, file.string() + ": invalid JSON: " + e.what());
     }
     const bool isVae = j.is_object()
-                       && ((j.contains("_class_name") && j["_class_name"] == "AutoencoderKL")
-                           || (j.contains("latent_channels") && j.contains("block_out_channels")));
+        && ((j.contains("_class_name") && j["_class_name"] == "AutoencoderKL")
+            || (j.contains("latent_channels") && j.contains("block_out_channels")));
     if (!isVae) {
         spdlog::debug("{}: not an AutoencoderKL config, ignored", file.string());
         return;
@@ -493,9 +518,10 @@ void finishInfo(VaeCheckpointInfo &info, const fs::path &weights)
     info.path = weights.string();
     applyConfigJson(info, weights);
     if (const auto err = info.config.validationError(); !err.empty())
-        fail(ErrorCode::FormatError, weights.string() + ": " + err
-                                         + " (norm_num_groups cannot be read from the weights: put a diffusers "
-                                           "config.json beside the file)");
+        fail(ErrorCode::FormatError,
+             weights.string() + ": " + err
+                 + " (norm_num_groups cannot be read from the weights: put a diffusers "
+                   "config.json beside the file)");
 }
 
 VaeCheckpointInfo detectOrFail(const std::vector<TensorSpec> &specs, const fs::path &weights)
@@ -528,8 +554,8 @@ LoadedVae readVaeCheckpoint(const fs::path &path)
         spdlog::debug("{}: {} tensors outside the VAE ignored", weights.string(), out.info.ignoredTensors);
     out.weights = vaeStateDictToLdm(raw, out.info);
     for (const auto &k : out.info.unexpectedKeys)
-        out.weights.tensors.erase(vaeKeyToLdm(k.substr(out.info.prefix.size()), out.info.layout,
-                                              out.info.config.numLevels()));
+        out.weights.tensors.erase(
+            vaeKeyToLdm(k.substr(out.info.prefix.size()), out.info.layout, out.info.config.numLevels()));
     out.weights.source = weights.string();
     return out;
 }

@@ -1,12 +1,12 @@
-#include "pipeline/class_names.h"
+#include "common/class_names.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -85,8 +85,8 @@ std::vector<std::string> parseLabelsText(const std::string &text)
     return out;
 }
 
-std::vector<std::string> findClassNames(const fs::path &modelPath, const std::map<std::string, std::string> &metadata,
-                                        int numClasses)
+std::vector<std::string> findClassNames(const fs::path &modelPath,
+                                        const std::map<std::string, std::string> &metadata, int numClasses)
 {
     if (auto it = metadata.find("class_names"); it != metadata.end()) {
         try {
@@ -124,7 +124,8 @@ std::string displayName(const std::vector<std::string> &classNames, int classId)
     return "class " + std::to_string(classId);
 }
 
-std::vector<int> closestClasses(const std::string &text, const std::vector<std::string> &classNames, int limit)
+std::vector<int> closestClasses(const std::string &text, const std::vector<std::string> &classNames,
+                                int limit)
 {
     const std::string q = normalize(text);
     std::vector<std::pair<int, int>> scored; // (score, id)
@@ -147,7 +148,8 @@ std::vector<int> closestClasses(const std::string &text, const std::vector<std::
     return out;
 }
 
-Result<PromptMatch> matchPrompt(const std::string &prompt, const std::vector<std::string> &classNames, int numClasses)
+Result<PromptMatch> matchPrompt(const std::string &prompt, const std::vector<std::string> &classNames,
+                                int numClasses)
 {
     PromptMatch match;
     std::vector<std::string> terms;
@@ -158,8 +160,9 @@ Result<PromptMatch> matchPrompt(const std::string &prompt, const std::vector<std
             terms.push_back(t);
     }
     if (normalize(prompt).empty())
-        return makeError(ErrorCode::InvalidArgument, "empty prompt: type a class name (e.g. '"
-                                                         + displayName(classNames, 0) + "') or '#N'");
+        return makeError(ErrorCode::InvalidArgument,
+                         "empty prompt: type a class name (e.g. '" + displayName(classNames, 0)
+                             + "') or '#N'");
     for (auto term : terms) {
         // Optional leading weight: "0.7 golden retriever", "0.7*cat", "70% cat".
         double weight = 1.0;
@@ -170,7 +173,9 @@ Result<PromptMatch> matchPrompt(const std::string &prompt, const std::vector<std
             size_t j = i;
             while (j < term.size() && (std::isdigit(static_cast<unsigned char>(term[j])) || term[j] == '.'))
                 ++j;
-            if (j > i && (j == term.size() || term[j] == ' ' || term[j] == '*' || term[j] == '%' || term[j] == 'x')) {
+            if (j > i
+                && (j == term.size() || term[j] == ' ' || term[j] == '*' || term[j] == '%'
+                    || term[j] == 'x')) {
                 bool isId = i > 0 && term[i - 1] == '#';
                 if (!isId) {
                     // strtod, not stod: "." or "1.2.3" or 400 digits are a clear error, not an exception.
@@ -178,9 +183,10 @@ Result<PromptMatch> matchPrompt(const std::string &prompt, const std::vector<std
                     char *end = nullptr;
                     weight = std::strtod(number.c_str(), &end);
                     if (end != number.c_str() + number.size() || !std::isfinite(weight))
-                        return makeError(ErrorCode::InvalidArgument, "prompt '" + prompt + "': '" + number
-                                                                         + "' is not a weight (write e.g. '0.7 "
-                                                                         + displayName(classNames, 0) + "')");
+                        return makeError(ErrorCode::InvalidArgument,
+                                         "prompt '" + prompt + "': '" + number
+                                             + "' is not a weight (write e.g. '0.7 "
+                                             + displayName(classNames, 0) + "')");
                     if (j < term.size() && term[j] == '%')
                         weight /= 100.0;
                     term = term.substr(j + (j < term.size() && term[j] != ' ' ? 1 : 0));
@@ -190,8 +196,10 @@ Result<PromptMatch> matchPrompt(const std::string &prompt, const std::vector<std
         const std::string trimmed = normalize(term);
         if (trimmed.empty()) {
             if (terms.size() == 1 && weight != 1.0) // a bare number: treat as class id
-                return makeError(ErrorCode::InvalidArgument, "prompt '" + prompt + "': use '#N' for a class id");
-            return makeError(ErrorCode::InvalidArgument, "prompt '" + prompt + "': empty term between '+' signs");
+                return makeError(ErrorCode::InvalidArgument,
+                                 "prompt '" + prompt + "': use '#N' for a class id");
+            return makeError(ErrorCode::InvalidArgument,
+                             "prompt '" + prompt + "': empty term between '+' signs");
         }
         if (weight <= 0)
             return makeError(ErrorCode::InvalidArgument, "prompt '" + prompt + "': weights must be positive");
@@ -206,13 +214,15 @@ Result<PromptMatch> matchPrompt(const std::string &prompt, const std::vector<std
                 id = -2;
             }
             if (id < 0 || id >= numClasses)
-                return makeError(ErrorCode::InvalidArgument, "prompt '" + prompt + "': class id must be #0..#"
-                                                                 + std::to_string(numClasses - 1));
+                return makeError(ErrorCode::InvalidArgument,
+                                 "prompt '" + prompt + "': class id must be #0..#"
+                                     + std::to_string(numClasses - 1));
         }
         if (id < 0) {
             if (classNames.empty())
-                return makeError(ErrorCode::NotFound, "this model has no class names: use '#N' (0.."
-                                                          + std::to_string(numClasses - 1) + ")");
+                return makeError(ErrorCode::NotFound,
+                                 "this model has no class names: use '#N' (0.."
+                                     + std::to_string(numClasses - 1) + ")");
             std::vector<int> exact;
             for (int c = 0; c < static_cast<int>(classNames.size()); ++c)
                 for (const auto &syn : synonyms(classNames[c]))
@@ -224,9 +234,10 @@ Result<PromptMatch> matchPrompt(const std::string &prompt, const std::vector<std
                 std::string list;
                 for (int c : exact)
                     list += (list.empty() ? "" : ", ") + std::string("#") + std::to_string(c) + " ("
-                            + displayName(classNames, c) + ")";
-                return makeError(ErrorCode::InvalidArgument, "'" + trimmed + "' is ambiguous: it names " + list
-                                                                 + "; use the id, e.g. '#" + std::to_string(exact[0]) + "'");
+                        + displayName(classNames, c) + ")";
+                return makeError(ErrorCode::InvalidArgument,
+                                 "'" + trimmed + "' is ambiguous: it names " + list + "; use the id, e.g. '#"
+                                     + std::to_string(exact[0]) + "'");
             }
             if (exact.size() == 1) {
                 id = exact[0];
@@ -248,13 +259,15 @@ Result<PromptMatch> matchPrompt(const std::string &prompt, const std::vector<std
                 const int allowed = std::max(1, static_cast<int>(trimmed.size()) / 5);
                 if (best <= allowed && bestIds.size() == 1) {
                     id = bestIds[0];
-                    match.warnings.push_back("'" + trimmed + "' read as '" + displayName(classNames, id) + "' (#"
-                                             + std::to_string(id) + ")");
+                    match.warnings.push_back("'" + trimmed + "' read as '" + displayName(classNames, id)
+                                             + "' (#" + std::to_string(id) + ")");
                 } else {
                     std::string list;
                     for (int c : closestClasses(trimmed, classNames, 3))
-                        list += (list.empty() ? "" : ", ") + std::string("'") + displayName(classNames, c) + "'";
-                    return makeError(ErrorCode::NotFound, "unknown class '" + trimmed + "'; did you mean " + list + "?");
+                        list += (list.empty() ? "" : ", ") + std::string("'") + displayName(classNames, c)
+                            + "'";
+                    return makeError(ErrorCode::NotFound,
+                                     "unknown class '" + trimmed + "'; did you mean " + list + "?");
                 }
             }
         }

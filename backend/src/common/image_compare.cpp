@@ -1,6 +1,6 @@
 // Image comparison in PSNR (8-bit images): plain loops over the pixels, no LibTorch, so the GUI can
 // score an edit without the engine.
-#include "core/errors.h"
+#include "common/errors.h"
 #include "ditstudio/editing.h"
 #include "ditstudio/video.h"
 
@@ -12,12 +12,13 @@ namespace ditstudio {
 
 Result<double> imagePsnr(const Image &a, const Image &b)
 {
-    if (a.width != b.width || a.height != b.height || a.channels != b.channels || a.pixels.size() != b.pixels.size())
-        return makeError(ErrorCode::InvalidArgument, "imagePsnr: images differ in size or channels ("
-                                                         + std::to_string(a.width) + "x" + std::to_string(a.height)
-                                                         + "x" + std::to_string(a.channels) + " vs "
-                                                         + std::to_string(b.width) + "x" + std::to_string(b.height)
-                                                         + "x" + std::to_string(b.channels) + ")");
+    if (a.width != b.width || a.height != b.height || a.channels != b.channels
+        || a.pixels.size() != b.pixels.size())
+        return makeError(ErrorCode::InvalidArgument,
+                         "imagePsnr: images differ in size or channels (" + std::to_string(a.width) + "x"
+                             + std::to_string(a.height) + "x" + std::to_string(a.channels) + " vs "
+                             + std::to_string(b.width) + "x" + std::to_string(b.height) + "x"
+                             + std::to_string(b.channels) + ")");
     if (a.pixels.empty())
         return makeError(ErrorCode::InvalidArgument, "imagePsnr: empty images");
     double se = 0;

@@ -1,6 +1,6 @@
 // Probe maps as pictures (inside.h): plain loops over host tensors, no LibTorch or OpenCV, so the GUI
 // draws them without the engine module.
-#include "core/errors.h"
+#include "common/errors.h"
 #include "ditstudio/inside.h"
 
 #include <algorithm>

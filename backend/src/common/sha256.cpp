@@ -1,5 +1,5 @@
 // Ref: FIPS 180-4, Secure Hash Standard, sec. 4.1.2 (functions), 4.2.2 (constants), 6.2 (SHA-256).
-#include "core/sha256.h"
+#include "common/sha256.h"
 
 #include <algorithm>
 #include <cstring>

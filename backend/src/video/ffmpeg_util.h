@@ -3,7 +3,7 @@
 // media/ffmpeg/scoped_av_packet does) and error text: every failing call becomes a DitException
 // whose message names the file, the call and av_strerror's text.
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>

@@ -1,7 +1,7 @@
-#include "editing/audio_mux.h"
+#include "video/audio_mux.h"
 
-#include "io/atomic_file.h"
-#include "io/ffmpeg_util.h"
+#include "common/atomic_file.h"
+#include "video/ffmpeg_util.h"
 
 namespace ditstudio::editing {
 
@@ -13,8 +13,8 @@ namespace {
 FormatInputPtr openInput(const fs::path &path)
 {
     AVFormatContext *raw = nullptr;
-    check(avformat_open_input(&raw, path.string().c_str(), nullptr, nullptr), path.string(), "avformat_open_input",
-          ErrorCode::FormatError);
+    check(avformat_open_input(&raw, path.string().c_str(), nullptr, nullptr), path.string(),
+          "avformat_open_input", ErrorCode::FormatError);
     FormatInputPtr ctx(raw);
     check(avformat_find_stream_info(ctx.get(), nullptr), path.string(), "avformat_find_stream_info",
           ErrorCode::FormatError);
@@ -54,8 +54,8 @@ bool hasAudioStream(const fs::path &path)
     }
 }
 
-bool muxVideoWithAudio(const fs::path &videoOnly, const fs::path &audioSource, const fs::path &target, bool overwrite,
-                       std::string &why)
+bool muxVideoWithAudio(const fs::path &videoOnly, const fs::path &audioSource, const fs::path &target,
+                       bool overwrite, std::string &why)
 {
     const std::string ctxText = target.string();
     if (!overwrite && fs::exists(target))
@@ -77,7 +77,7 @@ bool muxVideoWithAudio(const fs::path &videoOnly, const fs::path &audioSource, c
     const AVStream *as = ain->streams[aIndex];
     if (avformat_query_codec(ofmt, as->codecpar->codec_id, FF_COMPLIANCE_NORMAL) != 1) {
         why = std::string("the ") + ofmt->name + " container cannot hold the source's "
-              + avcodec_get_name(as->codecpar->codec_id) + " audio without re-encoding";
+            + avcodec_get_name(as->codecpar->codec_id) + " audio without re-encoding";
         return false;
     }
 
@@ -91,7 +91,7 @@ bool muxVideoWithAudio(const fs::path &videoOnly, const fs::path &audioSource, c
             if (!keep)
                 fs::remove(path, ec);
         }
-    } guard{tmp};
+    } guard {tmp};
     {
         AVFormatContext *raw = nullptr;
         check(avformat_alloc_output_context2(&raw, ofmt, nullptr, tmp.string().c_str()), ctxText,
@@ -116,8 +116,8 @@ bool muxVideoWithAudio(const fs::path &videoOnly, const fs::path &audioSource, c
 
         // The video's end in seconds: audio beyond it is dropped (e.g. when --max-frames cut the video).
         const double videoEnd = vs->duration != AV_NOPTS_VALUE ? vs->duration * av_q2d(vs->time_base)
-                                : vin->duration != AV_NOPTS_VALUE ? vin->duration / static_cast<double>(AV_TIME_BASE)
-                                                                  : 1e300;
+            : vin->duration != AV_NOPTS_VALUE ? vin->duration / static_cast<double>(AV_TIME_BASE)
+                                              : 1e300;
         auto vp = allocPacket(), ap = allocPacket();
         bool vHas = nextPacket(vin.get(), vIndex, vp.get(), videoOnly.string());
         bool aHas = nextPacket(ain.get(), aIndex, ap.get(), audioSource.string());
@@ -128,8 +128,11 @@ bool muxVideoWithAudio(const fs::path &videoOnly, const fs::path &audioSource, c
             if (!vHas && !aHas)
                 break;
             // Interleave by time so the muxer buffers at most a packet or two (memory bounded).
-            const bool takeVideo = vHas && (!aHas || av_compare_ts(packetTime(vp.get()), vs->time_base,
-                                                                    packetTime(ap.get()) - aStart, as->time_base) <= 0);
+            const bool takeVideo = vHas
+                && (!aHas
+                    || av_compare_ts(packetTime(vp.get()), vs->time_base, packetTime(ap.get()) - aStart,
+                                     as->time_base)
+                        <= 0);
             AVPacket *p = takeVideo ? vp.get() : ap.get();
             if (!takeVideo) {
                 if (p->pts != AV_NOPTS_VALUE)

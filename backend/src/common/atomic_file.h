@@ -12,8 +12,8 @@ namespace ditstudio {
 /// Calls write(stream) on a temporary file next to target and renames it into place on success.
 /// On any failure (exception from write, I/O error) the temporary file is removed and a
 /// DitException(IoError) naming the target is thrown. overwrite=false refuses an existing target.
-void writeFileAtomically(const std::filesystem::path &target, const std::function<void(std::ostream &)> &write,
-                         bool overwrite = true);
+void writeFileAtomically(const std::filesystem::path &target,
+                         const std::function<void(std::ostream &)> &write, bool overwrite = true);
 
 /// A unique temporary path next to target (same directory, so rename is atomic).
 std::filesystem::path temporarySibling(const std::filesystem::path &target);

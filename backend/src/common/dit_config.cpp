@@ -1,7 +1,7 @@
 // DiTConfig helpers and architecture detection from keys and shapes (no weights allocated).
 #include "ditstudio/model_info.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 
 #include <cmath>
 #include <map>
@@ -25,8 +25,8 @@ struct NamedSize {
     int depth, hidden, heads;
 };
 // Ref: DiT paper table 1.
-constexpr NamedSize kSizes[] = {
-    {"XL", 28, 1152, 16}, {"L", 24, 1024, 16}, {"B", 12, 768, 12}, {"S", 12, 384, 6}};
+constexpr NamedSize kSizes[]
+    = {{"XL", 28, 1152, 16}, {"L", 24, 1024, 16}, {"B", 12, 768, 12}, {"S", 12, 384, 6}};
 
 } // namespace
 
@@ -36,7 +36,7 @@ std::string DiTConfig::name() const
         if (s.depth == depth && s.hidden == hiddenSize && s.heads == numHeads && mlpRatio == 4.0)
             return std::string("DiT-") + s.name + "/" + std::to_string(patchSize);
     return "DiT-custom(d" + std::to_string(depth) + ",w" + std::to_string(hiddenSize) + ",h"
-           + std::to_string(numHeads) + ")/" + std::to_string(patchSize);
+        + std::to_string(numHeads) + ")/" + std::to_string(patchSize);
 }
 
 std::int64_t DiTConfig::parameterCount() const
@@ -44,15 +44,15 @@ std::int64_t DiTConfig::parameterCount() const
     const std::int64_t d = hiddenSize, c = inChannels, p = patchSize, out = outChannels();
     const std::int64_t hid = static_cast<std::int64_t>(hiddenSize * mlpRatio);
     const std::int64_t t = tokens();
-    std::int64_t n = t * d;                                       // pos_embed
-    n += c * p * p * d + d;                                       // x_embedder
-    n += 256 * d + d + d * d + d;                                 // t_embedder
-    n += (numClasses + (classDropoutProb > 0 ? 1 : 0)) * d;       // y_embedder
-    const std::int64_t block = (d * 3 * d + 3 * d) + (d * d + d)  // attention
-                               + (d * hid + hid) + (hid * d + d)  // mlp
-                               + (d * 6 * d + 6 * d);             // adaLN
+    std::int64_t n = t * d; // pos_embed
+    n += c * p * p * d + d; // x_embedder
+    n += 256 * d + d + d * d + d; // t_embedder
+    n += (numClasses + (classDropoutProb > 0 ? 1 : 0)) * d; // y_embedder
+    const std::int64_t block = (d * 3 * d + 3 * d) + (d * d + d) // attention
+        + (d * hid + hid) + (hid * d + d) // mlp
+        + (d * 6 * d + 6 * d); // adaLN
     n += depth * block;
-    n += (d * 2 * d + 2 * d) + (d * p * p * out + p * p * out);   // final layer
+    n += (d * 2 * d + 2 * d) + (d * p * p * out + p * p * out); // final layer
     return n;
 }
 
@@ -60,13 +60,13 @@ double DiTConfig::macsPerForward() const
 {
     const double d = hiddenSize, t = tokens(), c = inChannels, p = patchSize, out = outChannels();
     const double hid = hiddenSize * mlpRatio;
-    double macs = t * c * p * p * d;               // patch embedding conv
-    macs += 256 * d + d * d;                       // timestep MLP
+    double macs = t * c * p * p * d; // patch embedding conv
+    macs += 256 * d + d * d; // timestep MLP
     const double perBlock = t * (3 * d * d + d * d + 2 * d * hid) // qkv, proj, mlp
-                            + 2 * t * t * d                        // q k^T and attn v
-                            + 6 * d * d;                           // adaLN modulation
+        + 2 * t * t * d // q k^T and attn v
+        + 6 * d * d; // adaLN modulation
     macs += depth * perBlock;
-    macs += 2 * d * d + t * d * p * p * out;       // final layer
+    macs += 2 * d * d + t * d * p * p * out; // final layer
     return macs;
 }
 
@@ -93,7 +93,8 @@ Result<void> DiTConfig::validate() const
         return bad("hidden_size " + std::to_string(hiddenSize) + " is not divisible by num_heads "
                    + std::to_string(numHeads));
     if (hiddenSize % 4 != 0)
-        return bad("hidden_size " + std::to_string(hiddenSize) + " must be divisible by 4 (2-D sin-cos embedding)");
+        return bad("hidden_size " + std::to_string(hiddenSize)
+                   + " must be divisible by 4 (2-D sin-cos embedding)");
     if (numClasses < 1)
         return bad("num_classes must be at least 1");
     if (mlpRatio <= 0)
@@ -116,7 +117,8 @@ Result<DiTConfig> ditConfigByName(const std::string &nameIn, int inputSize)
     } catch (...) {
     }
     if (patch != 2 && patch != 4 && patch != 8)
-        return makeError(ErrorCode::InvalidArgument, "architecture '" + nameIn + "': patch size must be 2, 4 or 8");
+        return makeError(ErrorCode::InvalidArgument,
+                         "architecture '" + nameIn + "': patch size must be 2, 4 or 8");
     for (const auto &s : kSizes) {
         if (size == s.name) {
             DiTConfig c;
@@ -176,11 +178,13 @@ Result<CheckpointInfo> detectDiTArchitecture(const std::vector<TensorSpec> &tens
     }
     for (const auto &k : {patchKey, labelKey, finalKey, fc1Key})
         if (!has(k))
-            return makeError(ErrorCode::FormatError, "DiT checkpoint (" + info.layout + " layout): missing tensor '" + k + "'");
+            return makeError(ErrorCode::FormatError,
+                             "DiT checkpoint (" + info.layout + " layout): missing tensor '" + k + "'");
 
     const auto &pw = shapeOf(patchKey);
     if (pw.size() != 4 || pw[2] != pw[3])
-        return makeError(ErrorCode::ShapeMismatch, "'" + patchKey + "': expected [hidden, in_channels, p, p]");
+        return makeError(ErrorCode::ShapeMismatch,
+                         "'" + patchKey + "': expected [hidden, in_channels, p, p]");
     c.hiddenSize = static_cast<int>(pw[0]);
     c.inChannels = static_cast<int>(pw[1]);
     c.patchSize = static_cast<int>(pw[2]);
@@ -195,12 +199,15 @@ Result<CheckpointInfo> detectDiTArchitecture(const std::vector<TensorSpec> &tens
     if (c.depth == 0)
         return makeError(ErrorCode::FormatError, "DiT checkpoint: no transformer blocks found");
     if (*blockIds.rbegin() != c.depth - 1)
-        return makeError(ErrorCode::FormatError, "DiT checkpoint: transformer blocks are not numbered 0.."
-                                                     + std::to_string(c.depth - 1) + " (a block is missing)");
+        return makeError(ErrorCode::FormatError,
+                         "DiT checkpoint: transformer blocks are not numbered 0.."
+                             + std::to_string(c.depth - 1) + " (a block is missing)");
 
     const auto &lw = shapeOf(labelKey);
     if (lw.size() != 2 || lw[1] != c.hiddenSize)
-        return makeError(ErrorCode::ShapeMismatch, "'" + labelKey + "': expected [num_classes + 1, " + std::to_string(c.hiddenSize) + "]");
+        return makeError(ErrorCode::ShapeMismatch,
+                         "'" + labelKey + "': expected [num_classes + 1, " + std::to_string(c.hiddenSize)
+                             + "]");
     c.numClasses = static_cast<int>(lw[0]) - 1; // the last row is the null class
     c.classDropoutProb = 0.1;
 
@@ -214,21 +221,23 @@ Result<CheckpointInfo> detectDiTArchitecture(const std::vector<TensorSpec> &tens
     else if (outC == c.inChannels)
         c.learnSigma = false;
     else
-        return makeError(ErrorCode::ShapeMismatch, "'" + finalKey + "': " + std::to_string(outC)
-                                                       + " output channels for " + std::to_string(c.inChannels)
-                                                       + " input channels (expected equal or double)");
+        return makeError(ErrorCode::ShapeMismatch,
+                         "'" + finalKey + "': " + std::to_string(outC) + " output channels for "
+                             + std::to_string(c.inChannels) + " input channels (expected equal or double)");
     c.mlpRatio = static_cast<double>(shapeOf(fc1Key)[0]) / c.hiddenSize;
 
     if (info.layout == "official" && has("pos_embed")) {
         const auto &pe = shapeOf("pos_embed");
         // The shape's rank is checked before any dimension is read (a hostile header may give [256]).
         if (pe.size() != 3 || pe[0] != 1 || pe[1] <= 0 || pe[1] > (int64_t(1) << 40) || pe[2] != c.hiddenSize)
-            return makeError(ErrorCode::ShapeMismatch, "'pos_embed': expected [1, grid*grid, " + std::to_string(c.hiddenSize)
-                                                           + "], got " + shapeText(pe));
+            return makeError(ErrorCode::ShapeMismatch,
+                             "'pos_embed': expected [1, grid*grid, " + std::to_string(c.hiddenSize)
+                                 + "], got " + shapeText(pe));
         const auto grid = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(pe[1]))));
         if (grid * grid != pe[1])
-            return makeError(ErrorCode::ShapeMismatch, "'pos_embed': " + std::to_string(pe[1])
-                                                           + " tokens is not a square grid (expected [1, grid*grid, hidden])");
+            return makeError(ErrorCode::ShapeMismatch,
+                             "'pos_embed': " + std::to_string(pe[1])
+                                 + " tokens is not a square grid (expected [1, grid*grid, hidden])");
         c.inputSize = grid * c.patchSize;
     }
     // Heads are not visible in shapes: use the official sizes' head counts; callers override from

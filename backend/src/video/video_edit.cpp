@@ -1,13 +1,13 @@
 // Video-to-video: img2img on every frame with the one noise all frames share (so unchanged content
 // maps to the same result and the output does not flicker from noise alone), optional EMA of the
 // edited latents over time, re-encoded at the source fps with the source's audio copied through.
-#include "core/errors.h"
+#include "common/atomic_file.h"
+#include "common/errors.h"
 #include "core/tensor_image.h"
 #include "ditstudio/editing.h"
 #include "ditstudio/video.h"
-#include "editing/audio_mux.h"
 #include "editing/editor_internal.h"
-#include "io/atomic_file.h"
+#include "video/audio_mux.h"
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -20,17 +20,19 @@ namespace ditstudio {
 
 namespace fs = std::filesystem;
 
-Result<VideoEditResult> editVideo(Engine &engine, const VideoEditRequest &request,
-                                  const std::function<void(const VideoEditProgress &)> &onFrame,
-                                  const CancelToken &cancel)
+Result<VideoEditResult> editing::editVideo(const LoadedModel &model, const PromptParser &parsePrompt,
+                                           const VideoEditRequest &request,
+                                           const std::function<void(const VideoEditProgress &)> &onFrame,
+                                           const CancelToken &cancel)
 {
     return guarded("video edit " + request.inputPath, [&]() -> VideoEditResult {
         const auto start = std::chrono::steady_clock::now();
         if (request.edit.mode != EditMode::Img2Img)
-            fail(ErrorCode::InvalidArgument, "video editing runs img2img on every frame (edit.mode must be img2img)");
+            fail(ErrorCode::InvalidArgument,
+                 "video editing runs img2img on every frame (edit.mode must be img2img)");
         if (request.temporalSmoothing < 0 || request.temporalSmoothing >= 1)
-            fail(ErrorCode::InvalidArgument, "temporal smoothing must be in [0, 1), got "
-                                                 + std::to_string(request.temporalSmoothing));
+            fail(ErrorCode::InvalidArgument,
+                 "temporal smoothing must be in [0, 1), got " + std::to_string(request.temporalSmoothing));
         if (request.outputScale < 1 || request.outputScale > 16)
             fail(ErrorCode::InvalidArgument, "output scale must be in [1, 16]");
         if (request.maxFrames < 0)
@@ -41,9 +43,10 @@ Result<VideoEditResult> editVideo(Engine &engine, const VideoEditRequest &reques
         if (!request.overwrite && fs::exists(target))
             fail(ErrorCode::IoError, request.outputPath + ": file exists (overwrite not allowed)");
         if (request.edit.strength < 0 || request.edit.strength > 1)
-            fail(ErrorCode::InvalidArgument, "strength must be in [0, 1], got " + std::to_string(request.edit.strength));
+            fail(ErrorCode::InvalidArgument,
+                 "strength must be in [0, 1], got " + std::to_string(request.edit.strength));
 
-        editing::EditContext ctx(engine);
+        editing::EditContext ctx(model, parsePrompt);
         VideoReader reader;
         auto info = reader.open(request.inputPath);
         if (!info.ok())
@@ -56,7 +59,8 @@ Result<VideoEditResult> editVideo(Engine &engine, const VideoEditRequest &reques
         if (withAudio) {
             std::random_device rd;
             videoPath = target.parent_path()
-                        / (target.stem().string() + ".video-only-" + std::to_string(rd()) + target.extension().string());
+                / (target.stem().string() + ".video-only-" + std::to_string(rd())
+                   + target.extension().string());
         }
         struct RemoveGuard {
             fs::path path;
@@ -67,7 +71,7 @@ Result<VideoEditResult> editVideo(Engine &engine, const VideoEditRequest &reques
                 if (active)
                     fs::remove(path, ec);
             }
-        } videoGuard{videoPath, withAudio};
+        } videoGuard {videoPath, withAudio};
 
         VideoWriterOptions wo;
         auto codec = videoCodecForPath(request.outputPath);
@@ -79,12 +83,12 @@ Result<VideoEditResult> editVideo(Engine &engine, const VideoEditRequest &reques
         wo.width = wo.height = ctx.pixelSize() * request.outputScale;
         wo.filter = ScaleFilter::Bicubic;
         wo.overwrite = request.overwrite || withAudio;
-        wo.comment = std::string("ditstudio video edit: img2img strength ") + std::to_string(request.edit.strength)
-                     + ", " + samplerName(request.edit.generate.sampler) + " "
-                     + std::to_string(request.edit.generate.steps) + " steps, cfg "
-                     + std::to_string(request.edit.generate.cfgScale) + ", seed "
-                     + std::to_string(request.edit.generate.seed) + ", smoothing "
-                     + std::to_string(request.temporalSmoothing);
+        wo.comment = std::string("ditstudio video edit: img2img strength ")
+            + std::to_string(request.edit.strength) + ", " + samplerName(request.edit.generate.sampler) + " "
+            + std::to_string(request.edit.generate.steps) + " steps, cfg "
+            + std::to_string(request.edit.generate.cfgScale) + ", seed "
+            + std::to_string(request.edit.generate.seed) + ", smoothing "
+            + std::to_string(request.temporalSmoothing);
         VideoWriter writer;
         if (auto r = writer.open(videoPath.string(), wo); !r.ok())
             throw DitException(r.error().code, r.error().message);
@@ -101,9 +105,10 @@ Result<VideoEditResult> editVideo(Engine &engine, const VideoEditRequest &reques
         result.fps = fps;
         result.outputPath = request.outputPath;
         torch::Tensor ema;
-        const int total = request.maxFrames > 0 && (info->frameCount == 0 || request.maxFrames < info->frameCount)
-                              ? request.maxFrames
-                              : static_cast<int>(info->frameCount);
+        const int total
+            = request.maxFrames > 0 && (info->frameCount == 0 || request.maxFrames < info->frameCount)
+            ? request.maxFrames
+            : static_cast<int>(info->frameCount);
         while (request.maxFrames == 0 || result.frames < request.maxFrames) {
             if (cancel.isCancelled()) {
                 result.status = JobStatus::Cancelled;
@@ -124,7 +129,9 @@ Result<VideoEditResult> editVideo(Engine &engine, const VideoEditRequest &reques
             if (request.temporalSmoothing > 0) {
                 torch::InferenceMode guard;
                 const auto latent = fromHost(edited.latent);
-                ema = ema.defined() ? (1 - request.temporalSmoothing) * latent + request.temporalSmoothing * ema : latent;
+                ema = ema.defined()
+                    ? (1 - request.temporalSmoothing) * latent + request.temporalSmoothing * ema
+                    : latent;
                 out = ctx.decode(ema.to(ctx.device()));
             }
             if (auto w = writer.write(out); !w.ok())
@@ -133,7 +140,8 @@ Result<VideoEditResult> editVideo(Engine &engine, const VideoEditRequest &reques
                 VideoEditProgress p;
                 p.frame = result.frames;
                 p.totalFrames = total;
-                p.elapsedSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                p.elapsedSeconds
+                    = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                 p.before = edited.before;
                 p.after = out;
                 onFrame(p);
@@ -152,7 +160,8 @@ Result<VideoEditResult> editVideo(Engine &engine, const VideoEditRequest &reques
             throw DitException(written.error().code, written.error().message);
         if (withAudio) {
             std::string why;
-            result.audioCopied = editing::muxVideoWithAudio(videoPath, request.inputPath, target, request.overwrite, why);
+            result.audioCopied
+                = editing::muxVideoWithAudio(videoPath, request.inputPath, target, request.overwrite, why);
             if (!result.audioCopied) {
                 spdlog::warn("{}: audio not copied: {}", request.outputPath, why);
                 if (!request.overwrite && fs::exists(target))

@@ -1,12 +1,12 @@
 // VideoWriter: frames -> H.264/MPEG-4 (MP4), VP9 (WebM) or GIF through libavformat/libavcodec/
 // libswscale. The encode loop follows FFmpeg's doc/examples/encode_video.c and mux.c: send a frame,
 // receive packets until EAGAIN, and at the end send nullptr and drain until EOF.
-#include "io/video_writer.h"
+#include "video/video_writer.h"
 
-#include "core/errors.h"
+#include "common/atomic_file.h"
+#include "common/errors.h"
 #include "ditstudio/video.h"
-#include "io/atomic_file.h"
-#include "io/ffmpeg_util.h"
+#include "video/ffmpeg_util.h"
 
 extern "C" {
 #include <libavutil/display.h>

@@ -1,6 +1,6 @@
 // Names and parsers of the public API's enums, errors as text and the app version: torch-free, so
 // the GUI (which links ditstudio_common, not LibTorch) can use them before the engine module loads.
-#include "core/errors.h"
+#include "common/errors.h"
 #include "ditstudio/editing.h"
 #include "ditstudio/engine.h"
 #include "ditstudio/runtime.h"
@@ -28,16 +28,26 @@ const char *appVersion()
 const char *errorCodeName(ErrorCode code)
 {
     switch (code) {
-    case ErrorCode::InvalidArgument: return "invalid argument";
-    case ErrorCode::NotFound: return "not found";
-    case ErrorCode::IoError: return "I/O error";
-    case ErrorCode::FormatError: return "format error";
-    case ErrorCode::ShapeMismatch: return "shape mismatch";
-    case ErrorCode::Unsupported: return "unsupported";
-    case ErrorCode::Cancelled: return "cancelled";
-    case ErrorCode::Internal: return "internal error";
-    case ErrorCode::OutOfMemory: return "out of memory";
-    case ErrorCode::NumericError: return "numeric error";
+    case ErrorCode::InvalidArgument:
+        return "invalid argument";
+    case ErrorCode::NotFound:
+        return "not found";
+    case ErrorCode::IoError:
+        return "I/O error";
+    case ErrorCode::FormatError:
+        return "format error";
+    case ErrorCode::ShapeMismatch:
+        return "shape mismatch";
+    case ErrorCode::Unsupported:
+        return "unsupported";
+    case ErrorCode::Cancelled:
+        return "cancelled";
+    case ErrorCode::Internal:
+        return "internal error";
+    case ErrorCode::OutOfMemory:
+        return "out of memory";
+    case ErrorCode::NumericError:
+        return "numeric error";
     }
     return "error";
 }
@@ -50,21 +60,30 @@ std::string Error::toString() const
 std::string DeviceSpec::toString() const
 {
     switch (kind) {
-    case DeviceKind::Cuda: return "cuda:" + std::to_string(index);
-    case DeviceKind::Mps: return "mps";
-    default: return "cpu";
+    case DeviceKind::Cuda:
+        return "cuda:" + std::to_string(index);
+    case DeviceKind::Mps:
+        return "mps";
+    default:
+        return "cpu";
     }
 }
 
 const char *samplerName(SamplerKind kind)
 {
     switch (kind) {
-    case SamplerKind::Ddpm: return "ddpm";
-    case SamplerKind::Ddim: return "ddim";
-    case SamplerKind::DpmPP2M: return "dpmpp-2m";
-    case SamplerKind::Euler: return "euler";
-    case SamplerKind::EulerAncestral: return "euler-a";
-    case SamplerKind::Heun: return "heun";
+    case SamplerKind::Ddpm:
+        return "ddpm";
+    case SamplerKind::Ddim:
+        return "ddim";
+    case SamplerKind::DpmPP2M:
+        return "dpmpp-2m";
+    case SamplerKind::Euler:
+        return "euler";
+    case SamplerKind::EulerAncestral:
+        return "euler-a";
+    case SamplerKind::Heun:
+        return "heun";
     }
     return "ddpm";
 }
@@ -74,59 +93,60 @@ std::vector<std::string> samplerNames()
     return {"ddpm", "ddim", "dpmpp-2m", "euler", "euler-a", "heun"};
 }
 
-bool parseSampler(const std::string &text, SamplerKind &out)
+Result<SamplerKind> parseSampler(const std::string &text)
 {
     for (auto k : {SamplerKind::Ddpm, SamplerKind::Ddim, SamplerKind::DpmPP2M, SamplerKind::Euler,
                    SamplerKind::EulerAncestral, SamplerKind::Heun})
-        if (text == samplerName(k)) {
-            out = k;
-            return true;
-        }
-    return false;
+        if (text == samplerName(k))
+            return k;
+    return Error {ErrorCode::InvalidArgument,
+                  "sampler '" + text + "': expected ddpm, ddim, dpmpp-2m, euler, euler-a or heun"};
 }
 
 const char *dtypeName(DType dtype)
 {
     switch (dtype) {
-    case DType::Float32: return "fp32";
-    case DType::BFloat16: return "bf16";
-    case DType::Float16: return "fp16";
+    case DType::Float32:
+        return "fp32";
+    case DType::BFloat16:
+        return "bf16";
+    case DType::Float16:
+        return "fp16";
     }
     return "fp32";
 }
 
-bool parseDType(const std::string &text, DType &out)
+Result<DType> parseDType(const std::string &text)
 {
-    if (text == "fp32" || text == "float32" || text == "f32") {
-        out = DType::Float32;
-    } else if (text == "bf16" || text == "bfloat16") {
-        out = DType::BFloat16;
-    } else if (text == "fp16" || text == "float16" || text == "half") {
-        out = DType::Float16;
-    } else {
-        return false;
-    }
-    return true;
+    if (text == "fp32" || text == "float32" || text == "f32")
+        return DType::Float32;
+    if (text == "bf16" || text == "bfloat16")
+        return DType::BFloat16;
+    if (text == "fp16" || text == "float16" || text == "half")
+        return DType::Float16;
+    return Error {ErrorCode::InvalidArgument, "precision '" + text + "': expected fp32, bf16 or fp16"};
 }
 
 const char *editModeName(EditMode mode)
 {
     switch (mode) {
-    case EditMode::Img2Img: return "img2img";
-    case EditMode::Inpaint: return "inpaint";
-    case EditMode::Invert: return "invert";
+    case EditMode::Img2Img:
+        return "img2img";
+    case EditMode::Inpaint:
+        return "inpaint";
+    case EditMode::Invert:
+        return "invert";
     }
     return "img2img";
 }
 
-bool parseEditMode(const std::string &text, EditMode &out)
+Result<EditMode> parseEditMode(const std::string &text)
 {
     for (auto m : {EditMode::Img2Img, EditMode::Inpaint, EditMode::Invert})
-        if (text == editModeName(m)) {
-            out = m;
-            return true;
-        }
-    return false;
+        if (text == editModeName(m))
+            return m;
+    return Error {ErrorCode::InvalidArgument,
+                  "edit mode '" + text + "': expected img2img, inpaint or invert"};
 }
 
 const char *filmFramesName(FilmFrames frames)

@@ -1,11 +1,11 @@
 // VideoReader: the video stream of any file FFmpeg can open, decoded to RGB24 frames with timestamps.
 // Decode loop as in FFmpeg's doc/examples/demux_decode.c: receive frames until EAGAIN, then feed the
 // next packet; at the end of the file send nullptr and drain until EOF.
-#include "io/video_reader.h"
+#include "video/video_reader.h"
 
-#include "core/errors.h"
+#include "common/errors.h"
 #include "ditstudio/video.h"
-#include "io/ffmpeg_util.h"
+#include "video/ffmpeg_util.h"
 
 extern "C" {
 #include <libavutil/display.h>

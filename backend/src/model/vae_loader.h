@@ -9,10 +9,11 @@
 //                       checkpoints under "first_stage_model." (the other keys are ignored).
 //   "diffusers"         diffusers AutoencoderKL: encoder.down_blocks.N.resnets.M.* (conv_shortcut),
 //                       downsamplers.0.conv, mid_block.resnets.0/1, mid_block.attentions.0.{group_norm,
-//                       to_q,to_k,to_v,to_out.0} as LINEAR (2-D) weights, conv_norm_out, and decoder.up_blocks
-//                       numbered in REVERSE: up_blocks.i is up.(levels - 1 - i).
+//                       to_q,to_k,to_v,to_out.0} as LINEAR (2-D) weights, conv_norm_out, and
+//                       decoder.up_blocks numbered in REVERSE: up_blocks.i is up.(levels - 1 - i).
 //   "diffusers-legacy"  the same with the older attention names query/key/value/proj_attn.
-// Ref: diffusers scripts/convert_vae_pt_to_diffusers.py and convert_diffusers_to_original_stable_diffusion.py.
+// Ref: diffusers scripts/convert_vae_pt_to_diffusers.py and
+// convert_diffusers_to_original_stable_diffusion.py.
 
 #include "ditstudio/model_info.h"
 #include "ditstudio/result.h"
@@ -28,13 +29,14 @@ namespace ditstudio {
 /// What a VAE checkpoint is, from its keys and shapes (plus a config.json beside it when present).
 struct VaeCheckpointInfo {
     std::string path;
-    std::string layout;  ///< "ldm", "diffusers" or "diffusers-legacy"
-    std::string prefix;  ///< the prefix of the VAE keys ("first_stage_model." in SD checkpoints), or ""
+    std::string layout; ///< "ldm", "diffusers" or "diffusers-legacy"
+    std::string prefix; ///< the prefix of the VAE keys ("first_stage_model." in SD checkpoints), or ""
     VaeConfig config;
     std::int64_t parameterCount = 0; ///< values stored in the VAE's tensors
-    std::string dtype;               ///< stored dtype of encoder.conv_in.weight ("F32", "F16", ...) when known
+    std::string dtype; ///< stored dtype of encoder.conv_in.weight ("F32", "F16", ...) when known
     std::int64_t ignoredTensors = 0; ///< tensors that are not part of the VAE (UNet, text encoder, loss, ...)
-    std::vector<std::string> unexpectedKeys; ///< under the VAE's encoder./decoder. but not in the architecture
+    std::vector<std::string>
+        unexpectedKeys; ///< under the VAE's encoder./decoder. but not in the architecture
 };
 
 /// The original (ldm) name of `key` (prefix already removed) in `layout`; empty when the key is not

@@ -1,10 +1,10 @@
-#include "pipeline/model_loader.h"
+#include "model/model_loader.h"
 
-#include "core/errors.h"
+#include "common/class_names.h"
+#include "common/errors.h"
 #include "io/key_mapping.h"
 #include "io/safetensors.h"
 #include "io/torch_checkpoint.h"
-#include "pipeline/class_names.h"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -76,7 +76,8 @@ void applyConfig(DiTConfig &c, const nlohmann::json &j, const std::string &sourc
     }
 }
 
-void finishInfo(CheckpointInfo &info, const fs::path &path, const std::map<std::string, std::string> &metadata)
+void finishInfo(CheckpointInfo &info, const fs::path &path,
+                const std::map<std::string, std::string> &metadata)
 {
     info.path = path.string();
     info.metadata = metadata;
@@ -85,14 +86,17 @@ void finishInfo(CheckpointInfo &info, const fs::path &path, const std::map<std::
     for (const auto &[k, v] : metadata)
         meta[k] = v;
     const fs::path dir = fs::is_directory(path) ? path : path.parent_path();
-    const fs::path cfgFile = fs::is_directory(path) ? path / "transformer" / "config.json" : dir / "config.json";
+    const fs::path cfgFile
+        = fs::is_directory(path) ? path / "transformer" / "config.json" : dir / "config.json";
     std::error_code ec;
     if (fs::exists(cfgFile, ec))
         applyConfig(info.config, readJson(cfgFile), cfgFile.string());
     applyConfig(info.config, meta, path.string() + " (metadata)");
     if (info.config.inputSize <= 0)
-        fail(ErrorCode::FormatError, path.string() + ": the input size is unknown (no pos_embed, no sample_size in a "
-                                                     "config.json): cannot build the model");
+        fail(ErrorCode::FormatError,
+             path.string()
+                 + ": the input size is unknown (no pos_embed, no sample_size in a "
+                   "config.json): cannot build the model");
     if (auto v = info.config.validate(); !v.ok())
         fail(ErrorCode::FormatError, path.string() + ": " + v.error().message);
     if (info.layout == "diffusers")
@@ -114,8 +118,10 @@ fs::path diffusersWeights(const fs::path &dir)
         if (fs::exists(p))
             return p;
     }
-    fail(ErrorCode::NotFound, dir.string() + ": diffusers folder without transformer/diffusion_pytorch_model"
-                                             ".safetensors or .bin");
+    fail(ErrorCode::NotFound,
+         dir.string()
+             + ": diffusers folder without transformer/diffusion_pytorch_model"
+               ".safetensors or .bin");
 }
 
 } // namespace
@@ -130,11 +136,13 @@ LoadedCheckpoint readDiTCheckpoint(const fs::path &path)
     std::string format;
     if (fs::is_directory(path, ec)) {
         if (!fs::exists(path / "model_index.json") && !fs::exists(path / "transformer" / "config.json"))
-            fail(ErrorCode::FormatError, path.string() + ": a folder must be a diffusers pipeline (model_index.json, "
-                                                         "transformer/config.json)");
+            fail(ErrorCode::FormatError,
+                 path.string()
+                     + ": a folder must be a diffusers pipeline (model_index.json, "
+                       "transformer/config.json)");
         const auto weights = diffusersWeights(path);
         raw = lower(weights.extension().string()) == ".safetensors" ? safetensors::load(weights)
-                                                                     : loadTorchCheckpoint(weights);
+                                                                    : loadTorchCheckpoint(weights);
         format = "diffusers";
     } else if (lower(path.extension().string()) == ".safetensors") {
         raw = safetensors::load(path);
@@ -166,7 +174,8 @@ LoadedCheckpoint readDiTCheckpoint(const fs::path &path)
     out.info.format = format;
     if (!raw.tensors.empty())
         out.info.dtype = c10::toString(raw.tensors.begin()->second.scalar_type());
-    out.weights = out.info.layout == "diffusers" ? diffusersToOfficialDiT(raw, out.info.config.depth) : std::move(raw);
+    out.weights = out.info.layout == "diffusers" ? diffusersToOfficialDiT(raw, out.info.config.depth)
+                                                 : std::move(raw);
     out.weights.source = path.string();
     finishInfo(out.info, path, out.weights.metadata);
     return out;
@@ -208,13 +217,15 @@ void loadIntoModule(torch::nn::Module &module, const StateDict &sd, const std::s
         if (it == sd.tensors.end()) {
             if (std::find(optionalKeys.begin(), optionalKeys.end(), name) != optionalKeys.end())
                 return;
-            fail(ErrorCode::ShapeMismatch, sd.source + ": missing tensor '" + name + "' (expected shape "
-                                               + shapeText(dst.sizes()) + " for " + what + ")");
+            fail(ErrorCode::ShapeMismatch,
+                 sd.source + ": missing tensor '" + name + "' (expected shape " + shapeText(dst.sizes())
+                     + " for " + what + ")");
         }
         const auto &src = it->second;
         if (src.sizes() != dst.sizes())
-            fail(ErrorCode::ShapeMismatch, sd.source + ": tensor '" + name + "' has shape " + shapeText(src.sizes())
-                                               + ", expected " + shapeText(dst.sizes()) + " for " + what);
+            fail(ErrorCode::ShapeMismatch,
+                 sd.source + ": tensor '" + name + "' has shape " + shapeText(src.sizes()) + ", expected "
+                     + shapeText(dst.sizes()) + " for " + what);
         if (!src.is_floating_point())
             fail(ErrorCode::FormatError, sd.source + ": tensor '" + name + "' is not floating point");
         dst.copy_(src);

@@ -10,7 +10,7 @@
 namespace ditstudio {
 
 struct LoadedCheckpoint {
-    StateDict weights;   ///< official key layout
+    StateDict weights; ///< official key layout
     CheckpointInfo info; ///< detected architecture (+ config/metadata overrides), class names
 };
 

@@ -1,9 +1,9 @@
 // The catalogue of downloadable models and downloadCatalogModel() of models.h (torch-free, in
 // ditstudio_common). The catalogue is compiled in: it is small, it must match this version's loader,
 // and a compiled-in table cannot go missing from an install.
-#include "core/errors.h"
+#include "common/atomic_file.h"
+#include "common/errors.h"
 #include "ditstudio/models.h"
-#include "io/atomic_file.h"
 
 #include <nlohmann/json.hpp>
 

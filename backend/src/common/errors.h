@@ -11,7 +11,7 @@ namespace ditstudio {
 
 class DitException : public std::runtime_error {
 public:
-    DitException(ErrorCode code, const std::string &message) : std::runtime_error(message), m_code(code) {}
+    DitException(ErrorCode code, const std::string &message) : std::runtime_error(message), m_code(code) { }
     ErrorCode code() const { return m_code; }
 
 private:
@@ -27,8 +27,7 @@ private:
 Error currentExceptionToError(const std::string &context = {});
 
 /// Run f() and convert any exception into an Error. f returns T (or void).
-template<typename F>
-auto guarded(const std::string &context, F &&f) -> Result<decltype(f())>
+template<typename F> auto guarded(const std::string &context, F &&f) -> Result<decltype(f())>
 {
     try {
         if constexpr (std::is_void_v<decltype(f())>) {

@@ -1,0 +1,37 @@
+# The public headers stand alone: each one compiles by itself with only backend/include on the
+# include path (no torch, Qt, OpenCV or FFmpeg), includes none of those libraries, and opens with a
+# usage example (an indented code block, "/// Example:" or "\code", in its opening comment).
+#   cmake -DCXX=<compiler> -DINCLUDE_DIR=<backend/include> -DWORK_DIR=<dir> -P check_public_headers.cmake
+file(GLOB headers "${INCLUDE_DIR}/ditstudio/*.h")
+list(LENGTH headers count)
+if(count EQUAL 0)
+    message(FATAL_ERROR "no public headers under ${INCLUDE_DIR}/ditstudio")
+endif()
+file(MAKE_DIRECTORY "${WORK_DIR}")
+set(failures 0)
+foreach(header IN LISTS headers)
+    get_filename_component(name "${header}" NAME)
+    file(READ "${header}" text)
+    if(text MATCHES "#[ \t]*include[ \t]*<(torch|ATen|c10|Q[A-Za-z]+|opencv2|libav[a-z]+|spdlog|nlohmann)[/>.]")
+        message(SEND_ERROR "${name}: includes <${CMAKE_MATCH_1}...>; public headers use our own plain types only")
+        math(EXPR failures "${failures} + 1")
+    endif()
+    string(SUBSTRING "${text}" 0 3000 opening)
+    if(NOT opening MATCHES "/// Example:|\\\\code|\n///     [^ ]")
+        message(SEND_ERROR "${name}: its opening comment has no usage example (\"/// Example:\")")
+        math(EXPR failures "${failures} + 1")
+    endif()
+    # A translation unit that includes the header alone, compiled without any library on the path.
+    set(tu "${WORK_DIR}/${name}.cpp")
+    file(WRITE "${tu}" "#include \"ditstudio/${name}\"\n#include \"ditstudio/${name}\" // include guard\n")
+    execute_process(COMMAND "${CXX}" -std=c++17 -fsyntax-only -Wall -Wextra -Werror -I "${INCLUDE_DIR}" "${tu}"
+                    RESULT_VARIABLE rc ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0)
+        message(SEND_ERROR "${name} does not compile alone:\n${err}")
+        math(EXPR failures "${failures} + 1")
+    endif()
+endforeach()
+if(failures GREATER 0)
+    message(FATAL_ERROR "${failures} problem(s) in ${count} public headers")
+endif()
+message(STATUS "${count} public headers compile alone, use no library types and open with an example")
