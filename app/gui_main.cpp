@@ -1,6 +1,6 @@
 // ditstudio: the GUI. main() only wires things: application, logging, threads, the main window.
-#include "engine_module.h"
-#include "history_store.h"
+#include "engine/engine_module.h"
+#include "history/history_store.h"
 #include "main_window.h"
 
 #include "ditstudio/runtime.h"

@@ -1,7 +1,7 @@
 # Install rules beyond the targets' own (bin/ditstudio, bin/ditstudio-cli in app/CMakeLists.txt;
 # the engine module in lib/ditstudio in backend/CMakeLists.txt). All destinations are relative to
 # the prefix; the programs look for these files relative to their own folder (bin/../share/ditstudio,
-# see defaultModelPath() in backend/src/pipeline/engine.cpp and ui/engine_module.cpp).
+# see defaultModelPath() in backend/src/pipeline/engine.cpp and ui/engine/engine_module.cpp).
 
 set(DITSTUDIO_INSTALLER_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(DITSTUDIO_APP_ID io.github.ditstudio.DiTStudio)

@@ -1,6 +1,6 @@
 #include "get_models_dialog.h"
 
-#include "engine_module.h"
+#include "engine/engine_module.h"
 
 #include <QCheckBox>
 #include <QCloseEvent>

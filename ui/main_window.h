@@ -5,9 +5,9 @@
 /// as docks, and the File / Generation / View / Help menus. All engine work goes through the
 /// GenerationController, so the GUI thread never blocks on the model.
 
-#include "generation_controller.h"
-#include "generation_settings.h"
-#include "generation_types.h"
+#include "engine/generation_controller.h"
+#include "engine/generation_types.h"
+#include "generate/generation_settings.h"
 #include "preferences_dialog.h"
 
 #include <QElapsedTimer>

@@ -1,6 +1,6 @@
 #include "preferences_dialog.h"
 
-#include "history_store.h"
+#include "history/history_store.h"
 
 #include <QApplication>
 #include <QCheckBox>

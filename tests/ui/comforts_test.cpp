@@ -1,16 +1,16 @@
 // Issue 18, the comforts: zoom and pan with a pixel-exact mode, a batch grid, A/B compare (side by
 // side and swipe), History → Send to Edit / Copy image, edits recorded in History, Preferences with a
 // dark theme, Help → Keyboard shortcuts. Writes screenshots of each view to DITSTUDIO_SCREENSHOT_DIR.
-#include "compare_dialog.h"
-#include "edit_panel.h"
-#include "generation_controller.h"
-#include "grid_dialog.h"
-#include "history_panel.h"
-#include "history_store.h"
-#include "image_view.h"
+#include "edit/edit_panel.h"
+#include "engine/generation_controller.h"
+#include "generate/compare_dialog.h"
+#include "generate/grid_dialog.h"
+#include "generate/preview_panel.h"
+#include "history/history_panel.h"
+#include "history/history_store.h"
 #include "main_window.h"
 #include "preferences_dialog.h"
-#include "preview_panel.h"
+#include "widgets/image_view.h"
 
 #include "ditstudio/engine.h"
 #include "ditstudio/runtime.h"

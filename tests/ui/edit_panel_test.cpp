@@ -1,11 +1,11 @@
 // "Edit image…" (issue 7): img2img / inpaint run off the GUI thread on the default model, the mask
 // is painted with the mouse, unmasked pixels survive inpainting, cancel ends in exactly one outcome,
 // and a start without an image is refused with a message.
-#include "edit_panel.h"
+#include "edit/edit_panel.h"
 
-#include "generation_controller.h"
-#include "image_conversion.h"
+#include "engine/generation_controller.h"
 #include "main_window.h"
+#include "widgets/image_conversion.h"
 
 #include "ditstudio/engine.h"
 

@@ -1,6 +1,6 @@
 // The engine module as the GUI loads it: in the background, once, from the build folder here;
 // engines are EngineSession interfaces it creates; without it every engine call says why instead of crashing.
-#include "engine_module.h"
+#include "engine/engine_module.h"
 
 #include "ditstudio/engine.h"
 

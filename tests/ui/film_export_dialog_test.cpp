@@ -1,6 +1,6 @@
 // "Export film…": the dialog renders the denoising film / a latent walk off the GUI thread, reports
 // progress, and cancels without leaving a file.
-#include "film_export_dialog.h"
+#include "edit/film_export_dialog.h"
 
 #include "ditstudio/engine.h"
 #include "ditstudio/video.h"

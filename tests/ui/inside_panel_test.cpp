@@ -2,14 +2,14 @@
 // and the real MainWindow on the tiny fixture model, pixel-space and latent with a VAE: probes per
 // step, the scrubber link, clicking a patch, an intervention with PSNR, the process sheet. Writes
 // screenshots of each view to DITSTUDIO_SCREENSHOT_DIR (inside_*.png).
-#include "activity_heatmap.h"
-#include "engine_module.h"
-#include "generation_controller.h"
-#include "image_conversion.h"
-#include "inside_map_view.h"
-#include "inside_panel.h"
+#include "engine/engine_module.h"
+#include "engine/generation_controller.h"
+#include "generate/preview_panel.h"
+#include "inside/activity_heatmap.h"
+#include "inside/inside_map_view.h"
+#include "inside/inside_panel.h"
 #include "main_window.h"
-#include "preview_panel.h"
+#include "widgets/image_conversion.h"
 
 #include "ditstudio/module_api.h"
 #include "ditstudio/video.h"

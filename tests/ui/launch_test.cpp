@@ -1,13 +1,13 @@
 // Launch as the app does it (app/gui_main.cpp): the window is built and shown while the engine
 // module is held back, is usable at once (the prompt takes typing, settings change), and becomes
 // ready for Generate once the module has loaded and the start-up model is in.
-#include "engine_module.h"
+#include "engine/engine_module.h"
 #include "main_window.h"
 
 #include "ditstudio/engine.h"
 #include "ditstudio/runtime.h"
 
-#include "generation_settings.h"
+#include "generate/generation_settings.h"
 #include "test_skip.h"
 #include <QComboBox>
 #include <QElapsedTimer>

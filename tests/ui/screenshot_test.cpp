@@ -6,8 +6,8 @@
 //   main_window_error.png       a broken checkpoint: the error dialog over the window
 // Works offscreen (QWidget::grab) and under Xvfb (xvfb-run -a ... -platform xcb). Fails when a
 // capture cannot be rendered or written.
-#include "generation_controller.h"
-#include "history_panel.h"
+#include "engine/generation_controller.h"
+#include "history/history_panel.h"
 #include "main_window.h"
 
 #include "ditstudio/engine.h"

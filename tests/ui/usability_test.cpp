@@ -3,12 +3,12 @@
 // history image shown as x_t / x̂₀ with a stale progress bar, the prompt hint (red while a class name
 // is being typed, growing, the completion popup over it during a run), clipped history captions, a
 // cancelled run logged as "generated", and a window restored off every screen.
-#include "generation_controller.h"
-#include "history_panel.h"
-#include "history_store.h"
-#include "log_panel.h"
+#include "engine/generation_controller.h"
+#include "generate/preview_panel.h"
+#include "history/history_panel.h"
+#include "history/history_store.h"
 #include "main_window.h"
-#include "preview_panel.h"
+#include "widgets/log_panel.h"
 
 #include "ditstudio/engine.h"
 #include "ditstudio/runtime.h"

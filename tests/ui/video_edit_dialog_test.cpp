@@ -1,7 +1,7 @@
 // "Edit video…": video-to-video off the GUI thread on the default model. The output keeps the
 // input's frame count and fps, cancel ends in exactly one cancelled outcome and leaves no file, an
 // existing output is refused, and an unreadable input gives an error text.
-#include "video_edit_dialog.h"
+#include "edit/video_edit_dialog.h"
 
 #include "main_window.h"
 

@@ -1,7 +1,7 @@
 #pragma once
 // Helpers shared by the Qt Test suites that drive a MainWindow.
 
-#include "generation_controller.h"
+#include "engine/generation_controller.h"
 #include "main_window.h"
 
 #include <QObject>
