@@ -6,6 +6,7 @@
 #include "engine/engine_module.h"
 #include "engine/job_queue_view.h"
 #include "generate/compare_dialog.h"
+#include "generate/generate_panel.h"
 #include "generate/grid_dialog.h"
 #include "generate/preview_panel.h"
 #include "get_models_dialog.h"
@@ -68,7 +69,6 @@
 
 namespace {
 
-constexpr int kMaxSeed = std::numeric_limits<int>::max();
 constexpr int kStatusTimeoutMs = 8000;
 constexpr int kMaxRecentModels = 8;
 constexpr int kPromptCheckDelayMs = 250;
@@ -79,22 +79,10 @@ constexpr int kModelKindRole = Qt::UserRole + 1;
 constexpr int kModelPathRole = Qt::UserRole + 2;
 
 // Settings keys.
-const QString kKeySteps = QStringLiteral("generation/steps");
-const QString kKeyCfg = QStringLiteral("generation/cfgScale");
-const QString kKeySampler = QStringLiteral("generation/sampler");
-const QString kKeyEta = QStringLiteral("generation/eta");
-const QString kKeyCache = QStringLiteral("generation/cacheInterval");
-const QString kKeyGuided = QStringLiteral("generation/guidedChannels");
-const QString kKeySeed = QStringLiteral("generation/seed");
-const QString kKeySeedMode = QStringLiteral("generation/seedMode");
-const QString kKeyBatch = QStringLiteral("generation/batchCount");
-const QString kKeyPrompt = QStringLiteral("generation/prompt");
 const QString kKeyModelPath = QStringLiteral("model/lastPath");
 const QString kKeyModelIsDefault = QStringLiteral("model/lastIsDefault");
 const QString kKeyRecent = QStringLiteral("model/recent");
-const QString kKeyVae = QStringLiteral("model/vaePath");
 const QString kKeyDevice = QStringLiteral("model/device");
-const QString kKeyPrecision = QStringLiteral("model/precision");
 const QString kKeySaveDir = QStringLiteral("files/lastSaveDir");
 const QString kKeyAutoSave = QStringLiteral("files/autoSave");
 const QString kKeyViewMode = QStringLiteral("view/previewMode");
@@ -114,14 +102,6 @@ QString safeFileStem(QString text)
     text.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9._+-]+")), QStringLiteral("_"));
     text.remove(QRegularExpression(QStringLiteral("^_+|_+$")));
     return text.isEmpty() ? QStringLiteral("ditstudio") : text.left(80);
-}
-
-// QFormLayout::addRow(text, layout) makes a label without a buddy, which would show the '&'.
-QLabel *buddyLabel(const QString &text, QWidget *buddy, QWidget *parent)
-{
-    auto *label = new QLabel(text, parent);
-    label->setBuddy(buddy);
-    return label;
 }
 
 bool isModelPath(const QFileInfo &info)
@@ -190,7 +170,56 @@ void MainWindow::buildUi()
     layout->setSpacing(12);
 
     auto *scroll = new QScrollArea(central);
-    scroll->setWidget(buildGeneratePanel());
+    m_generatePanel = new GeneratePanel;
+    scroll->setWidget(m_generatePanel);
+    // The window reaches the fields it wires directly.
+    GeneratePanel *g = m_generatePanel;
+    m_modelCombo = g->modelCombo();
+    m_vaePath = g->vaePath();
+    m_vaeBrowse = g->vaeBrowse();
+    m_device = g->device();
+    m_precision = g->precision();
+    m_prompt = g->prompt();
+    m_promptStatus = g->promptStatus();
+    m_completer = g->completer();
+    m_completionModel = g->completionModel();
+    m_guidance = g->guidance();
+    m_guidedChannels = g->guidedChannels();
+    m_steps = g->steps();
+    m_sampler = g->sampler();
+    m_eta = g->eta();
+    m_cache = g->cache();
+    m_seed = g->seed();
+    m_seedMode = g->seedMode();
+    m_batchCount = g->batchCount();
+    m_generateButton = g->generateButton();
+    m_cancelButton = g->cancelButton();
+    m_promptTimer = new QTimer(this);
+    m_promptTimer->setSingleShot(true);
+    m_promptTimer->setInterval(kPromptCheckDelayMs);
+    connect(m_promptTimer, &QTimer::timeout, this, [this] {
+        if (m_controller->hasModel() && !m_prompt->text().trimmed().isEmpty())
+            m_controller->checkPrompt(m_prompt->text());
+    });
+    connect(m_prompt, &QLineEdit::textChanged, this, &MainWindow::schedulePromptCheck);
+    connect(m_modelCombo, &QComboBox::activated, this, &MainWindow::onModelComboActivated);
+    connect(m_vaeBrowse, &QToolButton::clicked, this, &MainWindow::chooseVae);
+    connect(m_vaePath, &QLineEdit::editingFinished, this, [this] {
+        if (m_controller->hasModel() && m_vaePath->text().trimmed() != m_controller->model().vaePath)
+            reloadWithPanelOptions();
+    });
+    // Clearing the field (its clear button, or deleting the text) takes the VAE off at once.
+    connect(m_vaePath, &QLineEdit::textChanged, this, [this](const QString &text) {
+        if (text.isEmpty() && !m_applyingSettings && m_controller->hasModel()
+            && !m_controller->model().vaePath.isEmpty())
+            QTimer::singleShot(0, this, [this] {
+                if (m_vaePath->text().isEmpty())
+                    reloadWithPanelOptions();
+            });
+    });
+    connect(m_device, &QComboBox::activated, this, [this] { reloadWithPanelOptions(); });
+    connect(m_precision, &QComboBox::activated, this, [this] { reloadWithPanelOptions(); });
+
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
     scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
@@ -216,220 +245,6 @@ void MainWindow::buildUi()
     m_modelLabel = new QLabel(tr("No model loaded — open a checkpoint"), this);
     m_modelLabel->setObjectName(QStringLiteral("modelLabel"));
     statusBar()->addPermanentWidget(m_modelLabel);
-}
-
-QWidget *MainWindow::buildGeneratePanel()
-{
-    auto *panel = new QWidget;
-    panel->setObjectName(QStringLiteral("generatePanel"));
-    auto *outer = new QVBoxLayout(panel);
-    outer->setContentsMargins(0, 0, 4, 0);
-    outer->setSpacing(8);
-
-    auto section = [&](const QString &title) {
-        auto *label = new QLabel(QStringLiteral("<b>%1</b>").arg(title.toHtmlEscaped()), panel);
-        outer->addWidget(label);
-        auto *form = new QFormLayout;
-        form->setLabelAlignment(Qt::AlignRight | Qt::AlignVCenter);
-        form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
-        form->setHorizontalSpacing(8);
-        form->setVerticalSpacing(6);
-        outer->addLayout(form);
-        return form;
-    };
-
-    // --- Model ---
-    QFormLayout *model = section(tr("Model"));
-    m_modelCombo = new QComboBox(panel);
-    m_modelCombo->setObjectName(QStringLiteral("modelCombo"));
-    m_modelCombo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-    m_modelCombo->setMinimumContentsLength(18);
-    m_modelCombo->setToolTip(
-        tr("The embedded default model, a recent model, or open a checkpoint / diffusers folder"));
-    model->addRow(tr("&Model"), m_modelCombo);
-    auto *vaeRow = new QHBoxLayout;
-    vaeRow->setSpacing(4);
-    m_vaePath = new QLineEdit(panel);
-    m_vaePath->setObjectName(QStringLiteral("vaePath"));
-    m_vaePath->setPlaceholderText(tr("none (pixel-space model)"));
-    m_vaePath->setClearButtonEnabled(true);
-    m_vaePath->setToolTip(
-        tr("Stable Diffusion VAE for latent-space models (file or folder); applied on the next load"));
-    m_vaeBrowse = new QToolButton(panel);
-    m_vaeBrowse->setObjectName(QStringLiteral("vaeBrowse"));
-    m_vaeBrowse->setText(QStringLiteral("…"));
-    m_vaeBrowse->setToolTip(tr("Choose a VAE checkpoint"));
-    m_vaeBrowse->setAccessibleName(tr("Choose a VAE checkpoint"));
-    vaeRow->addWidget(m_vaePath, 1);
-    vaeRow->addWidget(m_vaeBrowse);
-    model->addRow(buddyLabel(tr("&VAE"), m_vaePath, panel), vaeRow);
-    auto *deviceRow = new QHBoxLayout;
-    deviceRow->setSpacing(4);
-    m_device = new QComboBox(panel);
-    m_device->setObjectName(QStringLiteral("device"));
-    m_device->addItem(tr("auto"), QStringLiteral("auto"));
-    m_device->addItem(QStringLiteral("cpu"), QStringLiteral("cpu"));
-    m_device->setToolTip(tr("Compute device")); // CUDA devices join once the engine has loaded
-    m_precision = new QComboBox(panel);
-    m_precision->setObjectName(QStringLiteral("precision"));
-    for (const char *p : {"fp32", "bf16", "fp16"})
-        m_precision->addItem(QString::fromLatin1(p), QString::fromLatin1(p));
-    m_precision->setToolTip(tr("Weights and compute precision (fp16 needs CUDA)"));
-    deviceRow->addWidget(m_device, 1);
-    deviceRow->addWidget(m_precision, 1);
-    model->addRow(buddyLabel(tr("&Device"), m_device, panel), deviceRow);
-
-    // --- Prompt ---
-    QFormLayout *prompt = section(tr("Prompt"));
-    m_prompt = new QLineEdit(panel);
-    m_prompt->setObjectName(QStringLiteral("prompt"));
-    m_prompt->setPlaceholderText(tr("class name, #3, or 0.7 coat + 0.3 dress"));
-    m_prompt->setClearButtonEnabled(true);
-    m_prompt->setToolTip(tr("A class name (completion offers the model's classes), a class index such as #3, "
-                            "or a weighted mix such as 0.7 coat + 0.3 dress"));
-    m_completionModel = new QStringListModel(this);
-    m_completer = new QCompleter(m_completionModel, this);
-    m_completer->setCaseSensitivity(Qt::CaseInsensitive);
-    m_completer->setFilterMode(Qt::MatchContains);
-    m_completer->setMaxVisibleItems(12);
-    m_prompt->setCompleter(m_completer);
-    prompt->addRow(tr("&Prompt"), m_prompt);
-    m_promptStatus = new QLabel(panel);
-    m_promptStatus->setObjectName(QStringLiteral("promptStatus"));
-    m_promptStatus->setWordWrap(true);
-    m_promptStatus->setTextFormat(Qt::RichText);
-    // Two lines, fixed: a long message is elided (whole in the tooltip) instead of pushing the
-    // Sampling section down.
-    m_promptStatus->setFixedHeight(fontMetrics().lineSpacing() * 2 + 4);
-    m_promptStatus->setAlignment(Qt::AlignLeft | Qt::AlignTop);
-    prompt->addRow(QString(), m_promptStatus);
-    m_promptTimer = new QTimer(this);
-    m_promptTimer->setSingleShot(true);
-    m_promptTimer->setInterval(kPromptCheckDelayMs);
-    connect(m_promptTimer, &QTimer::timeout, this, [this] {
-        if (m_controller->hasModel() && !m_prompt->text().trimmed().isEmpty())
-            m_controller->checkPrompt(m_prompt->text());
-    });
-    connect(m_prompt, &QLineEdit::textChanged, this, &MainWindow::schedulePromptCheck);
-
-    // --- Sampling ---
-    QFormLayout *sampling = section(tr("Sampling"));
-    m_guidance = new QDoubleSpinBox(panel);
-    m_guidance->setObjectName(QStringLiteral("guidance"));
-    m_guidance->setRange(0.0, 20.0);
-    m_guidance->setSingleStep(0.5);
-    m_guidance->setDecimals(2);
-    m_guidance->setValue(4.0);
-    m_guidance->setToolTip(tr("Classifier-free guidance scale (1 = no guidance)"));
-    sampling->addRow(tr("&Guidance"), m_guidance);
-    m_guidedChannels = new QComboBox(panel);
-    m_guidedChannels->setObjectName(QStringLiteral("guidedChannels"));
-    m_guidedChannels->addItem(tr("first 3 (official DiT)"), QStringLiteral("3"));
-    m_guidedChannels->addItem(tr("all (diffusers)"), QStringLiteral("all"));
-    m_guidedChannels->setToolTip(
-        tr("Which output channels guidance mixes: the official DiT sampler guides the "
-           "first three eps channels, diffusers guides all"));
-    sampling->addRow(tr("Guided c&hannels"), m_guidedChannels);
-    m_steps = new QSpinBox(panel);
-    m_steps->setObjectName(QStringLiteral("steps"));
-    m_steps->setRange(1, 1000);
-    m_steps->setValue(50);
-    m_steps->setToolTip(tr("Number of sampling steps"));
-    sampling->addRow(tr("S&teps"), m_steps);
-    m_sampler = new QComboBox(panel);
-    m_sampler->setObjectName(QStringLiteral("sampler"));
-    for (const auto &name : ditstudio::samplerNames())
-        m_sampler->addItem(QString::fromStdString(name));
-    sampling->addRow(tr("Sa&mpler"), m_sampler);
-    m_eta = new QDoubleSpinBox(panel);
-    m_eta->setObjectName(QStringLiteral("eta"));
-    m_eta->setRange(0.0, 1.0);
-    m_eta->setSingleStep(0.1);
-    m_eta->setDecimals(2);
-    m_eta->setToolTip(tr("DDIM stochasticity (0 = deterministic DDIM, 1 = DDPM-like); DDIM only"));
-    sampling->addRow(tr("&Eta"), m_eta);
-    m_cache = new QComboBox(panel);
-    m_cache->setObjectName(QStringLiteral("cacheInterval"));
-    m_cache->addItem(tr("off (exact)"), 1);
-    m_cache->addItem(tr("fast: blocks every 2nd step"), 2);
-    m_cache->addItem(tr("faster: every 3rd step"), 3);
-    m_cache->setToolTip(
-        tr("Step caching (FORA): the transformer blocks run in full on every Nth model call and "
-           "their attention/MLP outputs are reused in between — about N× fewer block FLOPs, "
-           "slightly different images. Off while Inside records."));
-    sampling->addRow(tr("F&ast mode"), m_cache);
-    connect(m_sampler, &QComboBox::currentTextChanged, m_eta,
-            [this](const QString &name) { m_eta->setEnabled(name == QLatin1String("ddim")); });
-
-    // --- Seeds and count ---
-    QFormLayout *seeds = section(tr("Seeds"));
-    auto *seedRow = new QHBoxLayout;
-    seedRow->setSpacing(4);
-    m_seed = new QSpinBox(panel);
-    m_seed->setObjectName(QStringLiteral("seed"));
-    m_seed->setRange(0, kMaxSeed);
-    m_seed->setToolTip(tr("The seed (random mode shows the seed of the last image)"));
-    m_seedMode = new QComboBox(panel);
-    m_seedMode->setObjectName(QStringLiteral("seedMode"));
-    m_seedMode->addItem(tr("random"), static_cast<int>(SeedMode::Random));
-    m_seedMode->addItem(tr("fixed"), static_cast<int>(SeedMode::Fixed));
-    m_seedMode->addItem(tr("increment"), static_cast<int>(SeedMode::Increment));
-    m_seedMode->setToolTip(
-        tr("random: a new seed per image · fixed: the same seed · increment: seed, seed+1, …"));
-    seedRow->addWidget(m_seed, 3);
-    seedRow->addWidget(m_seedMode, 2);
-    seeds->addRow(buddyLabel(tr("S&eed"), m_seed, panel), seedRow);
-    connect(m_seedMode, &QComboBox::currentIndexChanged, this, [this] {
-        m_seed->setEnabled(static_cast<SeedMode>(m_seedMode->currentData().toInt()) != SeedMode::Random);
-    });
-    m_batchCount = new QSpinBox(panel);
-    m_batchCount->setObjectName(QStringLiteral("batchCount"));
-    m_batchCount->setRange(1, 100);
-    m_batchCount->setToolTip(tr("How many images to make, one after the other (each goes to the history)"));
-    seeds->addRow(tr("&Images"), m_batchCount);
-
-    // --- Buttons ---
-    outer->addSpacing(4);
-    auto *buttons = new QHBoxLayout;
-    m_generateButton = new QPushButton(tr("Generate"), panel);
-    m_generateButton->setObjectName(QStringLiteral("generateButton"));
-    m_generateButton->setDefault(true);
-    m_generateButton->setToolTip(tr("Generate (Ctrl+Return)"));
-    m_generateButton->setMinimumHeight(32);
-    QFont bold = m_generateButton->font();
-    bold.setBold(true);
-    m_generateButton->setFont(bold);
-    m_cancelButton = new QToolButton(panel);
-    m_cancelButton->setObjectName(QStringLiteral("cancelButton"));
-    m_cancelButton->setText(tr("Cancel"));
-    m_cancelButton->setToolTip(
-        tr("Stop now (Esc); the arrow offers: stop after the current image (Shift+Esc)"));
-    m_cancelButton->setPopupMode(QToolButton::MenuButtonPopup);
-    m_cancelButton->setMinimumHeight(32);
-    m_cancelButton->setToolButtonStyle(Qt::ToolButtonTextOnly);
-    buttons->addWidget(m_generateButton, 1);
-    buttons->addWidget(m_cancelButton);
-    outer->addLayout(buttons);
-    outer->addStretch(1);
-
-    connect(m_modelCombo, &QComboBox::activated, this, &MainWindow::onModelComboActivated);
-    connect(m_vaeBrowse, &QToolButton::clicked, this, &MainWindow::chooseVae);
-    connect(m_vaePath, &QLineEdit::editingFinished, this, [this] {
-        if (m_controller->hasModel() && m_vaePath->text().trimmed() != m_controller->model().vaePath)
-            reloadWithPanelOptions();
-    });
-    // Clearing the field (its clear button, or deleting the text) takes the VAE off at once.
-    connect(m_vaePath, &QLineEdit::textChanged, this, [this](const QString &text) {
-        if (text.isEmpty() && !m_applyingSettings && m_controller->hasModel()
-            && !m_controller->model().vaePath.isEmpty())
-            QTimer::singleShot(0, this, [this] {
-                if (m_vaePath->text().isEmpty())
-                    reloadWithPanelOptions();
-            });
-    });
-    connect(m_device, &QComboBox::activated, this, [this] { reloadWithPanelOptions(); });
-    connect(m_precision, &QComboBox::activated, this, [this] { reloadWithPanelOptions(); });
-    return panel;
 }
 
 void MainWindow::buildDocks()
@@ -658,26 +473,7 @@ void MainWindow::buildMenus()
 void MainWindow::readSettings()
 {
     QSettings s;
-    m_steps->setValue(s.value(kKeySteps, 50).toInt());
-    m_guidance->setValue(s.value(kKeyCfg, 4.0).toDouble());
-    const int sampler = m_sampler->findText(s.value(kKeySampler, QStringLiteral("ddpm")).toString());
-    m_sampler->setCurrentIndex(sampler >= 0 ? sampler : 0);
-    m_eta->setValue(s.value(kKeyEta, 0.0).toDouble());
-    m_cache->setCurrentIndex(qMax(0, m_cache->findData(s.value(kKeyCache, 1).toInt())));
-    m_eta->setEnabled(m_sampler->currentText() == QLatin1String("ddim"));
-    const int guided = m_guidedChannels->findData(s.value(kKeyGuided, QStringLiteral("3")).toString());
-    m_guidedChannels->setCurrentIndex(qMax(0, guided));
-    m_seed->setValue(s.value(kKeySeed, 0).toInt());
-    const auto mode = parseSeedMode(s.value(kKeySeedMode, QStringLiteral("random")).toString());
-    m_seedMode->setCurrentIndex(m_seedMode->findData(static_cast<int>(mode.value_or(SeedMode::Random))));
-    m_seed->setEnabled(mode.value_or(SeedMode::Random) != SeedMode::Random);
-    m_batchCount->setValue(s.value(kKeyBatch, 1).toInt());
-    m_prompt->setText(s.value(kKeyPrompt).toString());
-    m_vaePath->setText(s.value(kKeyVae).toString());
-    m_device->setCurrentIndex(
-        qMax(0, m_device->findData(s.value(kKeyDevice, QStringLiteral("auto")).toString())));
-    m_precision->setCurrentIndex(
-        qMax(0, m_precision->findData(s.value(kKeyPrecision, QStringLiteral("fp32")).toString())));
+    m_generatePanel->readSettings(s);
     m_autoSaveAction->setChecked(s.value(kKeyAutoSave, true).toBool());
     m_preview->setViewMode(static_cast<PreviewPanel::ViewMode>(
         qBound(0, s.value(kKeyViewMode, static_cast<int>(PreviewPanel::ViewMode::SideBySide)).toInt(), 2)));
@@ -727,21 +523,7 @@ void MainWindow::keepOnScreen()
 void MainWindow::writeSettings() const
 {
     QSettings s;
-    s.setValue(kKeySteps, m_steps->value());
-    s.setValue(kKeyCfg, m_guidance->value());
-    s.setValue(kKeySampler, m_sampler->currentText());
-    s.setValue(kKeyEta, m_eta->value());
-    s.setValue(kKeyCache, m_cache->currentData().toInt());
-    s.setValue(kKeyGuided, m_guidedChannels->currentData().toString());
-    s.setValue(kKeySeed, m_seed->value());
-    s.setValue(kKeySeedMode, seedModeName(static_cast<SeedMode>(m_seedMode->currentData().toInt())));
-    s.setValue(kKeyBatch, m_batchCount->value());
-    s.setValue(kKeyPrompt, m_prompt->text());
-    // Only what loaded: a VAE that was refused must not break the next launch.
-    if (m_controller->hasModel())
-        s.setValue(kKeyVae, m_controller->model().vaePath);
-    s.setValue(kKeyDevice, m_device->currentData().toString());
-    s.setValue(kKeyPrecision, m_precision->currentData().toString());
+    m_generatePanel->writeSettings(s, m_controller->hasModel(), m_controller->model().vaePath);
     s.setValue(kKeyAutoSave, m_autoSaveAction->isChecked());
     s.setValue(kKeyViewMode, static_cast<int>(m_preview->viewMode()));
     s.setValue(kKeyGeometry, saveGeometry());
@@ -1108,20 +890,7 @@ void MainWindow::onPromptChecked(const PromptCheck &check)
 
 GenerationSettings MainWindow::currentSettings() const
 {
-    GenerationSettings s;
-    s.prompt = m_prompt->text().trimmed();
-    s.steps = m_steps->value();
-    s.sampler = m_sampler->currentText();
-    s.cfgScale = m_guidance->value();
-    s.eta = m_eta->value();
-    s.guidedChannels = m_guidedChannels->currentData().toString();
-    s.seedMode = static_cast<SeedMode>(m_seedMode->currentData().toInt());
-    s.seed = static_cast<quint64>(m_seed->value());
-    s.batchCount = m_batchCount->value();
-    s.cacheInterval = m_cache->currentData().toInt();
-    s.vaePath = m_vaePath->text().trimmed();
-    s.device = m_device->currentData().toString();
-    s.precision = m_precision->currentData().toString();
+    GenerationSettings s = m_generatePanel->settings();
     if (m_controller->hasModel()) {
         const ModelSummary &m = m_controller->model();
         s.embeddedDefault = m.embeddedDefault;
@@ -1491,24 +1260,7 @@ void MainWindow::showHistoryEntry(const HistoryEntry &entry)
 void MainWindow::applySettings(const GenerationSettings &s)
 {
     m_applyingSettings = true;
-    m_prompt->setText(s.prompt);
-    m_steps->setValue(s.steps);
-    const int sampler = m_sampler->findText(s.sampler);
-    if (sampler >= 0)
-        m_sampler->setCurrentIndex(sampler);
-    m_guidance->setValue(s.cfgScale);
-    m_eta->setValue(s.eta);
-    m_guidedChannels->setCurrentIndex(qMax(0, m_guidedChannels->findData(s.guidedChannels)));
-    m_seedMode->setCurrentIndex(m_seedMode->findData(static_cast<int>(s.seedMode)));
-    m_seed->setValue(static_cast<int>(qMin<quint64>(s.seed, kMaxSeed)));
-    m_batchCount->setValue(s.batchCount);
-    m_cache->setCurrentIndex(qMax(0, m_cache->findData(s.cacheInterval)));
-    const int precision = m_precision->findData(s.precision);
-    if (precision >= 0)
-        m_precision->setCurrentIndex(precision);
-    const int device = m_device->findData(s.device); // a device this machine lacks keeps the current one
-    if (device >= 0)
-        m_device->setCurrentIndex(device);
+    m_generatePanel->applySettings(s);
     m_applyingSettings = false;
 
     // The model: load it when it is another one and can be found.

@@ -34,6 +34,7 @@ class QToolButton;
 class HistoryPanel;
 class InsidePanel;
 class HistoryStore;
+class GeneratePanel;
 class JobQueueView;
 class LogPanel;
 class PreviewPanel;
@@ -110,7 +111,6 @@ protected:
 
 private:
     void buildUi();
-    QWidget *buildGeneratePanel();
     void buildDocks();
     void buildMenus();
     void readSettings();
@@ -163,6 +163,7 @@ private:
     std::unique_ptr<HistoryStore> m_history;
 
     // Generate panel.
+    GeneratePanel *m_generatePanel = nullptr; ///< owns the fields below (pointers into it)
     QComboBox *m_modelCombo = nullptr;
     QLineEdit *m_vaePath = nullptr;
     QToolButton *m_vaeBrowse = nullptr;
