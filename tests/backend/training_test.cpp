@@ -460,6 +460,40 @@ TEST_F(TrainingTest, LearningRateDecayResumesBitForBit)
     EXPECT_TRUE(differs);
 }
 
+TEST_F(TrainingTest, PublicTrainApiReturnsResultsAndErrorsAsValues)
+{
+    // ditstudio::train (training.h): the trainer behind a Result, with progress and cancel.
+    auto request = tiny("public", 4);
+    std::vector<long long> steps;
+    auto done = ditstudio::train(request, [&](const TrainProgress &p) { steps.push_back(p.step); });
+    ASSERT_TRUE(done.ok()) << done.error().toString();
+    EXPECT_EQ(done->step, 4);
+    EXPECT_FALSE(done->cancelled);
+    EXPECT_EQ(done->outDir, request.outDir);
+    EXPECT_EQ(steps, (std::vector<long long> {1, 2, 3, 4}));
+    // A cancel stops after the current step and says so.
+    auto more = request;
+    more.totalSteps = 10;
+    CancelToken cancel;
+    auto stopped = ditstudio::train(
+        more,
+        [&](const TrainProgress &p) {
+            if (p.step >= 6)
+                cancel.cancel();
+        },
+        cancel);
+    ASSERT_TRUE(stopped.ok()) << stopped.error().toString();
+    EXPECT_TRUE(stopped->cancelled);
+    EXPECT_GE(stopped->step, 6);
+    EXPECT_LT(stopped->step, 10);
+    // Bad input is an Error value naming what is wrong, not an exception.
+    auto bad = tiny("bad", 2);
+    bad.dataset = (m_tmp / "no-such-folder").string();
+    const auto failed = ditstudio::train(bad);
+    ASSERT_FALSE(failed.ok());
+    EXPECT_NE(failed.error().message.find("no-such-folder"), std::string::npos) << failed.error().message;
+}
+
 TEST_F(TrainingTest, MinSnrAndBf16TrainAndWriteSampleGrids)
 {
     auto o = tiny("minsnr", 3);

@@ -7,6 +7,7 @@
 #include "core/tensor_image.h"
 #include "ditstudio/engine.h"
 #include "ditstudio/runtime.h"
+#include "ditstudio/training.h"
 #include "io/safetensors.h"
 #include "model/dit.h"
 #include "model/model_loader.h"
@@ -597,7 +598,7 @@ int cmdTrain(const Args &a)
                      : "");
     CancelToken cancel;
     std::optional<SigintCancels> sigint(std::in_place, cancel);
-    const long long reached = trainDiT(
+    const auto result = train(
         o,
         [&](const TrainProgress &p) {
             if (quiet || p.rank != 0)
@@ -611,7 +612,9 @@ int cmdTrain(const Args &a)
         },
         cancel);
     sigint.reset();
-    std::cerr << "stopped at step " << reached << "; checkpoint in " << o.outDir << '\n';
+    if (!result.ok())
+        throw DitException(result.error().code, result.error().message);
+    std::cerr << "stopped at step " << result->step << "; checkpoint in " << result->outDir << '\n';
     return cancel.isCancelled() ? 130 : 0;
 }
 

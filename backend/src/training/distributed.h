@@ -4,6 +4,7 @@
 // Only built where LibTorch exports ProcessGroupGloo and libgloo-dev is present
 // (DITSTUDIO_HAVE_GLOO); elsewhere connect() fails with ErrorCode::Unsupported.
 
+#include "ditstudio/training.h"
 #include <torch/torch.h>
 
 #include <chrono>
@@ -13,13 +14,7 @@
 
 namespace ditstudio {
 
-struct DistributedOptions {
-    int rank = 0;
-    int worldSize = 1;
-    std::string masterAddr = "127.0.0.1";
-    int masterPort = 29500;
-    std::chrono::seconds timeout {300};
-};
+// DistributedOptions is public (ditstudio/training.h).
 
 /// Fill rank/worldSize/masterAddr/masterPort from the torchrun environment variables where set.
 /// Throws DitException naming the variable when one is malformed.

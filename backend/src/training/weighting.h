@@ -12,7 +12,7 @@
 // variance is left as the official loss has it.
 
 #include "diffusion/schedule.h"
-#include "ditstudio/result.h"
+#include "ditstudio/training.h"
 
 #include <torch/torch.h>
 
@@ -20,9 +20,7 @@
 
 namespace ditstudio {
 
-enum class LossWeighting { Uniform, MinSnr, Edm2Uncertainty };
-const char *lossWeightingName(LossWeighting w); ///< "uniform", "min-snr", "edm2"
-Result<LossWeighting> parseLossWeighting(const std::string &text);
+// LossWeighting, lossWeightingName and parseLossWeighting are public (ditstudio/training.h).
 
 /// u(sigma): magnitude-preserving Fourier features of c_noise = ln(sigma) / 4 (fixed random
 /// frequencies and phases, as EDM2's MPFourier) followed by a zero-initialised linear layer, so
