@@ -1,7 +1,7 @@
 #pragma once
 // Run ditstudio-cli in-process with stdout and stderr captured (the CLI tests of every family).
 
-#include "pipeline/cli.h"
+#include "cli/cli.h"
 
 #include <gtest/gtest.h>
 

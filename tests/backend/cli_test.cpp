@@ -2,8 +2,8 @@
 #include "cli_runner.h"
 #include "test_util.h"
 
+#include "cli/cli.h"
 #include "io/safetensors.h"
-#include "pipeline/cli.h"
 
 #include <nlohmann/json.hpp>
 

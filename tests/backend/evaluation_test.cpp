@@ -3,8 +3,8 @@
 
 #include "common/errors.h"
 
+#include "cli/cli.h"
 #include "ditstudio/engine.h"
-#include "pipeline/cli.h"
 #include "training/classifier.h"
 #include "training/datasets.h"
 #include "training/evaluation.h"

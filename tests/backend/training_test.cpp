@@ -5,9 +5,9 @@
 
 #include "common/errors.h"
 
+#include "cli/cli.h"
 #include "ditstudio/engine.h"
 #include "io/safetensors.h"
-#include "pipeline/cli.h"
 #include "training/distributed.h"
 #include "training/plot.h"
 #include "training/trainer.h"

@@ -6,6 +6,7 @@
 #include "cli_runner.h"
 #include "test_util.h"
 
+#include "cli/cli.h"
 #include "common/errors.h"
 #include "core/tensor_image.h"
 #include "diffusion/preview_projection.h"
@@ -13,7 +14,6 @@
 #include "io/safetensors.h"
 #include "model/vae.h"
 #include "model/vae_loader.h"
-#include "pipeline/cli.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,7 +1,7 @@
 // Video I/O over FFmpeg: write with VideoWriter, decode with VideoReader (and ffprobe where present),
 // and the engine's denoising film and latent walk on the embedded default model.
+#include "cli/cli.h"
 #include "ditstudio/video.h"
-#include "pipeline/cli.h"
 #include "test_util.h"
 #include "video/video_reader.h"
 #include "video/video_writer.h"

@@ -33,8 +33,14 @@ PUBLIC = "backend/include/ditstudio"
 
 # Known upward includes still to be removed, each with its reason. Keep this empty when you can.
 ALLOWED = {
-    # The CLI is still built inside the backend (backend/src/pipeline/cli*.cpp); app/ only has its main.
-    ("app", "backend/src/pipeline"),
+    # The CLI's commands (app/cli) still use backend internals for what has no public API yet: tensor
+    # files (--init-noise, --save-latent), the VAE tools, evaluation and the classifier, plots.
+    ("app/cli", "backend/src/common"),
+    ("app/cli", "backend/src/core"),
+    ("app/cli", "backend/src/io"),
+    ("app/cli", "backend/src/model"),
+    ("app/cli", "backend/src/diffusion"),
+    ("app/cli", "backend/src/training"),
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
@@ -92,7 +98,7 @@ def violations(edges):
         if rs is None or rt is None:
             bad.append(f"{path}: \"{inc}\": {src} -> {tgt} is not in the layer list of tests/structure/check_layers.py")
             continue
-        if (ks, kt) in ALLOWED:
+        if (src, kt) in ALLOWED:
             continue
         if kt.startswith("backend/src") and not ks.startswith("backend/"):
             bad.append(f"{path}: \"{inc}\": {ks} reaches into the backend's internals ({kt}); use the public API")

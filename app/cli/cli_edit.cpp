@@ -1,11 +1,11 @@
 // ditstudio-cli edit img2img|inpaint|invert|video: the editing operations of ditstudio/editing.h.
+#include "cli/cli_commands.h"
+#include "cli/cli_common.h"
 #include "common/errors.h"
 #include "core/tensor_image.h"
 #include "ditstudio/editing.h"
 #include "ditstudio/engine.h"
 #include "io/safetensors.h"
-#include "pipeline/cli_commands.h"
-#include "pipeline/cli_common.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,5 +1,7 @@
 // ditstudio-cli vae encode|decode (images <-> Stable Diffusion VAE latents in safetensors files) and
 // bench --preview (the per-step preview's cost against one DiT sampling step).
+#include "cli/cli_commands.h"
+#include "cli/cli_common.h"
 #include "common/errors.h"
 #include "core/platform.h"
 #include "core/tensor_image.h"
@@ -10,8 +12,6 @@
 #include "model/dit.h"
 #include "model/vae.h"
 #include "model/vae_loader.h"
-#include "pipeline/cli_commands.h"
-#include "pipeline/cli_common.h"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>

@@ -1,9 +1,9 @@
 // ditstudio-cli models list|get: the catalogue of official models and their download (models.h; the
 // same implementation as the app's "Get models" dialog).
+#include "cli/cli_commands.h"
+#include "cli/cli_common.h"
 #include "common/errors.h"
 #include "ditstudio/models.h"
-#include "pipeline/cli_commands.h"
-#include "pipeline/cli_common.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "pipeline/cli_common.h"
+#include "cli/cli_common.h"
 
 #include "common/errors.h"
 

@@ -1,12 +1,12 @@
 // ditstudio-cli explain: sample like `generate` with the probes of probes.h switched on, and write what
 // happened inside the transformer: every probe as tensors (--probe-out) and as pictures (--out).
+#include "cli/cli_commands.h"
+#include "cli/cli_common.h"
 #include "common/errors.h"
 #include "core/tensor_image.h"
 #include "ditstudio/engine.h"
 #include "ditstudio/inside.h"
 #include "io/safetensors.h"
-#include "pipeline/cli_commands.h"
-#include "pipeline/cli_common.h"
 #include "training/plot.h"
 
 #include <nlohmann/json.hpp>

@@ -4,8 +4,8 @@
 // cli_common.h, and returns the exit code; usage text for --help comes from its usage function.
 // Errors are thrown (UsageError -> exit 2, anything else -> exit 1), as in cli.cpp.
 
+#include "cli/cli_common.h"
 #include "ditstudio/engine.h"
-#include "pipeline/cli_common.h"
 
 #include <optional>
 #include <set>

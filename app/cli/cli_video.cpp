@@ -1,9 +1,9 @@
 // ditstudio-cli video film|walk|info|frames: the denoising film, latent walks, and reading videos back.
+#include "cli/cli_commands.h"
+#include "cli/cli_common.h"
 #include "common/errors.h"
 #include "ditstudio/engine.h"
 #include "ditstudio/video.h"
-#include "pipeline/cli_commands.h"
-#include "pipeline/cli_common.h"
 
 #include <nlohmann/json.hpp>
 

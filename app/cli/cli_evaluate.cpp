@@ -1,9 +1,9 @@
 // ditstudio-cli evaluate / train-classifier: sample quality of Fashion-MNIST models (issue 8).
+#include "cli/cli_commands.h"
+#include "cli/cli_common.h"
 #include "common/class_names.h"
 #include "common/errors.h"
 #include "ditstudio/engine.h"
-#include "pipeline/cli_commands.h"
-#include "pipeline/cli_common.h"
 #include "training/classifier.h"
 #include "training/evaluation.h"
 #include "training/plot.h"

@@ -1,9 +1,9 @@
 // Generation options shared by the CLI families that sample (video film/walk, explain): load the
 // model and fill a GenerateRequest the way `generate` reads its flags.
+#include "cli/cli_commands.h"
 #include "common/errors.h"
 #include "core/tensor_image.h"
 #include "io/safetensors.h"
-#include "pipeline/cli_commands.h"
 
 #include <iostream>
 #include <optional>

@@ -1,6 +1,8 @@
 // ditstudio-cli: inspect, generate, bench. The contract that scripts and checks rely on.
-#include "pipeline/cli.h"
+#include "cli/cli.h"
 
+#include "cli/cli_commands.h"
+#include "cli/cli_common.h"
 #include "common/class_names.h"
 #include "common/errors.h"
 #include "core/platform.h"
@@ -11,8 +13,6 @@
 #include "io/safetensors.h"
 #include "model/dit.h"
 #include "model/model_loader.h"
-#include "pipeline/cli_commands.h"
-#include "pipeline/cli_common.h"
 #include "training/trainer.h"
 
 #include <nlohmann/json.hpp>
