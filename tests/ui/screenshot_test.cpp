@@ -7,6 +7,7 @@
 // Works offscreen (QWidget::grab) and under Xvfb (xvfb-run -a ... -platform xcb). Fails when a
 // capture cannot be rendered or written.
 #include "engine/generation_controller.h"
+#include "engine/job_queue_view.h"
 #include "history/history_panel.h"
 #include "main_window.h"
 
@@ -15,6 +16,7 @@
 
 #include <QComboBox>
 #include <QDir>
+#include <QDockWidget>
 #include <QFile>
 #include <QLabel>
 #include <QLineEdit>
@@ -126,6 +128,25 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(previews.count() >= 13, kTimeoutMs);
         QVERIFY(finished.isEmpty());
         QVERIFY(saveShot(window.grab().toImage(), QStringLiteral("main_window_generating.png")));
+
+        // 2b. The Jobs dock: the running generation and an export waiting behind it on the one engine
+        // (cancelled while it waits: it never runs).
+        auto *jobsDock = window.findChild<QDockWidget *>(QStringLiteral("jobsDock"));
+        auto *jobs = window.findChild<JobQueueView *>(QStringLiteral("jobsView"));
+        QVERIFY(jobsDock && jobs);
+        jobsDock->raise();
+        const quint64 waiting = window.controller()->submit(
+            JobKind::Film, QStringLiteral("Ankle boot → film.mp4"),
+            [](ditstudio::EngineSession &, const JobContext &, const ditstudio::CancelToken &) {
+                return JobResult {JobState::Failed, QStringLiteral("ran although it was cancelled")};
+            });
+        settle();
+        QVERIFY2(jobs->rowText(waiting).contains(QStringLiteral("queued")),
+                 qPrintable(jobs->rowText(waiting)));
+        QVERIFY(saveShot(window.grab().toImage(), QStringLiteral("jobs_queue.png")));
+        window.controller()->cancelJob(waiting);
+        QCOMPARE(window.controller()->job(waiting).state, JobState::Cancelled);
+        window.findChild<QDockWidget *>(QStringLiteral("logDock"))->raise();
         QVERIFY(finished.wait(kTimeoutMs));
 
         // 3. Finished with history: a batch of three more, different classes for the gallery.
