@@ -60,7 +60,7 @@ asan:
 	@$(MAKE) test PRESET=asan
 
 format:
-	@git ls-files '*.cpp' '*.h' | xargs clang-format -i
+	@bash scripts/format.sh
 
 clean:
 	@rm -rf build
