@@ -552,10 +552,7 @@ void EditDialog::start()
               [job, outcome](ditstudio::EngineSession &engine, const JobContext &context,
                              const ditstudio::CancelToken &cancel) {
                   *outcome = runEdit(engine, job, context, cancel);
-                  return JobResult {outcome->ok              ? JobState::Finished
-                                        : outcome->cancelled ? JobState::Cancelled
-                                                             : JobState::Failed,
-                                    outcome->text};
+                  return jobResultOf(*outcome);
               });
 }
 
@@ -575,16 +572,7 @@ void EditDialog::onJobPreview(const QImage &preview)
 
 void EditDialog::onJobFinished(const JobInfo &info)
 {
-    EditOutcome outcome = m_outcome ? *m_outcome : EditOutcome();
-    if (info.state == JobState::Cancelled && !outcome.cancelled) {
-        // Cancelled while it waited in the queue: it never ran, the queue says so.
-        outcome = EditOutcome();
-        outcome.cancelled = true;
-        outcome.text = info.message;
-    } else if (info.state == JobState::Failed && outcome.text.isEmpty()) {
-        outcome.text = info.message; // e.g. no model loaded
-    }
-    m_outcome.reset();
+    const EditOutcome outcome = takeOutcome(m_outcome, info);
     m_resultText = outcome.text;
     m_status->setText(outcome.text);
     m_progress->setRange(0, 1);

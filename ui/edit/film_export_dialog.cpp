@@ -310,10 +310,7 @@ void FilmExportDialog::start()
                       context.progress(done, total, QString::fromStdString(stage));
                   };
                   *outcome = runExport(engine, job, cancel, progress);
-                  return JobResult {outcome->ok              ? JobState::Finished
-                                        : outcome->cancelled ? JobState::Cancelled
-                                                             : JobState::Failed,
-                                    outcome->text};
+                  return jobResultOf(*outcome);
               });
 }
 
@@ -328,16 +325,7 @@ void FilmExportDialog::onJobProgress(int done, int total, const QString &stage)
 
 void FilmExportDialog::onJobFinished(const JobInfo &info)
 {
-    FilmExportOutcome outcome = m_outcome ? *m_outcome : FilmExportOutcome();
-    if (info.state == JobState::Cancelled && !outcome.cancelled) {
-        // Cancelled while it waited in the queue: it never ran, nothing was written.
-        outcome = FilmExportOutcome();
-        outcome.cancelled = true;
-        outcome.text = info.message;
-    } else if (info.state == JobState::Failed && outcome.text.isEmpty()) {
-        outcome.text = info.message; // e.g. no model loaded
-    }
-    m_outcome.reset();
+    const FilmExportOutcome outcome = takeOutcome(m_outcome, info);
     m_ok = outcome.ok;
     m_resultText = outcome.text;
     m_status->setText(outcome.text);

@@ -439,10 +439,7 @@ void VideoEditDialog::start()
               [job, outcome](ditstudio::EngineSession &engine, const JobContext &context,
                              const ditstudio::CancelToken &cancel) {
                   *outcome = runVideoEdit(engine, job, context, cancel);
-                  return JobResult {outcome->ok              ? JobState::Finished
-                                        : outcome->cancelled ? JobState::Cancelled
-                                                             : JobState::Failed,
-                                    outcome->text};
+                  return jobResultOf(*outcome);
               });
 }
 
@@ -467,16 +464,7 @@ void VideoEditDialog::onJobPreview(const QImage &after)
 
 void VideoEditDialog::onJobFinished(const JobInfo &info)
 {
-    VideoEditOutcome outcome = m_outcome ? *m_outcome : VideoEditOutcome();
-    if (info.state == JobState::Cancelled && !outcome.cancelled) {
-        // Cancelled while it waited in the queue: it never ran, nothing was written.
-        outcome = VideoEditOutcome();
-        outcome.cancelled = true;
-        outcome.text = info.message;
-    } else if (info.state == JobState::Failed && outcome.text.isEmpty()) {
-        outcome.text = info.message; // e.g. no model loaded
-    }
-    m_outcome.reset();
+    const VideoEditOutcome outcome = takeOutcome(m_outcome, info);
     m_resultText = outcome.text;
     m_status->setText(outcome.text);
     if (outcome.ok) {

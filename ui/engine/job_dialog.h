@@ -14,6 +14,8 @@
 
 #include <QDialog>
 
+#include <memory>
+
 class GenerationController;
 class QLabel;
 class QPushButton;
@@ -58,3 +60,32 @@ private:
     QLabel *m_jobStatus = nullptr;
     QPushButton *m_jobCancelButton = nullptr;
 };
+
+// The dialogs' outcomes (EditOutcome, FilmExportOutcome, VideoEditOutcome) share ok, cancelled and
+// text; their tasks write one into a shared slot that the dialog reads once the job has ended.
+
+/// The JobResult of a task's outcome: Finished when ok, Cancelled, else Failed, with its text.
+template<typename Outcome> JobResult jobResultOf(const Outcome &outcome)
+{
+    return JobResult {outcome.ok              ? JobState::Finished
+                          : outcome.cancelled ? JobState::Cancelled
+                                              : JobState::Failed,
+                      outcome.text};
+}
+
+/// Empty the slot and return the job's outcome: what the task wrote, or, for a job cancelled while
+/// it waited in the queue (it never ran), a cancelled outcome with the queue's message; a failure
+/// the task did not describe (e.g. no model loaded) gets the queue's message too.
+template<typename Outcome> Outcome takeOutcome(std::shared_ptr<Outcome> &slot, const JobInfo &info)
+{
+    Outcome outcome = slot ? *slot : Outcome();
+    slot.reset();
+    if (info.state == JobState::Cancelled && !outcome.cancelled) {
+        outcome = Outcome();
+        outcome.cancelled = true;
+        outcome.text = info.message;
+    } else if (info.state == JobState::Failed && outcome.text.isEmpty()) {
+        outcome.text = info.message;
+    }
+    return outcome;
+}
