@@ -183,15 +183,6 @@ void MainWindow::buildUi()
     m_promptStatus = g->promptStatus();
     m_completer = g->completer();
     m_completionModel = g->completionModel();
-    m_guidance = g->guidance();
-    m_guidedChannels = g->guidedChannels();
-    m_steps = g->steps();
-    m_sampler = g->sampler();
-    m_eta = g->eta();
-    m_cache = g->cache();
-    m_seed = g->seed();
-    m_seedMode = g->seedMode();
-    m_batchCount = g->batchCount();
     m_generateButton = g->generateButton();
     m_cancelButton = g->cancelButton();
     m_promptTimer = new QTimer(this);
@@ -941,7 +932,7 @@ bool MainWindow::startGeneration()
         request->cacheInterval = 1; // the probes look inside every step's blocks: exact run
     }
     if (settings.seedMode == SeedMode::Random)
-        m_seed->setValue(static_cast<int>(seeds.back()));
+        m_generatePanel->seed()->setValue(static_cast<int>(seeds.back()));
     if (m_controller->generate(*request, seeds) == 0)
         return false;
     m_jobSettings = settings;

@@ -163,7 +163,8 @@ private:
     std::unique_ptr<HistoryStore> m_history;
 
     // Generate panel.
-    GeneratePanel *m_generatePanel = nullptr; ///< owns the fields below (pointers into it)
+    GeneratePanel *m_generatePanel
+        = nullptr; ///< owns the fields; the window keeps pointers to those it wires
     QComboBox *m_modelCombo = nullptr;
     QLineEdit *m_vaePath = nullptr;
     QToolButton *m_vaeBrowse = nullptr;
@@ -173,15 +174,6 @@ private:
     QLabel *m_promptStatus = nullptr;
     QCompleter *m_completer = nullptr;
     QStringListModel *m_completionModel = nullptr;
-    QDoubleSpinBox *m_guidance = nullptr;
-    QComboBox *m_guidedChannels = nullptr;
-    QSpinBox *m_steps = nullptr;
-    QComboBox *m_sampler = nullptr;
-    QDoubleSpinBox *m_eta = nullptr;
-    QComboBox *m_cache = nullptr; ///< fast mode (step caching)
-    QSpinBox *m_seed = nullptr;
-    QComboBox *m_seedMode = nullptr;
-    QSpinBox *m_batchCount = nullptr;
     QPushButton *m_generateButton = nullptr;
     QToolButton *m_cancelButton = nullptr;
     QTimer *m_promptTimer = nullptr;

@@ -4,6 +4,16 @@
 
 #include <QMetaObject>
 
+namespace {
+
+// Images of a generation job: one per seed, or one with the request's seed when seeds is empty.
+int itemCount(const QList<quint64> &seeds)
+{
+    return seeds.isEmpty() ? 1 : static_cast<int>(seeds.size());
+}
+
+} // namespace
+
 GenerationController::GenerationController(QObject *parent) : QObject(parent), m_worker(new GenerationWorker)
 {
     qRegisterMetaType<ModelSummary>();
@@ -24,15 +34,15 @@ GenerationController::GenerationController(QObject *parent) : QObject(parent), m
     connect(m_worker, &GenerationWorker::stepFinished, this, &GenerationController::stepFinished);
     // The queue view's progress of a generation: steps over all of its images.
     connect(m_worker, &GenerationWorker::itemStarted, this, [this](int index, int count) {
-        if (m_activeJob != 0 && m_running.info.kind == JobKind::Generate) {
+        if (runningJob() != 0 && m_running.info.kind == JobKind::Generate) {
             m_runningItem = index;
             m_running.info.stage = tr("image %1 of %2").arg(index + 1).arg(count);
         }
     });
     connect(m_worker, &GenerationWorker::stepFinished, this, [this](int step, int total) {
-        if (m_activeJob == 0 || m_running.info.kind != JobKind::Generate)
+        if (runningJob() == 0 || m_running.info.kind != JobKind::Generate)
             return;
-        const int items = m_running.seeds.isEmpty() ? 1 : static_cast<int>(m_running.seeds.size());
+        const int items = itemCount(m_running.seeds);
         m_running.info.done = m_runningItem * total + step;
         m_running.info.total = total * items;
         emit jobChanged(m_running.info);
@@ -53,7 +63,7 @@ GenerationController::GenerationController(QObject *parent) : QObject(parent), m
 
 GenerationController::~GenerationController()
 {
-    m_cancel.cancel();
+    m_running.cancel.cancel();
     for (Job &job : m_queue)
         job.cancel.cancel();
     m_thread.quit();
@@ -88,7 +98,7 @@ quint64 GenerationController::generate(const ditstudio::GenerateRequest &request
 {
     Job job;
     job.info.kind = JobKind::Generate;
-    const int items = seeds.isEmpty() ? 1 : static_cast<int>(seeds.size());
+    const int items = itemCount(seeds);
     job.info.title = !title.isEmpty() ? title
         : items > 1                   ? tr("%1 × %2").arg(QString::fromStdString(request.prompt)).arg(items)
                                       : QString::fromStdString(request.prompt);
@@ -121,17 +131,15 @@ quint64 GenerationController::enqueue(Job job)
 
 void GenerationController::dispatchNext()
 {
-    if (m_activeJob != 0 || m_queue.isEmpty())
+    if (runningJob() != 0 || m_queue.isEmpty())
         return;
     m_running = m_queue.takeFirst();
     m_runningItem = 0;
     m_running.info.state = JobState::Running;
-    m_activeJob = m_running.info.id;
-    m_cancel = m_running.cancel; // cancel() reaches it directly
     emit jobChanged(m_running.info);
     GenerationWorker *worker = m_worker;
-    const quint64 jobId = m_activeJob;
-    const ditstudio::CancelToken token = m_cancel;
+    const quint64 jobId = m_running.info.id;
+    const ditstudio::CancelToken token = m_running.cancel; // cancel() sets it directly
     if (m_running.info.kind == JobKind::Generate) {
         const ditstudio::GenerateRequest request = m_running.request;
         const QList<quint64> seeds = m_running.seeds;
@@ -149,12 +157,12 @@ void GenerationController::dispatchNext()
 
 void GenerationController::cancel(CancelMode mode)
 {
-    if (m_activeJob == 0)
+    if (runningJob() == 0)
         return;
     if (mode == CancelMode::AfterCurrentItem)
-        m_cancel.cancelAfterCurrentItem();
+        m_running.cancel.cancelAfterCurrentItem();
     else
-        m_cancel.cancel();
+        m_running.cancel.cancel();
     m_running.info.cancelRequested = true;
     emit jobChanged(m_running.info);
     emit stateChanged();
@@ -162,7 +170,7 @@ void GenerationController::cancel(CancelMode mode)
 
 void GenerationController::cancelJob(quint64 jobId, CancelMode mode)
 {
-    if (jobId != 0 && jobId == m_activeJob) {
+    if (jobId != 0 && jobId == runningJob()) {
         cancel(mode);
         return;
     }
@@ -175,7 +183,7 @@ void GenerationController::cancelJob(quint64 jobId, CancelMode mode)
             GenerationOutcome outcome;
             outcome.jobId = jobId;
             outcome.status = GenerationOutcome::Status::Cancelled;
-            outcome.itemsRequested = job.seeds.isEmpty() ? 1 : static_cast<int>(job.seeds.size());
+            outcome.itemsRequested = itemCount(job.seeds);
             outcome.seed = job.seeds.isEmpty() ? job.request.seed : job.seeds.front();
             emit finished(outcome);
         }
@@ -190,7 +198,7 @@ void GenerationController::cancelJob(quint64 jobId, CancelMode mode)
 QList<JobInfo> GenerationController::jobs() const
 {
     QList<JobInfo> all;
-    if (m_activeJob != 0)
+    if (runningJob() != 0)
         all << m_running.info;
     for (const Job &job : m_queue)
         all << job.info;
@@ -208,11 +216,11 @@ JobInfo GenerationController::job(quint64 jobId) const
 
 int GenerationController::jobsAhead(quint64 jobId) const
 {
-    if (jobId != 0 && jobId == m_activeJob)
+    if (jobId != 0 && jobId == runningJob())
         return 0;
     for (int i = 0; i < m_queue.size(); ++i)
         if (m_queue[i].info.id == jobId)
-            return i + (m_activeJob != 0 ? 1 : 0);
+            return i + (runningJob() != 0 ? 1 : 0);
     return -1;
 }
 
@@ -251,10 +259,9 @@ void GenerationController::onLoadFailed(const QString &message)
 void GenerationController::onFinished(const GenerationOutcome &outcome)
 {
     JobInfo info;
-    const bool mine = outcome.jobId == m_activeJob && m_activeJob != 0;
+    const bool mine = outcome.jobId == runningJob() && runningJob() != 0;
     if (mine) {
         info = m_running.info;
-        m_activeJob = 0;
         m_running = Job();
     }
     emit stateChanged();
@@ -274,10 +281,9 @@ void GenerationController::onFinished(const GenerationOutcome &outcome)
 
 void GenerationController::onTaskFinished(quint64 jobId, const JobResult &result)
 {
-    if (jobId != m_activeJob || m_activeJob == 0)
+    if (jobId != runningJob() || runningJob() == 0)
         return;
     JobInfo info = m_running.info;
-    m_activeJob = 0;
     m_running = Job();
     info.state = result.state == JobState::Finished || result.state == JobState::Cancelled ? result.state
                                                                                            : JobState::Failed;
@@ -289,7 +295,7 @@ void GenerationController::onTaskFinished(quint64 jobId, const JobResult &result
 
 void GenerationController::onProgress(quint64 jobId, int done, int total, const QString &stage)
 {
-    if (jobId == m_activeJob && m_activeJob != 0) {
+    if (jobId == runningJob() && runningJob() != 0) {
         m_running.info.done = done;
         m_running.info.total = total;
         m_running.info.stage = stage;

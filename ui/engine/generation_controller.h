@@ -70,9 +70,9 @@ public:
     void checkPrompt(const QString &prompt);
 
     /// True while a job runs or waits in the queue.
-    bool isBusy() const { return m_activeJob != 0 || !m_queue.isEmpty(); }
+    bool isBusy() const { return runningJob() != 0 || !m_queue.isEmpty(); }
     /// The running job's id (0: none).
-    quint64 runningJob() const { return m_activeJob; }
+    quint64 runningJob() const { return m_running.info.id; }
     /// The jobs that wait and run (in queue order, the running one first), then the last ended ones
     /// (newest first, at most kRecentJobs).
     QList<JobInfo> jobs() const;
@@ -83,7 +83,7 @@ public:
     static constexpr int kRecentJobs = 20;
     bool isLoading() const { return m_pendingLoads > 0; }
     /// True once a cancel was requested for the running job.
-    bool isCancelling() const { return m_activeJob != 0 && m_cancel.isCancelRequested(); }
+    bool isCancelling() const { return runningJob() != 0 && m_running.cancel.isCancelRequested(); }
     /// True once a model loaded; a later failed load keeps the previous model.
     bool hasModel() const { return m_hasModel; }
     const ModelSummary &model() const { return m_model; }
@@ -131,12 +131,10 @@ private:
 
     QThread m_thread;
     GenerationWorker *m_worker = nullptr; // lives on m_thread; deleted after the thread stopped
-    ditstudio::CancelToken m_cancel; // token of the running job (copies share the flag)
-    Job m_running; // valid while m_activeJob != 0
+    Job m_running; // the running job (info.id 0: none); its token is what cancel() sets
     QList<Job> m_queue; // waiting, in order
     QList<JobInfo> m_recent; // ended, newest first
     quint64 m_nextJob = 1;
-    quint64 m_activeJob = 0;
     int m_runningItem = 0; // image index within the running generation
     int m_pendingLoads = 0;
     bool m_hasModel = false;
