@@ -3,21 +3,16 @@
 
 #include "cli/cli_commands.h"
 #include "cli/cli_common.h"
-#include "common/class_names.h"
-#include "common/errors.h"
-#include "core/platform.h"
-#include "core/tensor_image.h"
+#include "ditstudio/bench.h"
+#include "ditstudio/class_names.h"
 #include "ditstudio/engine.h"
+#include "ditstudio/model_info.h"
 #include "ditstudio/runtime.h"
+#include "ditstudio/tensor_file.h"
 #include "ditstudio/training.h"
-#include "io/safetensors.h"
-#include "model/dit.h"
-#include "model/model_loader.h"
-#include "training/trainer.h"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
-#include <torch/torch.h>
 
 #include <chrono>
 #include <csignal>
@@ -140,7 +135,7 @@ int cmdInspect(const Args &a)
     allowOnly(a, {"--json"}, "inspect");
     if (a.positional.size() != 1)
         throw UsageError("inspect: expected one PATH");
-    const auto info = describeCheckpoint(a.positional[0]);
+    const auto info = valueOr(inspectCheckpoint(a.positional[0]));
     if (a.flags.count("--json")) {
         std::cout << infoJson(info).dump(2) << '\n';
         return 0;
@@ -307,8 +302,8 @@ int cmdGenerate(const Args &a)
             fail(w.error().code, w.error().message);
     }
     if (a.options.count("--save-latent"))
-        safetensors::save(opt(a, "--save-latent"), {{"latent", fromHost(result->latent)}},
-                          {{"architecture", info.config.name()}});
+        check(writeTensorFile(opt(a, "--save-latent"), {{"latent", result->latent}},
+                              {{"architecture", info.config.name()}}));
     if (json) {
         nlohmann::json summary = params;
         summary["outputs"] = paths;
@@ -336,132 +331,61 @@ int cmdBench(const Args &a)
               {"--arch", "--image-size", "--batch", "--iters", "--warmup", "--dtype", "--device", "--threads",
                "--json", "--log-level", "--num-classes", "--gemm", "--low-precision-residual"},
               "bench");
-    const std::string arch = opt(a, "--arch", "DiT-XL/2");
-    const int imageSize = static_cast<int>(intOpt(a, "--image-size", 256, 8, 4096));
-    if (imageSize % 8)
+    BenchRequest req;
+    req.arch = opt(a, "--arch", "DiT-XL/2");
+    req.imageSize = static_cast<int>(intOpt(a, "--image-size", 256, 8, 4096));
+    if (req.imageSize % 8)
         throw UsageError("--image-size must be a multiple of 8");
-    auto cfgR = ditConfigByName(arch, imageSize / 8);
-    if (!cfgR.ok())
-        throw UsageError(cfgR.error().message);
-    DiTConfig cfg = cfgR.value();
-    cfg.numClasses = static_cast<int>(intOpt(a, "--num-classes", 1000, 1, 100000));
-    const int batch = static_cast<int>(intOpt(a, "--batch", 2, 1, 1024));
-    const int iters = static_cast<int>(intOpt(a, "--iters", 3, 1, 10000));
-    const int warmup = static_cast<int>(intOpt(a, "--warmup", 1, 0, 1000));
-    const DType dt = parsedOpt(a, "--dtype", parseDType, DType::Float32);
-    auto dev = parseDevice(opt(a, "--device", "auto"));
-    if (!dev.ok())
-        fail(dev.error().code, dev.error().message);
-    const torch::Device device = dev->kind == DeviceKind::Cuda ? torch::Device(torch::kCUDA, dev->index)
-        : dev->kind == DeviceKind::Mps                         ? torch::Device(torch::kMPS)
-                                                               : torch::Device(torch::kCPU);
-    const auto st = dt == DType::BFloat16 ? torch::kBFloat16
-        : dt == DType::Float16            ? torch::kFloat16
-                                          : torch::kFloat32;
-    torch::InferenceMode im;
-    torch::manual_seed(0);
-    DiT model(cfg);
-    model->eval();
-    model->to(device, st);
-    model->fp32Residual = !a.flags.count("--low-precision-residual");
-    auto x = torch::randn({batch, cfg.inChannels, cfg.inputSize, cfg.inputSize}).to(device, st);
-    auto t = torch::randint(0, 1000, {batch}).to(device);
-    auto y = torch::randint(0, cfg.numClasses, {batch}, torch::kLong).to(device);
-    for (int i = 0; i < warmup; ++i)
-        model->forward(x, t, y);
-    if (device.is_cuda())
-        torch::cuda::synchronize();
-    std::vector<double> ms;
-    for (int i = 0; i < iters; ++i) {
-        const auto s = std::chrono::steady_clock::now();
-        auto out = model->forward(x, t, y);
-        if (device.is_cuda())
-            torch::cuda::synchronize();
-        (void)out.sum().item<float>();
-        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    const double median = ms[ms.size() / 2];
-    double mean = 0;
-    for (double v : ms)
-        mean += v;
-    mean /= ms.size();
-    const double flops = 2.0 * cfg.macsPerForward() * batch;
-    const double gflops = flops / (median / 1000.0) / 1e9;
-    // --gemm: the machine's matrix-product peak at this model's shapes (the four linears of a block,
-    // tokens = batch x T rows), in the same dtype and threads, so the forward's share of it is known.
+    if (auto cfg = ditConfigByName(req.arch, req.imageSize / 8); !cfg.ok())
+        throw UsageError(cfg.error().message);
+    req.numClasses = static_cast<int>(intOpt(a, "--num-classes", 1000, 1, 100000));
+    req.batch = static_cast<int>(intOpt(a, "--batch", 2, 1, 1024));
+    req.iters = static_cast<int>(intOpt(a, "--iters", 3, 1, 10000));
+    req.warmup = static_cast<int>(intOpt(a, "--warmup", 1, 0, 1000));
+    req.dtype = parsedOpt(a, "--dtype", parseDType, DType::Float32);
+    req.device = opt(a, "--device", "auto");
+    req.lowPrecisionResidual = a.flags.count("--low-precision-residual") > 0;
+    req.measureGemmPeak = a.flags.count("--gemm") > 0;
+    const BenchReport r = valueOr(benchForward(req));
     nlohmann::json gemm = nlohmann::json::array();
-    double gemmPeak = 0;
-    if (a.flags.count("--gemm")) {
-        const int64_t tokens = static_cast<int64_t>(batch) * cfg.tokens();
-        const int64_t d = cfg.hiddenSize;
-        const struct {
-            const char *name;
-            int64_t k, n;
-        } shapes[] = {{"qkv", d, 3 * d}, {"attn.proj", d, d}, {"mlp.fc1", d, 4 * d}, {"mlp.fc2", 4 * d, d}};
-        for (const auto &sh : shapes) {
-            const auto A = torch::randn({tokens, sh.k}).to(device, st);
-            const auto Bm = torch::randn({sh.k, sh.n}).to(device, st);
-            for (int i = 0; i < 2; ++i)
-                (void)torch::mm(A, Bm);
-            if (device.is_cuda())
-                torch::cuda::synchronize();
-            int reps = 0;
-            const auto s0 = std::chrono::steady_clock::now();
-            double elapsed = 0;
-            while (elapsed < 0.3 || reps < 3) {
-                (void)torch::mm(A, Bm);
-                if (device.is_cuda())
-                    torch::cuda::synchronize();
-                ++reps;
-                elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
-            }
-            const double g = 2.0 * tokens * sh.k * sh.n * reps / elapsed / 1e9;
-            gemmPeak = std::max(gemmPeak, g);
-            gemm.push_back({{"name", sh.name}, {"m", tokens}, {"k", sh.k}, {"n", sh.n}, {"gflops", g}});
-        }
-    }
-    nlohmann::json j
-        = {{"arch", cfg.name()},
-           {"image_size", imageSize},
-           {"batch", batch},
-           {"dtype", dtypeName(dt)},
-           {"residual",
-            dt == DType::Float32 || a.flags.count("--low-precision-residual") ? dtypeName(dt) : "fp32"},
-           {"device", device.str()},
-           {"threads", computeThreads()},
-           {"iters", iters},
-           {"ms_median", median},
-           {"ms_mean", mean},
-           {"ms_min", ms.front()},
-           {"gmacs_per_image", cfg.macsPerForward() / 1e9},
-           {"gflops_per_forward", flops / 1e9},
-           {"achieved_gflops", gflops},
-           {"parameters", cfg.parameterCount()},
-           {"peak_rss_mb", platform::peakResidentBytes() / 1048576.0},
-           {"blas", platform::blasDescription()}};
-    if (gemmPeak > 0) {
+    for (const auto &g : r.gemm)
+        gemm.push_back({{"name", g.name}, {"m", g.m}, {"k", g.k}, {"n", g.n}, {"gflops", g.gflops}});
+    nlohmann::json j = {{"arch", r.arch},
+                        {"image_size", r.imageSize},
+                        {"batch", r.batch},
+                        {"dtype", dtypeName(r.dtype)},
+                        {"residual", r.residual},
+                        {"device", r.device},
+                        {"threads", r.threads},
+                        {"iters", r.iters},
+                        {"ms_median", r.msMedian},
+                        {"ms_mean", r.msMean},
+                        {"ms_min", r.msMin},
+                        {"gmacs_per_image", r.gmacsPerImage},
+                        {"gflops_per_forward", r.gflopsPerForward},
+                        {"achieved_gflops", r.achievedGflops},
+                        {"parameters", r.parameters},
+                        {"peak_rss_mb", r.peakRssMb},
+                        {"blas", r.blas}};
+    if (r.gemmPeakGflops > 0) {
         j["gemm"] = gemm;
-        j["gemm_peak_gflops"] = gemmPeak;
-        j["share_of_gemm_peak"] = gflops / gemmPeak;
+        j["gemm_peak_gflops"] = r.gemmPeakGflops;
+        j["share_of_gemm_peak"] = r.achievedGflops / r.gemmPeakGflops;
     }
     if (a.flags.count("--json")) {
         std::cout << j.dump(2) << '\n';
     } else {
         std::printf("%s @%dpx batch %d %s on %s (%d threads): %.1f ms/forward (median of %d), %.1f GFLOP/s "
                     "(%.1f GFLOP per forward)\n",
-                    cfg.name().c_str(), imageSize, batch, dtypeName(dt), device.str().c_str(),
-                    computeThreads(), median, iters, gflops, flops / 1e9);
-        if (gemmPeak > 0) {
-            for (const auto &g : gemm)
-                std::printf("  GEMM %-9s [%lld x %lld] x [%lld x %lld]: %.1f GFLOP/s\n",
-                            g["name"].get<std::string>().c_str(),
-                            static_cast<long long>(g["m"].get<int64_t>()),
-                            static_cast<long long>(g["k"].get<int64_t>()),
-                            static_cast<long long>(g["k"].get<int64_t>()),
-                            static_cast<long long>(g["n"].get<int64_t>()), g["gflops"].get<double>());
+                    r.arch.c_str(), r.imageSize, r.batch, dtypeName(r.dtype), r.device.c_str(), r.threads,
+                    r.msMedian, r.iters, r.achievedGflops, r.gflopsPerForward);
+        if (r.gemmPeakGflops > 0) {
+            for (const auto &g : r.gemm)
+                std::printf("  GEMM %-9s [%lld x %lld] x [%lld x %lld]: %.1f GFLOP/s\n", g.name.c_str(),
+                            static_cast<long long>(g.m), static_cast<long long>(g.k),
+                            static_cast<long long>(g.k), static_cast<long long>(g.n), g.gflops);
             std::printf("  forward reaches %.0f%% of the GEMM peak (%.1f GFLOP/s); peak RSS %.0f MB\n",
-                        100.0 * gflops / gemmPeak, gemmPeak, platform::peakResidentBytes() / 1048576.0);
+                        100.0 * r.achievedGflops / r.gemmPeakGflops, r.gemmPeakGflops, r.peakRssMb);
         }
     }
     return 0;
@@ -473,7 +397,7 @@ int cmdClasses(const Args &a)
     const std::string modelPath = opt(a, "--model", defaultModelPath());
     if (modelPath.empty())
         fail(ErrorCode::NotFound, "no --model given and the embedded default model was not found");
-    const auto info = describeCheckpoint(modelPath);
+    const auto info = valueOr(inspectCheckpoint(modelPath));
     std::vector<int> ids;
     if (a.positional.empty()) {
         for (int i = 0; i < static_cast<int>(info.classNames.size()); ++i)
@@ -529,7 +453,7 @@ int cmdTrain(const Args &a)
                "--lr-decay-start",
                "--lr-final"},
               "train");
-    TrainOptions o;
+    TrainRequest o;
     o.dataset = opt(a, "--dataset", "fashion-mnist");
     o.datasetDir = opt(a, "--dataset-dir");
     const bool fmnist = o.dataset == "fashion-mnist";
@@ -578,7 +502,7 @@ int cmdTrain(const Args &a)
     o.vaePath = opt(a, "--vae");
     // torchrun-style data parallel: the environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)
     // gives the defaults, options override.
-    o.distributed = distributedOptionsFromEnvironment();
+    o.distributed = valueOr(distributedFromEnvironment());
     o.distributed.worldSize = static_cast<int>(intOpt(a, "--world-size", o.distributed.worldSize, 1, 65536));
     o.distributed.rank
         = static_cast<int>(intOpt(a, "--rank", o.distributed.rank, 0, o.distributed.worldSize - 1));
@@ -613,7 +537,7 @@ int cmdTrain(const Args &a)
         cancel);
     sigint.reset();
     if (!result.ok())
-        throw DitException(result.error().code, result.error().message);
+        fail(result.error());
     std::cerr << "stopped at step " << result->step << "; checkpoint in " << result->outDir << '\n';
     return cancel.isCancelled() ? 130 : 0;
 }
@@ -647,7 +571,7 @@ int run(const std::vector<std::string> &argvIn)
                     common.options[std::string(key, std::char_traits<char>::length(key) - 1)]
                         = argv[i].substr(std::char_traits<char>::length(key));
         const std::string logLevel = opt(common, "--log-level");
-        if (auto r = initLogging(logLevel, (platform::userDataDir() / "logs").string()); !r.ok())
+        if (auto r = initLogging(logLevel, (fs::path(defaultUserDataDir()) / "logs").string()); !r.ok())
             throw UsageError(r.error().message);
         setComputeThreads(static_cast<int>(intOpt(common, "--threads", 0, 0, 1024)));
         const std::string cmd = argv[0];
@@ -695,9 +619,11 @@ int run(const std::vector<std::string> &argvIn)
     } catch (const UsageError &e) {
         std::cerr << "ditstudio-cli: " << e.what() << '\n';
         return 2;
-    } catch (...) {
-        const Error e = currentExceptionToError();
-        std::cerr << "ditstudio-cli: " << e.toString() << '\n';
+    } catch (const CommandError &e) {
+        std::cerr << "ditstudio-cli: " << Error {e.code, e.what()}.toString() << '\n';
+        return 1;
+    } catch (const std::exception &e) {
+        std::cerr << "ditstudio-cli: " << Error {ErrorCode::Internal, e.what()}.toString() << '\n';
         return 1;
     }
 }

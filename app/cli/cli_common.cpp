@@ -1,7 +1,5 @@
 #include "cli/cli_common.h"
 
-#include "common/errors.h"
-
 #include <atomic>
 #include <cctype>
 #include <csignal>

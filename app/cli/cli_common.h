@@ -26,6 +26,35 @@ struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// A failure while working (exit code 1): the engine's error code and message, printed as
+/// "ditstudio-cli: <code>: <message>".
+struct CommandError : std::runtime_error {
+    CommandError(ErrorCode code, const std::string &message) : std::runtime_error(message), code(code) { }
+    ErrorCode code;
+};
+
+/// Throw a CommandError.
+[[noreturn]] inline void fail(ErrorCode code, const std::string &message)
+{
+    throw CommandError(code, message);
+}
+[[noreturn]] inline void fail(const Error &error)
+{
+    throw CommandError(error.code, error.message);
+}
+/// The value of a Result, or a CommandError carrying its error.
+template<typename T> T valueOr(Result<T> &&result)
+{
+    if (!result.ok())
+        fail(result.error());
+    return std::move(result.value());
+}
+inline void check(const Result<void> &result)
+{
+    if (!result.ok())
+        fail(result.error());
+}
+
 /// Parse argv from index start. Options in kCommonFlags and extraFlags take no value; every other
 /// "--x" takes the next argument (or its "=value").
 Args parseArgs(const std::vector<std::string> &argv, size_t start,

@@ -1,11 +1,9 @@
 // ditstudio-cli edit img2img|inpaint|invert|video: the editing operations of ditstudio/editing.h.
 #include "cli/cli_commands.h"
 #include "cli/cli_common.h"
-#include "common/errors.h"
-#include "core/tensor_image.h"
 #include "ditstudio/editing.h"
 #include "ditstudio/engine.h"
-#include "io/safetensors.h"
+#include "ditstudio/tensor_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -264,7 +262,7 @@ int cmdEdit(const std::vector<std::string> &argv)
         auto p = imagePsnr(r->before, r->image);
         summary["psnr_vs_input_db"] = p.ok() ? p.value() : 0.0;
         if (has(a, "--save-noise"))
-            safetensors::save(opt(a, "--save-noise"), {{"z", fromHost(r->noise)}});
+            check(writeTensorFile(opt(a, "--save-noise"), {{"z", r->noise}}));
     }
     if (json)
         std::cout << summary.dump(2) << '\n';

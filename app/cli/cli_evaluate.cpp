@@ -1,12 +1,10 @@
 // ditstudio-cli evaluate / train-classifier: sample quality of Fashion-MNIST models (issue 8).
 #include "cli/cli_commands.h"
 #include "cli/cli_common.h"
-#include "common/class_names.h"
-#include "common/errors.h"
+#include "ditstudio/class_names.h"
 #include "ditstudio/engine.h"
-#include "training/classifier.h"
-#include "training/evaluation.h"
-#include "training/plot.h"
+#include "ditstudio/evaluation.h"
+#include "ditstudio/plot.h"
 
 #include <nlohmann/json.hpp>
 
@@ -52,14 +50,14 @@ int cmdTrainClassifier(const std::vector<std::string> &argv)
     CancelToken cancel;
     SigintCancels sigint(cancel);
     const bool quiet = has(a, "--quiet");
-    const auto r = trainClassifier(
+    const auto r = valueOr(trainClassifier(
         o, out,
         [&](int epoch, int b, int batches, double loss) {
             if (!quiet)
                 std::fprintf(stderr, "\repoch %d/%d  batch %d/%d  loss %.4f   ", epoch + 1, o.epochs, b,
                              batches, loss);
         },
-        cancel);
+        cancel));
     std::fprintf(stderr, "\n");
     std::cout << "test accuracy " << r.testAccuracy << " after " << r.epochs << " epochs in "
               << r.trainSeconds << " s; wrote " << out << '\n';
@@ -101,14 +99,14 @@ int cmdEvaluate(const std::vector<std::string> &argv)
     SigintCancels sigint(cancel);
     ProgressBar bar(!has(a, "--quiet"));
     const auto start = std::chrono::steady_clock::now();
-    const auto r = evaluateModel(
+    const auto r = valueOr(evaluateModel(
         engine, o, grid.empty() ? 0 : 10,
         [&](int done, int total) {
             bar.update(done, total,
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
                        "sampling");
         },
-        cancel);
+        cancel));
     if (cancel.isCancelled()) {
         std::cerr << "cancelled after " << r.samples << " samples; no report\n";
         return 130;

@@ -2,15 +2,12 @@
 // happened inside the transformer: every probe as tensors (--probe-out) and as pictures (--out).
 #include "cli/cli_commands.h"
 #include "cli/cli_common.h"
-#include "common/errors.h"
-#include "core/tensor_image.h"
 #include "ditstudio/engine.h"
 #include "ditstudio/inside.h"
-#include "io/safetensors.h"
-#include "training/plot.h"
+#include "ditstudio/plot.h"
+#include "ditstudio/tensor_file.h"
 
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
@@ -251,7 +248,7 @@ int cmdExplain(const std::vector<std::string> &argv)
         req.probes.queryTokens.push_back(patchToken);
 
     // Everything recorded, per step.
-    std::map<std::string, torch::Tensor> tensors;
+    std::map<std::string, HostTensor> tensors;
     std::vector<StepProbes> steps;
     std::vector<std::vector<Image>> xtImages, x0Images;
     std::vector<double> timesteps;
@@ -262,14 +259,14 @@ int cmdExplain(const std::vector<std::string> &argv)
         const auto &p = u.probes;
         if (!probeOut.empty()) {
             for (size_t i = 0; i < p.attention.size(); ++i)
-                tensors[stepKey("attn", u.step, p.attentionBlocks[i])] = fromHost(p.attention[i]).clone();
+                tensors[stepKey("attn", u.step, p.attentionBlocks[i])] = p.attention[i];
             for (size_t b = 0; b < p.adaln.size(); ++b)
                 if (!p.adaln[b].data.empty())
-                    tensors[stepKey("adaln", u.step, static_cast<int>(b))] = fromHost(p.adaln[b]).clone();
+                    tensors[stepKey("adaln", u.step, static_cast<int>(b))] = p.adaln[b];
             if (!p.activity.data.empty())
-                tensors[stepKey("activity", u.step)] = fromHost(p.activity).clone();
+                tensors[stepKey("activity", u.step)] = p.activity;
             if (!p.guidance.data.empty())
-                tensors[stepKey("guidance", u.step)] = fromHost(p.guidance).clone();
+                tensors[stepKey("guidance", u.step)] = p.guidance;
         }
         timesteps.push_back(u.timestep);
         if (!outDir.empty()) {
@@ -286,12 +283,13 @@ int cmdExplain(const std::vector<std::string> &argv)
     std::vector<std::string> written;
 
     if (!probeOut.empty()) {
-        tensors["timesteps"] = torch::tensor(timesteps, torch::kFloat64).to(torch::kFloat32);
+        tensors["timesteps"] = HostTensor {{static_cast<std::int64_t>(timesteps.size())},
+                                           std::vector<float>(timesteps.begin(), timesteps.end())};
         if (req.probes.x0Change && n > 0) {
-            auto t = torch::zeros({n, req.batch}, torch::kFloat32);
+            HostTensor t {{n, req.batch}, std::vector<float>(static_cast<size_t>(n) * req.batch, 0.f)};
             for (int s = 0; s < n; ++s)
                 for (int i = 0; i < req.batch && i < static_cast<int>(steps[s].x0Change.size()); ++i)
-                    t[s][i] = steps[s].x0Change[i];
+                    t.data[static_cast<size_t>(s) * req.batch + i] = static_cast<float>(steps[s].x0Change[i]);
             tensors["x0_change"] = t;
         }
         nlohmann::json meta = {{"architecture", cfg.name()},
@@ -306,7 +304,7 @@ int cmdExplain(const std::vector<std::string> &argv)
                                {"head_mean", req.probes.headMean}};
         if (!probeOut.empty() && !fs::path(probeOut).parent_path().empty())
             fs::create_directories(fs::path(probeOut).parent_path());
-        safetensors::save(probeOut, tensors, {{"ditstudio_explain", meta.dump()}});
+        check(writeTensorFile(probeOut, tensors, {{"ditstudio_explain", meta.dump()}}));
         written.push_back(probeOut);
     }
 

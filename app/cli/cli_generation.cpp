@@ -1,9 +1,7 @@
 // Generation options shared by the CLI families that sample (video film/walk, explain): load the
 // model and fill a GenerateRequest the way `generate` reads its flags.
 #include "cli/cli_commands.h"
-#include "common/errors.h"
-#include "core/tensor_image.h"
-#include "io/safetensors.h"
+#include "ditstudio/tensor_file.h"
 
 #include <iostream>
 #include <optional>
@@ -113,10 +111,10 @@ std::optional<GenerateResult> generateInterruptibly(Engine &engine, const Genera
 
 HostTensor initNoiseFromFile(const std::string &path)
 {
-    auto sd = safetensors::load(path);
-    if (!sd.contains("z"))
+    auto file = valueOr(readTensorFile(path));
+    if (!file.tensors.count("z"))
         fail(ErrorCode::NotFound, path + ": no tensor named 'z'");
-    return toHost(sd.at("z"));
+    return std::move(file.tensors.at("z"));
 }
 
 } // namespace ditstudio::cli

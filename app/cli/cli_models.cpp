@@ -2,7 +2,6 @@
 // same implementation as the app's "Get models" dialog).
 #include "cli/cli_commands.h"
 #include "cli/cli_common.h"
-#include "common/errors.h"
 #include "ditstudio/models.h"
 
 #include <nlohmann/json.hpp>

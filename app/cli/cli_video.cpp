@@ -1,7 +1,6 @@
 // ditstudio-cli video film|walk|info|frames: the denoising film, latent walks, and reading videos back.
 #include "cli/cli_commands.h"
 #include "cli/cli_common.h"
-#include "common/errors.h"
 #include "ditstudio/engine.h"
 #include "ditstudio/video.h"
 

@@ -5,9 +5,9 @@
 
 #include "cli/cli.h"
 #include "ditstudio/engine.h"
+#include "ditstudio/evaluation.h"
 #include "training/classifier.h"
 #include "training/datasets.h"
-#include "training/evaluation.h"
 
 #include <sstream>
 
@@ -127,10 +127,7 @@ TEST_F(EvaluationTest, EvaluateRefusesModelsItCannotScore)
     ASSERT_TRUE(engine.loadModel(model.string()).ok());
     EvaluationOptions o;
     o.classifierPath = shippedClassifier();
-    try {
-        evaluateModel(engine, o, 0, {}, {});
-        FAIL() << "expected an error";
-    } catch (const DitException &e) {
-        EXPECT_NE(std::string(e.what()).find("28x28"), std::string::npos) << e.what();
-    }
+    const auto r = evaluateModel(engine, o, 0, {}, {});
+    ASSERT_FALSE(r.ok()) << "expected an error";
+    EXPECT_NE(r.error().message.find("28x28"), std::string::npos) << r.error().message;
 }

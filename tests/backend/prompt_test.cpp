@@ -1,7 +1,7 @@
 // Prompt matching against class names: synonyms, ids, typos, ambiguity, weighted mixes.
 #include "test_util.h"
 
-#include "common/class_names.h"
+#include "ditstudio/class_names.h"
 
 #include <fstream>
 #include <iterator>

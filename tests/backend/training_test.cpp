@@ -7,9 +7,9 @@
 
 #include "cli/cli.h"
 #include "ditstudio/engine.h"
+#include "ditstudio/plot.h"
 #include "io/safetensors.h"
 #include "training/distributed.h"
-#include "training/plot.h"
 #include "training/trainer.h"
 #include "training/weighting.h"
 

@@ -1,5 +1,5 @@
 // libFuzzer harness: the prompt parser (class names, synonyms, #ids, weighted mixes, typo matching).
-#include "common/class_names.h"
+#include "ditstudio/class_names.h"
 
 #include <string>
 #include <vector>

@@ -32,16 +32,7 @@ LAYERS = [
 PUBLIC = "backend/include/ditstudio"
 
 # Known upward includes still to be removed, each with its reason. Keep this empty when you can.
-ALLOWED = {
-    # The CLI's commands (app/cli) still use backend internals for what has no public API yet: tensor
-    # files (--init-noise, --save-latent), the VAE tools, evaluation and the classifier, plots.
-    ("app/cli", "backend/src/common"),
-    ("app/cli", "backend/src/core"),
-    ("app/cli", "backend/src/io"),
-    ("app/cli", "backend/src/model"),
-    ("app/cli", "backend/src/diffusion"),
-    ("app/cli", "backend/src/training"),
-}
+ALLOWED = set()
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
@@ -108,6 +99,26 @@ def violations(edges):
     return bad
 
 
+# The applications and the UI are built on the public API alone, so they never see LibTorch either
+# (and compile in seconds).
+TORCH_INCLUDE = re.compile(r'^\s*#\s*include\s*<(torch|ATen|c10)/', re.M)
+
+
+def torch_in_frontends(root):
+    bad = []
+    for top in ("ui", "app"):
+        for dirpath, _, files in os.walk(os.path.join(root, top)):
+            for name in sorted(files):
+                if name.endswith((".h", ".cpp")):
+                    path = os.path.join(dirpath, name)
+                    with open(path, encoding="utf-8", errors="replace") as f:
+                        m = TORCH_INCLUDE.search(f.read())
+                    if m:
+                        bad.append(f"{os.path.relpath(path, root)}: includes <{m.group(1)}/...>; "
+                                   "ui/ and app/ use the public API, never LibTorch")
+    return bad
+
+
 def self_test():
     """The check must fail on an upward include and pass without it (a check that cannot fail
     would prove nothing)."""
@@ -121,13 +132,14 @@ def self_test():
         write("backend/src/pipeline/engine.h", '#include "io/reader.h"\n')
         write("backend/src/io/reader.h", '#include "ditstudio/api.h"\n')
         write("ui/panel.cpp", '#include "ditstudio/api.h"\n')
-        ok = violations(scan(tmp))
+        ok = violations(scan(tmp)) + torch_in_frontends(tmp)
         write("backend/src/io/reader.cpp", '#include "pipeline/engine.h"\n')  # io -> pipeline: up
         write("backend/include/ditstudio/leak.h", '#include "io/reader.h"\n')  # public -> internal
         write("ui/leak.cpp", '#include "io/reader.h"\n')                      # ui -> backend internals
-        bad = violations(scan(tmp))
-    if ok or len(bad) != 3:
-        print("self-test failed: clean tree ->", ok, "; tree with 3 bad includes ->", bad)
+        write("app/cli/tool.cpp", "#include <torch/torch.h>\n")              # app -> LibTorch
+        bad = violations(scan(tmp)) + torch_in_frontends(tmp)
+    if ok or len(bad) != 4:
+        print("self-test failed: clean tree ->", ok, "; tree with 4 bad includes ->", bad)
         return 1
     for line in bad:
         print("self-test, caught as expected:", line)
@@ -149,7 +161,7 @@ def main():
     if not edges:
         print("no includes found under", root)
         return 1
-    bad = violations(edges)
+    bad = violations(edges) + torch_in_frontends(root)
     for line in bad:
         print(line)
     print(f"{len(edges)} cross-folder includes checked, {len(bad)} upward")

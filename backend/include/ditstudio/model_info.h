@@ -74,4 +74,9 @@ struct TensorSpec {
 /// Used on real files' headers and on manifests; allocates nothing.
 Result<CheckpointInfo> detectDiTArchitecture(const std::vector<TensorSpec> &tensors);
 
+/// Describe a DiT checkpoint (.safetensors, .pt, a diffusers folder) without building the model:
+/// format, layout, architecture, parameter count, stored dtype and class names. Reads the header
+/// (safetensors) or the pickle's tensor records only. Errors name the file and what was expected.
+Result<CheckpointInfo> inspectCheckpoint(const std::string &path);
+
 } // namespace ditstudio

@@ -45,6 +45,10 @@ struct DistributedOptions {
     std::chrono::seconds timeout {300};
 };
 
+/// The torchrun environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) over `defaults`: each
+/// variable that is set overrides its field. Errors name a malformed variable.
+Result<DistributedOptions> distributedFromEnvironment(DistributedOptions defaults = {});
+
 struct TrainRequest {
     std::string dataset = "fashion-mnist"; ///< "fashion-mnist" or an image folder (one subfolder per class)
     std::string datasetDir; ///< idx folder for fashion-mnist (default: Debian's)

@@ -1,4 +1,4 @@
-#include "common/class_names.h"
+#include "ditstudio/class_names.h"
 
 #include "common/errors.h"
 

@@ -1,7 +1,7 @@
 // Generated from resources/data/imagenet-1k-classes.tsv (see ../shared/data/README.md): the 1000
 // ImageNet-1k classes in model index order, comma-separated synonyms. Do not edit by hand;
 // regenerate with scripts/gen_imagenet_classes.py.
-#include "common/class_names.h"
+#include "ditstudio/class_names.h"
 
 namespace ditstudio {
 

@@ -1,7 +1,7 @@
 #include "model/model_loader.h"
 
-#include "common/class_names.h"
 #include "common/errors.h"
+#include "ditstudio/class_names.h"
 #include "io/key_mapping.h"
 #include "io/safetensors.h"
 #include "io/torch_checkpoint.h"
@@ -247,6 +247,11 @@ DiT buildDiT(const LoadedCheckpoint &checkpoint, const torch::Device &device, to
     model->eval();
     model->to(device, dtype);
     return model;
+}
+
+Result<CheckpointInfo> inspectCheckpoint(const std::string &path)
+{
+    return guarded({}, [&] { return describeCheckpoint(path); });
 }
 
 } // namespace ditstudio

@@ -12,6 +12,8 @@
 // the diffusion model's latent scaling (latents = (z - shiftFactor) * scalingFactor).
 // Not thread-safe; call from one thread (the model's worker) at a time.
 
+#include "ditstudio/vae.h"
+
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -59,10 +61,7 @@ struct VaeMoments {
 /// and blended with linear ramps across the overlaps, so that peak memory depends on the tile size,
 /// not on the image size. Results differ slightly from untiled processing (GroupNorm statistics and
 /// the mid-block attention see one tile instead of the whole image).
-struct VaeTiling {
-    int tileSize = 64; ///< tile side in latent pixels (64 -> 512 image pixels for SD)
-    int overlap = 16; ///< overlap between neighbouring tiles in latent pixels (< tileSize)
-};
+// VaeTiling is public (ditstudio/vae.h).
 
 /// ResNet block without time embedding: x + conv2(silu(norm2(conv1(silu(norm1(x)))))), with a 1x1
 /// nin_shortcut when the channel count changes.

@@ -1,7 +1,6 @@
 // The Engine behind the public API: model loading, prompt matching, seeded sampling, previews.
 #include "ditstudio/engine.h"
 
-#include "common/class_names.h"
 #include "common/errors.h"
 #include "core/platform.h"
 #include "core/tensor_image.h"
@@ -9,6 +8,7 @@
 #include "diffusion/preview_projection.h"
 #include "diffusion/probe_recorder.h"
 #include "diffusion/samplers.h"
+#include "ditstudio/class_names.h"
 #include "ditstudio/runtime.h"
 #include "model/model_loader.h"
 #include "model/vae.h"

@@ -2,6 +2,7 @@
 #include "ditstudio/training.h"
 
 #include "common/errors.h"
+#include "training/distributed.h"
 #include "training/trainer.h"
 
 namespace ditstudio {
@@ -17,6 +18,11 @@ Result<TrainResult> train(const TrainRequest &request,
         result.cancelled = result.step < request.totalSteps && cancel.isCancelRequested();
         return result;
     });
+}
+
+Result<DistributedOptions> distributedFromEnvironment(DistributedOptions defaults)
+{
+    return guarded({}, [&] { return distributedOptionsFromEnvironment(defaults); });
 }
 
 } // namespace ditstudio

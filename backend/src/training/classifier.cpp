@@ -69,9 +69,11 @@ void classify(FmnistClassifier &net, const torch::Tensor &images, torch::Tensor 
     features = torch::cat(f);
 }
 
-ClassifierReport trainClassifier(const ClassifierTrainOptions &o, const fs::path &out,
-                                 const std::function<void(int, int, int, double)> &progress,
-                                 const CancelToken &cancel)
+namespace {
+
+ClassifierReport trainOrThrow(const ClassifierTrainOptions &o, const fs::path &out,
+                              const std::function<void(int, int, int, double)> &progress,
+                              const CancelToken &cancel)
 {
     const auto start = std::chrono::steady_clock::now();
     const fs::path dir = o.datasetDir.empty() ? defaultFashionMnistDir() : o.datasetDir;
@@ -123,6 +125,15 @@ ClassifierReport trainClassifier(const ClassifierTrainOptions &o, const fs::path
                        {"seed", std::to_string(o.seed)},
                        {"train_seconds", std::to_string(r.trainSeconds)}});
     return r;
+}
+
+} // namespace
+
+Result<ClassifierReport> trainClassifier(const ClassifierTrainOptions &options, const fs::path &out,
+                                         const std::function<void(int, int, int, double)> &progress,
+                                         const CancelToken &cancel)
+{
+    return guarded({}, [&] { return trainOrThrow(options, out, progress, cancel); });
 }
 
 FmnistClassifier loadClassifier(const fs::path &path, std::map<std::string, std::string> *metadata)

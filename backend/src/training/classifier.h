@@ -4,7 +4,7 @@
 // features for a Frechet distance against the test set (the FID recipe of Heusel et al. 2017, with
 // this network in place of Inception, which does not fit 28x28 grayscale images).
 
-#include "ditstudio/cancel_token.h"
+#include "ditstudio/evaluation.h"
 
 #include <torch/torch.h>
 
@@ -29,26 +29,7 @@ struct FmnistClassifierImpl : torch::nn::Module {
 };
 TORCH_MODULE(FmnistClassifier);
 
-struct ClassifierTrainOptions {
-    std::filesystem::path datasetDir; ///< Fashion-MNIST idx files
-    int epochs = 3;
-    int batchSize = 128;
-    double learningRate = 1e-3;
-    unsigned long long seed = 0;
-};
-
-struct ClassifierReport {
-    double testAccuracy = 0;
-    double trainSeconds = 0;
-    int epochs = 0;
-};
-
-/// Train on the 60,000 training images, report accuracy on the 10,000 test images, and save the
-/// weights (safetensors, metadata: test accuracy, epochs, seed) atomically to out.
-ClassifierReport
-trainClassifier(const ClassifierTrainOptions &options, const std::filesystem::path &out,
-                const std::function<void(int epoch, int batch, int batches, double loss)> &progress,
-                const CancelToken &cancel);
+// ClassifierTrainOptions, ClassifierReport and trainClassifier are public (ditstudio/evaluation.h).
 
 /// Load a classifier saved by trainClassifier (eval mode). Throws DitException naming the file.
 FmnistClassifier loadClassifier(const std::filesystem::path &path,

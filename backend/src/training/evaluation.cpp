@@ -1,4 +1,4 @@
-#include "training/evaluation.h"
+#include "ditstudio/evaluation.h"
 
 #include "common/errors.h"
 #include "core/tensor_image.h"
@@ -21,8 +21,10 @@ fs::path defaultClassifierPath()
     return fs::is_regular_file(p, ec) ? p : fs::path();
 }
 
-EvaluationReport evaluateModel(Engine &engine, const EvaluationOptions &o, int keepPerClass,
-                               const std::function<void(int, int)> &progress, const CancelToken &cancel)
+namespace {
+
+EvaluationReport evaluateOrThrow(Engine &engine, const EvaluationOptions &o, int keepPerClass,
+                                 const std::function<void(int, int)> &progress, const CancelToken &cancel)
 {
     const auto start = std::chrono::steady_clock::now();
     if (!engine.hasModel())
@@ -101,6 +103,15 @@ EvaluationReport evaluateModel(Engine &engine, const EvaluationOptions &o, int k
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
+}
+
+} // namespace
+
+Result<EvaluationReport> evaluateModel(Engine &engine, const EvaluationOptions &options, int keepPerClass,
+                                       const std::function<void(int, int)> &progress,
+                                       const CancelToken &cancel)
+{
+    return guarded({}, [&] { return evaluateOrThrow(engine, options, keepPerClass, progress, cancel); });
 }
 
 } // namespace ditstudio

@@ -1,4 +1,4 @@
-#include "training/plot.h"
+#include "ditstudio/plot.h"
 
 #include "common/errors.h"
 #include "ditstudio/inside.h"

@@ -4,13 +4,13 @@
 #include "common/errors.h"
 #include "diffusion/preview_projection.h"
 #include "ditstudio/engine.h"
+#include "ditstudio/plot.h"
 #include "io/safetensors.h"
 #include "model/dit.h"
 #include "model/model_loader.h"
 #include "model/vae_loader.h"
 #include "training/datasets.h"
 #include "training/loss.h"
-#include "training/plot.h"
 
 #include "core/autocast_guard.h"
 

@@ -1,5 +1,14 @@
 #pragma once
-// Class names of a model and prompt matching.
+/// \file class_names.h
+/// Class names of a model and prompt matching: the names a checkpoint carries (or the ImageNet list),
+/// a prompt turned into class conditioning, and suggestions for a half-typed name. Pure functions:
+/// thread-safe, no state; bad prompts come back as Error values naming the unknown or ambiguous word.
+///
+/// Example:
+///     const auto &names = ditstudio::imagenetClassNames();
+///     auto match = ditstudio::matchPrompt("0.7 golden retriever + 0.3 tabby cat", names, 1000);
+///     // match->conditioning.classes: {207, 0.7}, {281, 0.3}
+///     std::string name = ditstudio::displayName(names, 207); // "golden retriever"
 
 #include "ditstudio/engine.h"
 

@@ -1,6 +1,16 @@
 #pragma once
-// Small raster charts and image grids for training reports (loss curves, the learned loss
-// weighting, sample grids), drawn with OpenCV so they need no plotting library.
+/// \file plot.h
+/// Small raster charts and image grids for reports (loss curves, the learned loss weighting, sample
+/// grids, probe heat maps), drawn with OpenCV inside the backend so callers need no plotting library.
+/// Pure functions of their arguments: thread-safe, no state. Every function returns an RGB Image;
+/// empty input gives a blank chart with its axes and title.
+///
+/// Example:
+///     ditstudio::PlotSeries loss {"loss", {0, 1, 2}, {0.9, 0.5, 0.4}};
+///     ditstudio::PlotOptions options;
+///     options.title = "training loss";
+///     ditstudio::Image chart = ditstudio::renderLinePlot({loss}, options);
+///     ditstudio::writePng("loss.png", chart);
 
 #include "ditstudio/types.h"
 
