@@ -4,41 +4,35 @@
 /// preview with its timeline scrubber and noise chart, progress, the history gallery and the log
 /// as docks, and the File / Generation / View / Help menus. All engine work goes through the
 /// GenerationController, so the GUI thread never blocks on the model.
+///
+/// The window is wiring: it lays out the panels and docks, builds the menus and connects the
+/// features that own the logic: ModelSwitcher (which model is loaded), PromptChecker (the prompt's
+/// completions and verdict), GenerationRunner (a run, step by step, and the last result),
+/// HistoryRecorder (the history and the image files) and InsideFilmExporter.
 
 #include "engine/generation_controller.h"
-#include "engine/generation_types.h"
 #include "generate/generation_settings.h"
 #include "preferences_dialog.h"
 
-#include <QElapsedTimer>
 #include <QImage>
 #include <QMainWindow>
 #include <QString>
 
 #include <memory>
-#include <optional>
 
 class QAction;
-class QComboBox;
-class QCompleter;
 class QDockWidget;
-class QDoubleSpinBox;
-class QLabel;
-class QLineEdit;
-class QProgressBar;
-class QPushButton;
-class QSpinBox;
-class QStringListModel;
-class QTimer;
-class QToolButton;
-class HistoryPanel;
-class InsidePanel;
-class HistoryStore;
+class GenerationRunner;
 class GeneratePanel;
+class HistoryPanel;
+class HistoryRecorder;
+class HistoryStore;
+class InsidePanel;
 class JobQueueView;
 class LogPanel;
+class ModelSwitcher;
 class PreviewPanel;
-struct HistoryEntry;
+class PromptChecker;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -84,10 +78,10 @@ public:
     PreviewPanel *previewPanel() const { return m_preview; }
     LogPanel *logPanel() const { return m_logPanel; }
     /// The last completed image (null before the first one) and what made it.
-    QImage resultImage() const { return m_result; }
-    GenerationSettings resultSettings() const { return m_resultSettings; }
+    QImage resultImage() const;
+    GenerationSettings resultSettings() const;
     /// History id of the last completed image (0 when none or not recorded).
-    qint64 resultHistoryId() const { return m_resultHistoryId; }
+    qint64 resultHistoryId() const;
     /// Edit → Preferences (output folder, auto-save, theme, smoothing, threads, default device).
     void showPreferences();
     /// The image editor, starting from `image` (the current result when null), with the panel's
@@ -116,71 +110,22 @@ private:
     void readSettings();
     void writeSettings() const;
     void updateActions();
-    void updateModelCombo();
-    void rememberRecentModel(const QString &path);
-    ModelLoadSpec loadSpec(const QString &path) const;
-    void reloadWithPanelOptions();
-
-    void onModelLoaded(const ModelSummary &model);
-    /// Add the CUDA devices to the device list once the engine module is in (first load result).
-    void addEngineDevices();
-    void onLoadFailed(const QString &message);
-    void onItemStarted(int index, int count, quint64 seed, const QString &conditioning);
-    void onStepFinished(int step, int total, double timestep, double sigma, double elapsedSeconds);
-    void onPreviewReady(const QImage &xt, const QImage &x0, int step);
-    void keepOnScreen();
-    void onItemFinished(quint64 jobId, const QImage &image, quint64 seed, double seconds,
-                        const QString &conditioning);
-    void onFinished(const GenerationOutcome &outcome);
-    void onPromptChecked(const PromptCheck &check);
-    void schedulePromptCheck();
-    void setPromptStatus(const QString &text, const QString &color);
-    qint64 recordResult(const QImage &image, quint64 seed, double seconds, int steps,
-                        const QString &conditioning);
-    qint64 recordEntry(const QImage &image, const GenerationSettings &settings, const QString &conditioning,
-                       double seconds, int steps);
-    QString autoSave(const QImage &image, const GenerationSettings &settings, const QString &conditioning);
-    void showHistoryEntry(const HistoryEntry &entry);
-    /// The Inside view asked to re-run the last result with interventions (same seed).
-    void startIntervention(const ditstudio::Interventions &interventions, const QString &description);
-    /// The Inside view's overlay frames as a video (encoded by the engine module off the GUI thread).
-    void exportInsideFilm();
-
-    void onModelComboActivated(int index);
-    void openModelDialog();
-    void openDiffusersDialog();
     void openImageDialog();
-    void chooseVae();
-    void saveImage();
-    void showAbout();
-    void showShortcuts();
     void applyPreferences(const Preferences &prefs);
     void showGrid(const QList<QPair<QImage, QString>> &items, const QString &title);
-    void showError(const QString &title, const QString &message);
-    QString modelDialogDir() const;
+    void showStatus(const QString &text, int timeoutMs);
 
     std::unique_ptr<GenerationController> m_controller; // destroyed (thread joined) before the widgets
     std::unique_ptr<HistoryStore> m_history;
 
-    // Generate panel.
-    GeneratePanel *m_generatePanel
-        = nullptr; ///< owns the fields; the window keeps pointers to those it wires
-    QComboBox *m_modelCombo = nullptr;
-    QLineEdit *m_vaePath = nullptr;
-    QToolButton *m_vaeBrowse = nullptr;
-    QComboBox *m_device = nullptr;
-    QComboBox *m_precision = nullptr;
-    QLineEdit *m_prompt = nullptr;
-    QLabel *m_promptStatus = nullptr;
-    QCompleter *m_completer = nullptr;
-    QStringListModel *m_completionModel = nullptr;
-    QPushButton *m_generateButton = nullptr;
-    QToolButton *m_cancelButton = nullptr;
-    QTimer *m_promptTimer = nullptr;
+    // The features the window wires (each owns its logic; all are children of the window).
+    GeneratePanel *m_generatePanel = nullptr; ///< owns the fields
+    ModelSwitcher *m_models = nullptr;
+    PromptChecker *m_prompts = nullptr;
+    HistoryRecorder *m_recorder = nullptr;
+    GenerationRunner *m_runner = nullptr;
 
     PreviewPanel *m_preview = nullptr;
-    QProgressBar *m_progress = nullptr;
-    QLabel *m_modelLabel = nullptr;
     QDockWidget *m_historyDock = nullptr;
     HistoryPanel *m_historyPanel = nullptr;
     QDockWidget *m_logDock = nullptr;
@@ -189,36 +134,7 @@ private:
     LogPanel *m_logPanel = nullptr;
     QDockWidget *m_insideDock = nullptr;
     InsidePanel *m_insidePanel = nullptr;
-
-    QAction *m_openModelAction = nullptr;
-    QAction *m_openFolderAction = nullptr;
-    QAction *m_openImageAction = nullptr;
     QAction *m_saveAction = nullptr;
-    QAction *m_autoSaveAction = nullptr;
-    QAction *m_generateAction = nullptr;
-    QAction *m_cancelAction = nullptr;
-    QAction *m_cancelAfterAction = nullptr;
 
-    // The running job.
-    GenerationSettings m_jobSettings;
-    int m_jobItem = 0;
-    int m_jobItems = 0;
-    QElapsedTimer m_jobTimer;
-
-    // The last result.
-    QImage m_result;
-    GenerationSettings m_resultSettings;
-    QString m_resultConditioning;
-    qint64 m_resultHistoryId = 0;
-
-    // An Inside-view intervention re-run (same settings and seed as the last result): its job id.
-    quint64 m_interventionJob = 0;
-
-    std::optional<PromptCheck> m_promptCheck; ///< the worker's verdict on the current prompt text
-    bool m_fallBackToDefault = false; ///< the start-up load of the last model: try the default if it fails
-    bool m_startupPending = false; ///< ready() not emitted yet
-    QList<QPair<QImage, QString>> m_lastBatch; ///< the last job's images with captions (grid view)
     Preferences m_prefs;
-    bool m_engineDevicesListed = false;
-    bool m_applyingSettings = false;
 };
