@@ -2,6 +2,8 @@
 
 #include "common/atomic_file.h"
 #include "common/errors.h"
+#include "core/tensor_image.h"
+#include "diffusion/class_sampling.h"
 #include "diffusion/preview_projection.h"
 #include "ditstudio/engine.h"
 #include "ditstudio/plot.h"
@@ -21,6 +23,7 @@
 #include <chrono>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 namespace ditstudio {
@@ -185,32 +188,31 @@ void writeWeightingPlot(const fs::path &dir, LossWeighting w, const GaussianDiff
     (void)writePng((dir / "weighting.png").string(), renderLinePlot(series, po), {}, true);
 }
 
-// A grid of up to 10 classes x 8 samples from the saved EMA weights (DDPM, cfg 4, seed 0).
-void writeSampleGrid(const fs::path &dir, long long step, int numClasses, int steps,
-                     const std::string &vaePath)
+// A grid of up to 10 classes x 8 samples from the EMA weights in memory (DDPM, cfg 4, seed 8c for
+// class c: what the engine gives for the saved model.safetensors with the same settings). Latent
+// runs decode through the run's VAE, loaded on the first grid.
+void writeSampleGrid(const fs::path &dir, long long step, DiTImpl &ema, int steps, const std::string &vaePath,
+                     std::optional<AutoencoderKL> &vae)
 {
-    Engine engine;
-    LoadOptions lo;
-    lo.vaePath = vaePath;
-    auto loaded = engine.loadModel((dir / "model.safetensors").string(), lo);
-    if (!loaded.ok()) {
-        spdlog::warn("sample grid skipped: {}", loaded.error().message);
-        return;
-    }
     std::vector<Image> images;
-    for (int c = 0; c < std::min(numClasses, 10); ++c) {
-        GenerateRequest req;
-        req.conditioning = Conditioning {{{c, 1.0}}};
-        req.batch = 8;
-        req.steps = steps;
-        req.seed = static_cast<std::uint64_t>(c) * 8;
-        req.wantPreviews = false;
-        auto r = engine.generate(req);
-        if (!r.ok()) {
-            spdlog::warn("sample grid skipped: {}", r.error().message);
-            return;
+    try {
+        if (!vaePath.empty() && !vae)
+            vae = loadVae(vaePath);
+        ClassSamplingOptions so;
+        so.steps = steps;
+        for (int c = 0; c < std::min(ema.m_config.numClasses, 10); ++c) {
+            so.seed = static_cast<std::uint64_t>(c) * 8;
+            torch::Tensor x0 = sampleClasses(ema, std::vector<std::int64_t>(8, c), so);
+            if (vae) {
+                torch::NoGradGuard noGrad;
+                x0 = (*vae)->decodeLatents(x0);
+            }
+            const auto row = tensorToImages(x0);
+            images.insert(images.end(), row.begin(), row.end());
         }
-        images.insert(images.end(), r->images.begin(), r->images.end());
+    } catch (const std::exception &e) {
+        spdlog::warn("sample grid skipped: {}", e.what());
+        return;
     }
     const int scale = images[0].width < 64 ? 2 : 1;
     fs::create_directories(dir / "samples");
@@ -218,7 +220,7 @@ void writeSampleGrid(const fs::path &dir, long long step, int numClasses, int st
     std::snprintf(name, sizeof name, "step_%07lld.png", step);
     const Image grid = makeImageGrid(images, 8, scale, 2);
     (void)writePng((dir / "samples" / name).string(), grid,
-                   {{"ditstudio", "rows: classes; 50 DDPM steps, cfg 4"}}, true);
+                   {{"ditstudio", "rows: classes; " + std::to_string(steps) + " DDPM steps, cfg 4"}}, true);
     (void)writePng((dir / "samples" / "latest.png").string(), grid, {}, true);
 }
 
@@ -332,6 +334,7 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         latents = encodeDataset(data, o.vaePath, o.dataset, out, writer, cancel);
 
     DiT model(nullptr), ema(nullptr);
+    std::optional<AutoencoderKL> gridVae; // the sample grids' decoder (latent runs), loaded once
     UncertaintyNet unet(nullptr);
     {
         std::lock_guard<std::mutex> lock(g_initMutex);
@@ -478,7 +481,7 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
         writeLossPlot(out);
         writeWeightingPlot(out, o.weighting, diffusion, o.minSnrGamma, unet ? &unet : nullptr);
         if (o.sampleEvery > 0 && atStep % o.sampleEvery == 0)
-            writeSampleGrid(out, atStep, cfg.numClasses, o.sampleSteps, o.vaePath);
+            writeSampleGrid(out, atStep, *ema, o.sampleSteps, o.vaePath, gridVae);
     };
 
     std::ofstream log;

@@ -1,3 +1,5 @@
+// Sample-quality evaluation (ditstudio/evaluation.h): lives with the engine because it samples
+// through a loaded Engine; the classifier it scores with is in training/.
 #include "ditstudio/evaluation.h"
 
 #include "common/errors.h"
