@@ -391,7 +391,7 @@ void MainWindow::showStatus(const QString &text, int timeoutMs)
     statusBar()->showMessage(text, timeoutMs);
 }
 
-// ---- what the features do, for the menus, the tests and gui_main.cpp ----
+// ---- what the features do, for the menus, the tests and app/gui/main.cpp ----
 
 bool MainWindow::isUsable() const
 {

@@ -16,10 +16,17 @@ namespace ditstudio::cli {
 
 // Families register here: one declaration pair each, plus one dispatch line in cli.cpp's run().
 
-// cli_vae.cpp: Stable Diffusion VAE encode/decode, and `bench --preview` (preview cost vs a DiT step).
+// cli_vae.cpp: Stable Diffusion VAE encode/decode.
 int cmdVae(const std::vector<std::string> &argv);
 std::string usageVae();
+
+// cli_bench.cpp: the forward benchmark; bench --preview and bench --probes take the whole argv.
+int cmdBench(const Args &a);
 int cmdBenchPreview(const std::vector<std::string> &argv);
+int cmdBenchProbes(const std::vector<std::string> &argv);
+
+// cli_train.cpp: training a DiT (ditstudio/training.h).
+int cmdTrain(const Args &a);
 
 // cli_evaluate.cpp: Fashion-MNIST evaluation classifier and sample-quality evaluation.
 int cmdEvaluate(const std::vector<std::string> &argv);
@@ -34,8 +41,8 @@ std::string usageEdit();
 int cmdVideo(const std::vector<std::string> &argv);
 std::string usageVideo();
 
-// cli_generation.cpp: the sampling flags every sampling family accepts (model, prompt/class, steps,
-// sampler, eta, cfg, seed, device, dtype, ...). --class A,B,... gives one class per image.
+// cli_generation.cpp: generate, and the sampling flags every sampling family accepts (model, prompt/class,
+// steps, sampler, eta, cfg, seed, device, dtype, ...). --class A,B,... gives one class per image.
 extern const std::set<std::string> kGenerationKeys;
 /// --device, --labels, --vae, --dtype.
 LoadOptions loadOptionsFromFlags(const Args &a);
@@ -49,14 +56,16 @@ std::optional<GenerateResult> generateInterruptibly(Engine &engine, const Genera
                                                     const GenerateObserver &observer);
 /// The starting noise of --init-noise: tensor "z" [batch, C, H, W] of a safetensors file.
 HostTensor initNoiseFromFile(const std::string &path);
+int cmdGenerate(const Args &a);
 
 // cli_explain.cpp: what happens inside the transformer while it samples (probes, interventions).
 int cmdExplain(const std::vector<std::string> &argv);
-/// `bench --probes`: ms per step with every probe off vs on, same request.
-int cmdBenchProbes(const std::vector<std::string> &argv);
 std::string usageExplain();
-// cli_models.cpp: the catalogue of official models and their resumable, verified download.
+// cli_models.cpp: the catalogue of official models and their resumable, verified download; inspect
+// (what a checkpoint holds) and classes (its class names, or those closest to a text).
 int cmdModels(const std::vector<std::string> &argv);
+int cmdInspect(const Args &a);
+int cmdClasses(const Args &a);
 std::string usageModels();
 
 } // namespace ditstudio::cli

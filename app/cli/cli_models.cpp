@@ -2,7 +2,10 @@
 // same implementation as the app's "Get models" dialog).
 #include "cli/cli_commands.h"
 #include "cli/cli_common.h"
+#include "ditstudio/class_names.h"
+#include "ditstudio/model_info.h"
 #include "ditstudio/models.h"
+#include "ditstudio/runtime.h"
 
 #include <nlohmann/json.hpp>
 
@@ -208,6 +211,83 @@ int cmdModels(const std::vector<std::string> &argv)
     if (argv[1] == "get")
         return cmdGet(a);
     throw UsageError("models: unknown command '" + argv[1] + "' (expected list or get)");
+}
+
+namespace {
+
+nlohmann::json infoJson(const CheckpointInfo &info)
+{
+    const auto &c = info.config;
+    return {{"path", info.path},
+            {"format", info.format},
+            {"layout", info.layout},
+            {"family", info.family},
+            {"architecture", c.name()},
+            {"input_size", c.inputSize},
+            {"patch_size", c.patchSize},
+            {"in_channels", c.inChannels},
+            {"hidden_size", c.hiddenSize},
+            {"depth", c.depth},
+            {"num_heads", c.numHeads},
+            {"mlp_ratio", c.mlpRatio},
+            {"num_classes", c.numClasses},
+            {"learn_sigma", c.learnSigma},
+            {"latent_space", info.latentSpace},
+            {"parameters", info.parameterCount},
+            {"dtype", info.dtype},
+            {"class_names", info.classNames.size()}};
+}
+
+} // namespace
+
+int cmdInspect(const Args &a)
+{
+    allowOnly(a, {"--json"}, "inspect");
+    if (a.positional.size() != 1)
+        throw UsageError("inspect: expected one PATH");
+    const auto info = valueOr(inspectCheckpoint(a.positional[0]));
+    if (a.flags.count("--json")) {
+        std::cout << infoJson(info).dump(2) << '\n';
+        return 0;
+    }
+    const auto &c = info.config;
+    std::cout << "path:          " << info.path << '\n'
+              << "format:        " << info.format << " (" << info.layout << " layout)\n"
+              << "architecture:  " << c.name() << " (family " << info.family << ")\n"
+              << "input_size:    " << c.inputSize
+              << (info.latentSpace ? " (latent; image " + std::to_string(c.inputSize * 8) + " px)"
+                                   : " (pixels)")
+              << '\n'
+              << "patch_size:    " << c.patchSize << '\n'
+              << "in_channels:   " << c.inChannels << '\n'
+              << "hidden_size:   " << c.hiddenSize << '\n'
+              << "depth:         " << c.depth << '\n'
+              << "num_heads:     " << c.numHeads << '\n'
+              << "num_classes:   " << c.numClasses << (info.classNames.empty() ? " (no names)" : " (named)")
+              << '\n'
+              << "learn_sigma:   " << (c.learnSigma ? "true" : "false") << '\n'
+              << "parameters:    " << info.parameterCount << '\n'
+              << "dtype:         " << info.dtype << '\n';
+    return 0;
+}
+
+int cmdClasses(const Args &a)
+{
+    allowOnly(a, {"--model", "--json", "--log-level"}, "classes");
+    const std::string modelPath = opt(a, "--model", defaultModelPath());
+    if (modelPath.empty())
+        fail(ErrorCode::NotFound, "no --model given and the embedded default model was not found");
+    const auto info = valueOr(inspectCheckpoint(modelPath));
+    std::vector<int> ids;
+    if (a.positional.empty()) {
+        for (int i = 0; i < static_cast<int>(info.classNames.size()); ++i)
+            ids.push_back(i);
+    } else {
+        ids = closestClasses(a.positional[0], info.classNames, 10);
+    }
+    for (int id : ids)
+        std::cout << id << '\t' << info.classNames[id] << '\n';
+    return 0;
 }
 
 } // namespace ditstudio::cli

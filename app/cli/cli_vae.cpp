@@ -1,5 +1,4 @@
-// ditstudio-cli vae encode|decode (images <-> Stable Diffusion VAE latents in safetensors files) and
-// bench --preview (the per-step preview's cost against one DiT sampling step).
+// ditstudio-cli vae encode|decode: images <-> Stable Diffusion VAE latents in safetensors files.
 #include "cli/cli_commands.h"
 #include "cli/cli_common.h"
 #include "ditstudio/bench.h"
@@ -236,68 +235,6 @@ int cmdVae(const std::vector<std::string> &argv)
 std::string usageVae()
 {
     return kVaeUsage;
-}
-
-int cmdBenchPreview(const std::vector<std::string> &argv)
-{
-    const Args a = parseArgs(argv, 1, {"--preview", "--with-decode"});
-    allowOnly(a,
-              {"--preview", "--with-decode", "--arch", "--image-size", "--batch", "--iters", "--warmup",
-               "--preview-iters", "--vae", "--threads", "--log-level", "--json", "--cache-dir"},
-              "bench --preview");
-    PreviewBenchRequest req;
-    req.arch = opt(a, "--arch", "DiT-XL/2");
-    req.imageSize = static_cast<int>(intOpt(a, "--image-size", 256, 8, 4096));
-    if (req.imageSize % 8)
-        throw UsageError("--image-size must be a multiple of 8");
-    if (auto cfg = ditConfigByName(req.arch, req.imageSize / 8); !cfg.ok())
-        throw UsageError(cfg.error().message);
-    req.batch = static_cast<int>(intOpt(a, "--batch", 2, 1, 1024)); // 2 = one image with CFG
-    req.iters = static_cast<int>(intOpt(a, "--iters", 3, 1, 10000));
-    req.warmup = static_cast<int>(intOpt(a, "--warmup", 1, 0, 1000));
-    req.previewIters = static_cast<int>(intOpt(a, "--preview-iters", 200, 1, 1000000));
-    req.vaePath = opt(a, "--vae");
-    req.cacheDir = opt(a, "--cache-dir");
-    req.withDecode = a.flags.count("--with-decode") > 0;
-    const PreviewBenchReport r = valueOr(benchPreview(req));
-    if (r.fitted)
-        std::cerr << "projection: " << r.projectionSummary << '\n';
-    nlohmann::json projection = {{"source", r.projectionSource}};
-    if (r.fitted)
-        projection = {{"source", r.projectionSource},        {"from_cache", r.fromCache},
-                      {"fit_seconds", r.fitSeconds},         {"held_out_rmse", r.heldOutRmse},
-                      {"held_out_psnr_db", r.heldOutPsnrDb}, {"fit_rmse", r.fitRmse},
-                      {"baseline_rmse", r.baselineRmse},     {"fixed_matrix_rmse", r.fixedMatrixRmse}};
-    nlohmann::json j = {{"arch", r.arch},
-                        {"image_size", r.imageSize},
-                        {"latent", r.latentShape},
-                        {"dit_batch", r.batch},
-                        {"threads", r.threads},
-                        {"blas", r.blas},
-                        {"step_ms", r.stepMs},
-                        {"preview_ms", r.previewMs},
-                        {"projection_only_ms", r.projectionOnlyMs},
-                        {"preview_percent_of_step", 100.0 * r.previewMs / r.stepMs},
-                        {"target_percent", 2.0},
-                        {"within_target", r.previewMs / r.stepMs < 0.02},
-                        {"projection", projection}};
-    if (r.vaeDecodeMs) {
-        j["vae_decode_ms"] = *r.vaeDecodeMs;
-        j["vae_decode_percent_of_step"] = 100.0 * *r.vaeDecodeMs / r.stepMs;
-    }
-    if (a.flags.count("--json")) {
-        std::cout << j.dump(2) << '\n';
-    } else {
-        std::printf("%s @%dpx, DiT forward batch %d: %.1f ms/step; preview of x_t + x0 (%s): %.3f ms "
-                    "(projection alone %.3f ms) = %.4f%% of a step (target < 2%%: %s)\n",
-                    r.arch.c_str(), r.imageSize, r.batch, r.stepMs, r.projectionSource.c_str(), r.previewMs,
-                    r.projectionOnlyMs, 100.0 * r.previewMs / r.stepMs,
-                    r.previewMs / r.stepMs < 0.02 ? "met" : "MISSED");
-        if (r.vaeDecodeMs)
-            std::printf("full VAE decode of x0: %.1f ms = %.1f%% of a step\n", *r.vaeDecodeMs,
-                        j["vae_decode_percent_of_step"].get<double>());
-    }
-    return 0;
 }
 
 } // namespace ditstudio::cli

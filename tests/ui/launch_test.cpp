@@ -1,4 +1,4 @@
-// Launch as the app does it (app/gui_main.cpp): the window is built and shown while the engine
+// Launch as the app does it (app/gui/main.cpp): the window is built and shown while the engine
 // module is held back, is usable at once (the prompt takes typing, settings change), and becomes
 // ready for Generate once the module has loaded and the start-up model is in.
 #include "engine/engine_module.h"

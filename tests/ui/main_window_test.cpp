@@ -1299,7 +1299,7 @@ void MainWindowTest::launchTimeToUsableWindow()
 {
     if (ditstudio::defaultModelPath().empty())
         DITSTUDIO_QSKIP("the embedded default model is not installed");
-    // What gui_main does: window, show, load the last (here: the default) model. Printed, not
+    // What app/gui/main.cpp does: window, show, load the last (here: the default) model. Printed, not
     // asserted: timings on a shared CI machine are not a unit-test property.
     QElapsedTimer timer;
     timer.start();
