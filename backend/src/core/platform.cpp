@@ -163,7 +163,9 @@ MappedFile::MappedFile(const std::filesystem::path &path)
     }
     m_size = static_cast<std::size_t>(st.st_size);
     if (m_size > 0) {
-        void *p = ::mmap(nullptr, m_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        // Private and writable: weights can be used in place (no copy), and a stray write only
+        // copies a page instead of faulting.
+        void *p = ::mmap(nullptr, m_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) {
             ::close(fd);
             fail(ErrorCode::IoError, path.string() + ": cannot map: " + std::strerror(errno));
@@ -178,6 +180,18 @@ MappedFile::~MappedFile()
     if (m_data)
         ::munmap(const_cast<unsigned char *>(m_data), m_size);
 }
+
+void MappedFile::release(const void *p, std::size_t n) const
+{
+    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto begin = reinterpret_cast<std::uintptr_t>(p), end = begin + n;
+    const auto mapBegin = reinterpret_cast<std::uintptr_t>(m_data), mapEnd = mapBegin + m_size;
+    if (!m_data || begin < mapBegin || end > mapEnd)
+        return;
+    const std::uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+    if (last > first)
+        ::madvise(reinterpret_cast<void *>(first), last - first, MADV_DONTNEED);
+}
 #else
 MappedFile::MappedFile(const std::filesystem::path &path)
 {
@@ -190,15 +204,17 @@ MappedFile::MappedFile(const std::filesystem::path &path)
     m_size = static_cast<std::size_t>(size.QuadPart);
     m_file = file;
     if (m_size > 0) {
-        HANDLE mapping = CreateFileMappingW(file, nullptr, PAGE_READONLY, 0, 0, nullptr);
+        HANDLE mapping = CreateFileMappingW(file, nullptr, PAGE_WRITECOPY, 0, 0, nullptr);
         if (!mapping) {
             CloseHandle(file);
             fail(ErrorCode::IoError, path.string() + ": cannot map");
         }
         m_mapping = mapping;
-        m_data = static_cast<const unsigned char *>(MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0));
+        m_data = static_cast<const unsigned char *>(MapViewOfFile(mapping, FILE_MAP_COPY, 0, 0, 0));
     }
 }
+
+void MappedFile::release(const void *, std::size_t) const { }
 
 MappedFile::~MappedFile()
 {

@@ -31,7 +31,8 @@ std::filesystem::path executableDir();
 
 namespace ditstudio::platform {
 
-/// A read-only memory map of a whole file. Throws DitException (IoError) naming the file on failure.
+/// A private (copy-on-write) memory map of a whole file: the file is never changed; a write to a page
+/// gives this process its own copy of that page. Throws DitException (IoError) naming the file.
 class MappedFile {
 public:
     explicit MappedFile(const std::filesystem::path &path);
@@ -40,6 +41,10 @@ public:
     MappedFile &operator=(const MappedFile &) = delete;
 
     const unsigned char *data() const { return m_data; }
+    /// Let the OS drop the pages that lie wholly inside [p, p + n) from this process's memory; they
+    /// are read from the file again if touched. Only for ranges that were never written. No-op where
+    /// the platform has no such call, and for ranges outside the map.
+    void release(const void *p, std::size_t n) const;
     std::size_t size() const { return m_size; }
 
 private:

@@ -206,6 +206,7 @@ StateDict load(const std::filesystem::path &path)
     sd.source = path.string();
     sd.container = "safetensors";
     sd.metadata = header.metadata;
+    sd.mapping = mapped;
     for (const auto &e : header.entries) {
         const DTypeInfo *dt = findDType(e.dtype);
         const unsigned char *ptr = mapped->data() + header.dataStart + e.begin;
@@ -213,7 +214,8 @@ StateDict load(const std::filesystem::path &path)
         if (e.end == e.begin) {
             t = torch::empty(e.shape, torch::TensorOptions().dtype(dt->type));
         } else if (reinterpret_cast<uintptr_t>(ptr) % dt->size == 0) {
-            // Zero-copy: the tensor keeps the mapping alive. Read-only memory: never write to it.
+            // Zero-copy: the tensor keeps the mapping alive. A private map: writing copies the page,
+            // the file never changes.
             auto keep = mapped;
             t = torch::from_blob(
                 const_cast<unsigned char *>(ptr), e.shape, [keep](void *) {},

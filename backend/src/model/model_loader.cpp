@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 namespace ditstudio {
@@ -208,7 +209,8 @@ CheckpointInfo describeCheckpoint(const fs::path &path)
 }
 
 void loadIntoModule(torch::nn::Module &module, const StateDict &sd, const std::string &what,
-                    const std::vector<std::string> &optionalKeys)
+                    const std::vector<std::string> &optionalKeys,
+                    const std::optional<WeightPlacement> &placement)
 {
     torch::NoGradGuard noGrad;
     std::set<std::string> used;
@@ -228,7 +230,19 @@ void loadIntoModule(torch::nn::Module &module, const StateDict &sd, const std::s
                      + shapeText(dst.sizes()) + " for " + what);
         if (!src.is_floating_point())
             fail(ErrorCode::FormatError, sd.source + ": tensor '" + name + "' is not floating point");
-        dst.copy_(src);
+        if (placement) {
+            // .to() returns src itself when it already matches: the module then uses the mapped
+            // weights in place. Otherwise the converted copy replaces them and the file's pages of
+            // this tensor are dropped (they were only read).
+            torch::Tensor placed = src.to(placement->device, placement->dtype);
+            if (!placed.is_contiguous())
+                placed = placed.contiguous();
+            if (sd.mapping && !placed.is_same(src) && src.is_contiguous())
+                sd.mapping->release(src.data_ptr(), src.nbytes());
+            dst.set_data(placed);
+        } else {
+            dst.copy_(src);
+        }
         used.insert(name);
     };
     for (auto &p : module.named_parameters())
@@ -242,10 +256,29 @@ void loadIntoModule(torch::nn::Module &module, const StateDict &sd, const std::s
 
 DiT buildDiT(const LoadedCheckpoint &checkpoint, const torch::Device &device, torch::ScalarType dtype)
 {
-    DiT model(checkpoint.info.config);
-    loadIntoModule(*model, checkpoint.weights, checkpoint.info.config.name(), {"pos_embed"});
+    // Built directly in the target precision: a bf16 model never holds a full fp32 set of freshly
+    // initialised weights beside the loaded ones (peak memory ~ one copy of the weights). The
+    // default dtype is process-wide, so the scope is short and serialised.
+    DiT model(nullptr);
+    {
+        static std::mutex defaultDTypeMutex;
+        std::lock_guard<std::mutex> lock(defaultDTypeMutex);
+        const auto previous = torch::get_default_dtype();
+        const bool lowPrecision = dtype == torch::kBFloat16 || dtype == torch::kFloat16;
+        if (lowPrecision)
+            torch::set_default_dtype(c10::scalarTypeToTypeMeta(dtype));
+        try {
+            model = DiT(checkpoint.info.config);
+        } catch (...) {
+            torch::set_default_dtype(previous);
+            throw;
+        }
+        torch::set_default_dtype(previous);
+    }
+    loadIntoModule(*model, checkpoint.weights, checkpoint.info.config.name(), {"pos_embed"},
+                   WeightPlacement {device, dtype});
     model->eval();
-    model->to(device, dtype);
+    model->to(device, dtype); // what was not in the file (pos_embed); placed weights stay as they are
     return model;
 }
 

@@ -569,7 +569,7 @@ VaeCheckpointInfo describeVaeCheckpoint(const fs::path &path)
 AutoencoderKL buildVae(const LoadedVae &vae, const torch::Device &device, torch::ScalarType dtype)
 {
     AutoencoderKL model(vae.info.config);
-    loadIntoModule(*model, vae.weights, vae.info.config.describe());
+    loadIntoModule(*model, vae.weights, vae.info.config.describe(), {}, WeightPlacement {device, dtype});
     model->eval();
     model->to(device, dtype);
     return model;
