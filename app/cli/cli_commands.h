@@ -46,7 +46,8 @@ std::string usageVideo();
 extern const std::set<std::string> kGenerationKeys;
 /// --device, --labels, --vae, --dtype.
 LoadOptions loadOptionsFromFlags(const Args &a);
-/// --steps, --sampler (req.sampler is the default), --eta, --cfg, --cfg-channels, --cfg-interval,
+/// --steps, --sampler (req.steps and req.sampler are the defaults), --eta, --cfg, --cfg-channels,
+/// --cfg-interval,
 /// --karras, --seed into req.
 void samplingFromFlags(const Args &a, GenerateRequest &req);
 GenerateRequest generationFromFlags(const Args &a, Engine &engine, SamplerKind defaultSampler,

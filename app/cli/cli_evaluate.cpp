@@ -2,6 +2,7 @@
 #include "cli/cli_commands.h"
 #include "cli/cli_common.h"
 #include "ditstudio/class_names.h"
+#include "ditstudio/defaults.h"
 #include "ditstudio/engine.h"
 #include "ditstudio/evaluation.h"
 #include "ditstudio/plot.h"
@@ -23,7 +24,7 @@ std::string usageEvaluate()
     return R"(
 evaluate options (Fashion-MNIST models: pixel 28x28, 10 classes):
   --model PATH (default: the embedded model)  --classifier PATH (default: beside the embedded model)
-  --samples-per-class N (100)  --batch N (50)  --steps N (50)  --sampler NAME (ddpm)  --cfg F (4)
+  --samples-per-class N (100)  --batch N (50)  --steps N (10)  --sampler NAME (dpmpp-2m)  --cfg F (4)
   --eta F  --seed N (0)  --cache N (1: off)  --dataset-dir DIR  --grid FILE.png (first 10 samples of every class)
   --overwrite  --json  --quiet
 train-classifier options:
@@ -77,8 +78,9 @@ int cmdEvaluate(const std::vector<std::string> &argv)
     o.datasetDir = opt(a, "--dataset-dir");
     o.samplesPerClass = static_cast<int>(intOpt(a, "--samples-per-class", 100, 2, 100000));
     o.batch = static_cast<int>(intOpt(a, "--batch", 50, 1, 4096));
-    o.sampling.steps = static_cast<int>(intOpt(a, "--steps", 50, 1, 1000));
-    o.sampling.sampler = parsedOpt(a, "--sampler", parseSampler, o.sampling.sampler);
+    // The app's default settings unless given (ditstudio/defaults.h): what a user sees.
+    o.sampling.steps = static_cast<int>(intOpt(a, "--steps", kDefaultSteps, 1, 1000));
+    o.sampling.sampler = parsedOpt(a, "--sampler", parseSampler, kDefaultSampler);
     o.sampling.cfgScale = floatOptIn(a, "--cfg", 4.0, 0.0, 100.0);
     o.sampling.eta = floatOptIn(a, "--eta", 0.0, 0.0, 10.0);
     o.sampling.seed = static_cast<std::uint64_t>(intOpt(a, "--seed", 0, 0, 1LL << 62));

@@ -2,6 +2,7 @@
 // model and fill a GenerateRequest the way `generate` reads its flags.
 #include "cli/cli_commands.h"
 #include "ditstudio/class_names.h"
+#include "ditstudio/defaults.h"
 #include "ditstudio/tensor_file.h"
 
 #include <nlohmann/json.hpp>
@@ -39,7 +40,7 @@ LoadOptions loadOptionsFromFlags(const Args &a)
 
 void samplingFromFlags(const Args &a, GenerateRequest &req)
 {
-    req.steps = static_cast<int>(intOpt(a, "--steps", 50, 1, 1000));
+    req.steps = static_cast<int>(intOpt(a, "--steps", req.steps, 1, 1000)); // req's steps are the default
     req.sampler = parsedOpt(a, "--sampler", parseSampler, req.sampler);
     req.eta = floatOpt(a, "--eta", 0.0);
     req.cfgScale = floatOpt(a, "--cfg", 4.0);
@@ -159,6 +160,8 @@ int cmdGenerate(const Args &a)
     if (!a.positional.empty())
         throw UsageError("generate: unexpected argument '" + a.positional[0] + "'");
     GenerateRequest req;
+    req.sampler = kDefaultSampler; // the app's defaults (ditstudio/defaults.h) when none are given
+    req.steps = kDefaultSteps;
     const LoadOptions lo = loadOptionsFromFlags(a);
     req.vaePreviewEvery = static_cast<int>(intOpt(a, "--vae-preview-every", 0, 0, 100000));
     if (req.vaePreviewEvery > 0 && (lo.vaePath.empty() || !a.options.count("--preview-dir")))

@@ -2,6 +2,8 @@
 #include "cli_runner.h"
 #include "test_util.h"
 
+#include "ditstudio/defaults.h"
+
 #include "cli/cli.h"
 #include "io/safetensors.h"
 
@@ -76,6 +78,18 @@ TEST_F(CliTest, GenerateFromEveryContainerGivesTheSameImage)
     }
     for (size_t i = 1; i < latents.size(); ++i)
         EXPECT_TRUE(torch::equal(latents[0], latents[i])) << "container " << i;
+}
+
+TEST_F(CliTest, GenerateWithoutSamplerOrStepsUsesTheAppsDefaults)
+{
+    const auto r
+        = runCli({"generate", "--class", "3", "--out", (m_tmp / "d.png").string(), "--json", "--quiet"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["sampler"], samplerName(kDefaultSampler));
+    EXPECT_EQ(j["steps"], kDefaultSteps);
+    EXPECT_EQ(j["steps_done"], kDefaultSteps);
+    EXPECT_EQ(j["sampler"], "dpmpp-2m") << "the default chosen by measurement (MODEL_CARD.md)";
 }
 
 TEST_F(CliTest, GenerateIntoDirectoryNamesFilesAndRefusesOverwrite)

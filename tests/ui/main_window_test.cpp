@@ -584,7 +584,8 @@ void MainWindowTest::windowSavesPngWithParameters()
     QVERIFY2(parameters.startsWith(QStringLiteral("#5\n")), qPrintable(parameters));
     QVERIFY(parameters.contains(QStringLiteral("Steps: 3")));
     QVERIFY(parameters.contains(QStringLiteral("Seed: 99")));
-    QVERIFY(parameters.contains(QStringLiteral("Sampler: ddpm")));
+    // The app's default sampler (ditstudio/defaults.h): the window was left at its defaults.
+    QVERIFY(parameters.contains(QStringLiteral("Sampler: dpmpp-2m")));
     const auto image = ditstudio::readImage(path.toStdString());
     QVERIFY(image.ok());
     QCOMPARE(image->width, 8);
@@ -709,7 +710,7 @@ void MainWindowTest::settingsJsonAndParametersRoundTrip()
     QCOMPARE(parsed->modelHash, QStringLiteral("q1:abc"));
     QCOMPARE(parsed->modelArchitecture, s.modelArchitecture); // commas inside a value survive
 
-    // An AUTOMATIC1111 file: unknown sampler names fall back, the rest is read.
+    // An AUTOMATIC1111 file: its names for our samplers map to ours, the rest is read.
     const auto a1111 = GenerationSettings::fromParametersText(QStringLiteral(
         "a sneaker\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 42, "
         "Size: 512x512, Model hash: 6ce0161689"));
@@ -717,7 +718,17 @@ void MainWindowTest::settingsJsonAndParametersRoundTrip()
     QCOMPARE(a1111->prompt, QStringLiteral("a sneaker"));
     QCOMPARE(a1111->steps, 20);
     QCOMPARE(a1111->seed, quint64(42));
-    QCOMPARE(a1111->sampler, QStringLiteral("ddpm"));
+    QCOMPARE(a1111->sampler, QStringLiteral("euler-a"));
+    for (const auto &[theirs, ours] :
+         QList<QPair<QString, QString>> {{QStringLiteral("DPM++ 2M Karras"), QStringLiteral("dpmpp-2m")},
+                                         {QStringLiteral("Euler"), QStringLiteral("euler")},
+                                         {QStringLiteral("DDIM"), QStringLiteral("ddim")},
+                                         {QStringLiteral("LMS"), QStringLiteral("dpmpp-2m")}}) {
+        const auto other = GenerationSettings::fromParametersText(
+            QStringLiteral("a coat\nSteps: 20, Sampler: %1, CFG scale: 7, Seed: 1").arg(theirs));
+        QVERIFY(other);
+        QCOMPARE(other->sampler, ours); // LMS is not ours: the default sampler
+    }
 
     QString error;
     QVERIFY(!GenerationSettings::fromParametersText(QStringLiteral("just a caption"), &error));

@@ -14,6 +14,7 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include "ditstudio/defaults.h"
 #include "ditstudio/engine.h"
 
 #include <limits>
@@ -154,13 +155,14 @@ GeneratePanel::GeneratePanel(QWidget *parent) : QWidget(parent)
     m_steps = new QSpinBox(panel);
     m_steps->setObjectName(QStringLiteral("steps"));
     m_steps->setRange(1, 1000);
-    m_steps->setValue(50);
+    m_steps->setValue(ditstudio::kDefaultSteps);
     m_steps->setToolTip(tr("Number of sampling steps"));
     sampling->addRow(tr("S&teps"), m_steps);
     m_sampler = new QComboBox(panel);
     m_sampler->setObjectName(QStringLiteral("sampler"));
     for (const auto &name : ditstudio::samplerNames())
         m_sampler->addItem(QString::fromStdString(name));
+    m_sampler->setCurrentText(QString::fromLatin1(ditstudio::samplerName(ditstudio::kDefaultSampler)));
     sampling->addRow(tr("Sa&mpler"), m_sampler);
     m_eta = new QDoubleSpinBox(panel);
     m_eta->setObjectName(QStringLiteral("eta"));
@@ -177,7 +179,9 @@ GeneratePanel::GeneratePanel(QWidget *parent) : QWidget(parent)
     m_cache->setToolTip(
         tr("Step caching (FORA): the transformer blocks run in full on every Nth model call and "
            "their attention/MLP outputs are reused in between — about N× fewer block FLOPs, "
-           "slightly different images. Off while Inside records."));
+           "slightly different images. Off while Inside records. Pays off with many steps (DDPM 50: "
+           "the same quality at 1.85× fewer block FLOPs); with few steps, as the default 10 DPM++ steps, "
+           "it costs quality: raise the steps first."));
     sampling->addRow(tr("F&ast mode"), m_cache);
     connect(m_sampler, &QComboBox::currentTextChanged, m_eta,
             [this](const QString &name) { m_eta->setEnabled(name == QLatin1String("ddim")); });
@@ -277,10 +281,13 @@ void GeneratePanel::applySettings(const GenerationSettings &s)
 
 void GeneratePanel::readSettings(const QSettings &s)
 {
-    m_steps->setValue(s.value(kKeySteps, 50).toInt());
+    m_steps->setValue(s.value(kKeySteps, ditstudio::kDefaultSteps).toInt());
     m_guidance->setValue(s.value(kKeyCfg, 4.0).toDouble());
-    const int sampler = m_sampler->findText(s.value(kKeySampler, QStringLiteral("ddpm")).toString());
-    m_sampler->setCurrentIndex(sampler >= 0 ? sampler : 0);
+    const int sampler = m_sampler->findText(
+        s.value(kKeySampler, QString::fromLatin1(ditstudio::samplerName(ditstudio::kDefaultSampler)))
+            .toString());
+    if (sampler >= 0)
+        m_sampler->setCurrentIndex(sampler);
     m_eta->setValue(s.value(kKeyEta, 0.0).toDouble());
     m_cache->setCurrentIndex(qMax(0, m_cache->findData(s.value(kKeyCache, 1).toInt())));
     m_eta->setEnabled(m_sampler->currentText() == QLatin1String("ddim"));

@@ -343,9 +343,26 @@ std::optional<GenerationSettings> GenerationSettings::fromParametersText(const Q
     s.embeddedDefault = model.isEmpty() || model == QLatin1String("embedded default");
     if (!s.embeddedDefault)
         s.modelPath = model; // a file name only: the caller looks for it
-    // A1111 sampler names ("Euler a", "DPM++ 2M") are not ours; fall back to the default then.
-    if (!ditstudio::parseSampler(s.sampler.toStdString()).ok())
-        s.sampler = QStringLiteral("ddpm");
+    // AUTOMATIC1111's names for the samplers we have ("Euler a", "DPM++ 2M Karras", ...; the app has
+    // no Karras schedule switch, so " Karras" only names the sampler); any other falls back to the
+    // default.
+    if (!ditstudio::parseSampler(s.sampler.toStdString()).ok()) {
+        static const QList<QPair<QString, QString>> a1111
+            = {{QStringLiteral("euler a"), QStringLiteral("euler-a")},
+               {QStringLiteral("euler"), QStringLiteral("euler")},
+               {QStringLiteral("dpm++ 2m"), QStringLiteral("dpmpp-2m")},
+               {QStringLiteral("heun"), QStringLiteral("heun")},
+               {QStringLiteral("ddim"), QStringLiteral("ddim")},
+               {QStringLiteral("ddpm"), QStringLiteral("ddpm")}};
+        QString name = s.sampler.trimmed().toLower();
+        if (name.endsWith(QLatin1String(" karras")))
+            name.chop(7);
+        QString ours = QString::fromLatin1(ditstudio::samplerName(ditstudio::kDefaultSampler));
+        for (const auto &[theirs, mine] : a1111)
+            if (name == theirs)
+                ours = mine;
+        s.sampler = ours;
+    }
     if (s.guidedChannels != QLatin1String("3") && s.guidedChannels != QLatin1String("all"))
         s.guidedChannels = QStringLiteral("3");
     if (s.steps < 1 || s.steps > 1000) {

@@ -4,6 +4,7 @@
 /// embeds (an AUTOMATIC1111-style "parameters" text chunk and a "ditstudio" JSON chunk), and what
 /// "Reuse settings" / opening a PNG puts back into the panel.
 
+#include "ditstudio/defaults.h"
 #include "ditstudio/engine.h"
 
 #include <QJsonObject>
@@ -24,8 +25,9 @@ std::optional<SeedMode> parseSeedMode(const QString &text);
 
 struct GenerationSettings {
     QString prompt;
-    int steps = 50;
-    QString sampler = QStringLiteral("ddpm"); ///< ditstudio::samplerName()
+    int steps = ditstudio::kDefaultSteps;
+    QString sampler
+        = QString::fromLatin1(ditstudio::samplerName(ditstudio::kDefaultSampler)); ///< samplerName()
     double cfgScale = 4.0;
     double eta = 0.0;
     QString guidedChannels = QStringLiteral("3"); ///< "3" (official DiT) or "all" (diffusers)
