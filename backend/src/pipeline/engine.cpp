@@ -4,6 +4,7 @@
 #include "common/errors.h"
 #include "core/platform.h"
 #include "core/tensor_image.h"
+#include "diffusion/finite_watch.h"
 #include "diffusion/guidance.h"
 #include "diffusion/preview_projection.h"
 #include "diffusion/probe_recorder.h"
@@ -422,15 +423,13 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
         for (int i = 0; i < b; ++i)
             result.seeds.push_back(request.seed + static_cast<std::uint64_t>(i));
 
+        // NaN or Inf stops the run naming the step; on a GPU without a sync per step (finite_watch.h).
+        FiniteWatch finite;
+        const bool stepsSync = observer.onStep
+            && (request.wantPreviews || request.wantStepTensors || request.vaePreviewEvery > 0
+                || request.probes.any());
         StepFn onStep = [&](const SamplerStep &s) {
-            // A model that produces NaN or Inf stops the run here, naming the step, instead of
-            // finishing on a black or garbage image.
-            if (!torch::isfinite(s.x0).all().item<bool>() || !torch::isfinite(s.xt).all().item<bool>())
-                fail(ErrorCode::NumericError,
-                     "the model produced NaN or Inf at step " + std::to_string(s.index + 1) + " of "
-                         + std::to_string(s.total) + " (timestep "
-                         + std::to_string(static_cast<int>(std::lround(s.timestep)))
-                         + "); nothing was saved. Check the checkpoint, or use fp32");
+            finite.observe(s.index, s.total, s.timestep, s.x0, s.xt, dev.is_cpu() || stepsSync);
             if (observer.onStep) {
                 StepUpdate u;
                 u.step = s.index;
@@ -476,6 +475,7 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
             model->stepCache = &stepCache;
         const auto outcome = runSampler(so, modelFn, xT, noiseFn, onStep);
         model->stepCache = nullptr;
+        finite.check();
         result.modelCalls = static_cast<int>(modelCalls);
         result.fullModelCalls = static_cast<int>(stepCache.active() ? stepCache.refreshes : modelCalls);
         if (stepCache.active())
