@@ -39,10 +39,10 @@ generate options:
   --vae-preview-every N also write a full VAE decode of x0 (stepNNN_I_x0_vae.png) every N steps
   --prompt TEXT         class name(s): "golden retriever", "#207", "0.7 cat + 0.3 dog"
   --class N             class index (instead of --prompt)
-  --steps N             sampling steps (default 10, the app's; see ditstudio/defaults.h)
-  --sampler NAME        ddpm | ddim | dpmpp-2m | euler | euler-a | heun (default dpmpp-2m, the app's)
+  --steps N             sampling steps (default 50, the app's; see ditstudio/defaults.h)
+  --sampler NAME        ddpm | ddim | dpmpp-2m | euler | euler-a | heun (default ddpm, the app's)
   --eta F               DDIM eta (default 0)
-  --cfg F               guidance scale (default 4; 1 disables)
+  --cfg F               guidance scale (default 2, the app's; 1 disables)
   --cfg-channels 3|all  guide the first 3 eps channels (official) or all (default 3)
   --cfg-interval A,B    guide only where t/1000 is in [A, B]
   --karras              Karras sigma spacing for the sigma-space samplers

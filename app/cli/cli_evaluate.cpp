@@ -24,8 +24,8 @@ std::string usageEvaluate()
     return R"(
 evaluate options (Fashion-MNIST models: pixel 28x28, 10 classes):
   --model PATH (default: the embedded model)  --classifier PATH (default: beside the embedded model)
-  --samples-per-class N (100)  --batch N (50)  --steps N (10)  --sampler NAME (dpmpp-2m)  --cfg F (4)
-  --eta F  --seed N (0)  --cache N (1: off)  --dataset-dir DIR  --grid FILE.png (first 10 samples of every class)
+  --samples-per-class N (100)  --batch N (50)  --steps N (50)  --sampler NAME (ddpm)  --cfg F (2)
+  --eta F  --seed N (0)  --cache N (1: off)  --cfg-interval A,B  --cfg-channels 3|all  --karras  --dataset-dir DIR  --grid FILE.png (first 10 samples of every class)
   --overwrite  --json  --quiet
 train-classifier options:
   --dataset-dir DIR  --epochs N (3)  --batch N (128)  --lr F (1e-3)  --seed N (0)  --out FILE  --overwrite
@@ -69,23 +69,40 @@ int cmdEvaluate(const std::vector<std::string> &argv)
 {
     const Args a = parseArgs(argv, 1);
     allowOnly(a,
-              {"--model", "--classifier", "--samples-per-class", "--batch", "--steps", "--sampler", "--cfg",
-               "--eta", "--seed", "--dataset-dir", "--grid", "--overwrite", "--json", "--quiet", "--threads",
-               "--log-level", "--device", "--cache", "--cache-threshold"},
+              {"--model",
+               "--classifier",
+               "--samples-per-class",
+               "--batch",
+               "--steps",
+               "--sampler",
+               "--cfg",
+               "--eta",
+               "--seed",
+               "--dataset-dir",
+               "--grid",
+               "--overwrite",
+               "--json",
+               "--quiet",
+               "--threads",
+               "--log-level",
+               "--device",
+               "--cache",
+               "--cache-threshold",
+               "--cfg-interval",
+               "--cfg-channels",
+               "--karras"},
               "evaluate");
     EvaluationOptions o;
     o.classifierPath = opt(a, "--classifier");
     o.datasetDir = opt(a, "--dataset-dir");
     o.samplesPerClass = static_cast<int>(intOpt(a, "--samples-per-class", 100, 2, 100000));
     o.batch = static_cast<int>(intOpt(a, "--batch", 50, 1, 4096));
-    // The app's default settings unless given (ditstudio/defaults.h): what a user sees.
-    o.sampling.steps = static_cast<int>(intOpt(a, "--steps", kDefaultSteps, 1, 1000));
-    o.sampling.sampler = parsedOpt(a, "--sampler", parseSampler, kDefaultSampler);
-    o.sampling.cfgScale = floatOptIn(a, "--cfg", 4.0, 0.0, 100.0);
-    o.sampling.eta = floatOptIn(a, "--eta", 0.0, 0.0, 10.0);
-    o.sampling.seed = static_cast<std::uint64_t>(intOpt(a, "--seed", 0, 0, 1LL << 62));
-    o.sampling.cacheInterval = static_cast<int>(intOpt(a, "--cache", 1, 1, 8));
-    o.sampling.cacheThreshold = floatOptIn(a, "--cache-threshold", 0.0, 0.0, 10.0);
+    // The app's default settings unless given (ditstudio/defaults.h): what a user sees. The sampling
+    // flags are generate's (cli_generation.cpp).
+    o.sampling.steps = kDefaultSteps;
+    o.sampling.sampler = kDefaultSampler;
+    o.sampling.cfgScale = kDefaultCfgScale;
+    samplingFromFlags(a, o.sampling);
     const std::string grid = opt(a, "--grid");
     if (!grid.empty() && !has(a, "--overwrite") && fs::exists(grid))
         fail(ErrorCode::IoError, grid + ": file exists (use --overwrite to replace it)");

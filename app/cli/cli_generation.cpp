@@ -43,7 +43,7 @@ void samplingFromFlags(const Args &a, GenerateRequest &req)
     req.steps = static_cast<int>(intOpt(a, "--steps", req.steps, 1, 1000)); // req's steps are the default
     req.sampler = parsedOpt(a, "--sampler", parseSampler, req.sampler);
     req.eta = floatOpt(a, "--eta", 0.0);
-    req.cfgScale = floatOpt(a, "--cfg", 4.0);
+    req.cfgScale = floatOpt(a, "--cfg", req.cfgScale); // req's guidance is the default
     const std::string ch = opt(a, "--cfg-channels", "3");
     if (ch != "3" && ch != "all")
         throw UsageError("--cfg-channels: expected 3 or all");
@@ -53,8 +53,14 @@ void samplingFromFlags(const Args &a, GenerateRequest &req)
         const auto comma = v.find(',');
         if (comma == std::string::npos)
             throw UsageError("--cfg-interval: expected FROM,TO (fractions of the 1000 timesteps)");
-        req.guidanceFrom = std::stod(v.substr(0, comma));
-        req.guidanceTo = std::stod(v.substr(comma + 1));
+        try {
+            req.guidanceFrom = std::stod(v.substr(0, comma));
+            req.guidanceTo = std::stod(v.substr(comma + 1));
+        } catch (const std::exception &) {
+            throw UsageError("--cfg-interval: expected FROM,TO as numbers, got '" + v + "'");
+        }
+        if (!(req.guidanceFrom >= 0 && req.guidanceFrom < req.guidanceTo && req.guidanceTo <= 1))
+            throw UsageError("--cfg-interval: expected 0 <= FROM < TO <= 1, got '" + v + "'");
     }
     req.karrasSigmas = has(a, "--karras");
     req.cacheInterval = static_cast<int>(intOpt(a, "--cache", 1, 1, 8));
@@ -162,6 +168,7 @@ int cmdGenerate(const Args &a)
     GenerateRequest req;
     req.sampler = kDefaultSampler; // the app's defaults (ditstudio/defaults.h) when none are given
     req.steps = kDefaultSteps;
+    req.cfgScale = kDefaultCfgScale;
     const LoadOptions lo = loadOptionsFromFlags(a);
     req.vaePreviewEvery = static_cast<int>(intOpt(a, "--vae-preview-every", 0, 0, 100000));
     if (req.vaePreviewEvery > 0 && (lo.vaePath.empty() || !a.options.count("--preview-dir")))

@@ -89,7 +89,7 @@ TEST_F(CliTest, GenerateWithoutSamplerOrStepsUsesTheAppsDefaults)
     EXPECT_EQ(j["sampler"], samplerName(kDefaultSampler));
     EXPECT_EQ(j["steps"], kDefaultSteps);
     EXPECT_EQ(j["steps_done"], kDefaultSteps);
-    EXPECT_EQ(j["sampler"], "dpmpp-2m") << "the default chosen by measurement (MODEL_CARD.md)";
+    EXPECT_EQ(j["cfg"], kDefaultCfgScale);
 }
 
 TEST_F(CliTest, GenerateIntoDirectoryNamesFilesAndRefusesOverwrite)

@@ -141,7 +141,7 @@ GeneratePanel::GeneratePanel(QWidget *parent) : QWidget(parent)
     m_guidance->setRange(0.0, 20.0);
     m_guidance->setSingleStep(0.5);
     m_guidance->setDecimals(2);
-    m_guidance->setValue(4.0);
+    m_guidance->setValue(ditstudio::kDefaultCfgScale);
     m_guidance->setToolTip(tr("Classifier-free guidance scale (1 = no guidance)"));
     sampling->addRow(tr("&Guidance"), m_guidance);
     m_guidedChannels = new QComboBox(panel);
@@ -180,8 +180,8 @@ GeneratePanel::GeneratePanel(QWidget *parent) : QWidget(parent)
         tr("Step caching (FORA): the transformer blocks run in full on every Nth model call and "
            "their attention/MLP outputs are reused in between — about N× fewer block FLOPs, "
            "slightly different images. Off while Inside records. Pays off with many steps (DDPM 50: "
-           "the same quality at 1.85× fewer block FLOPs); with few steps, as the default 10 DPM++ steps, "
-           "it costs quality: raise the steps first."));
+           "the same quality at 1.85× fewer block FLOPs); with few steps (10 DPM++ steps) it costs "
+           "quality."));
     sampling->addRow(tr("F&ast mode"), m_cache);
     connect(m_sampler, &QComboBox::currentTextChanged, m_eta,
             [this](const QString &name) { m_eta->setEnabled(name == QLatin1String("ddim")); });
@@ -282,7 +282,7 @@ void GeneratePanel::applySettings(const GenerationSettings &s)
 void GeneratePanel::readSettings(const QSettings &s)
 {
     m_steps->setValue(s.value(kKeySteps, ditstudio::kDefaultSteps).toInt());
-    m_guidance->setValue(s.value(kKeyCfg, 4.0).toDouble());
+    m_guidance->setValue(s.value(kKeyCfg, ditstudio::kDefaultCfgScale).toDouble());
     const int sampler = m_sampler->findText(
         s.value(kKeySampler, QString::fromLatin1(ditstudio::samplerName(ditstudio::kDefaultSampler)))
             .toString());

@@ -28,7 +28,7 @@ struct GenerationSettings {
     int steps = ditstudio::kDefaultSteps;
     QString sampler
         = QString::fromLatin1(ditstudio::samplerName(ditstudio::kDefaultSampler)); ///< samplerName()
-    double cfgScale = 4.0;
+    double cfgScale = ditstudio::kDefaultCfgScale;
     double eta = 0.0;
     QString guidedChannels = QStringLiteral("3"); ///< "3" (official DiT) or "all" (diffusers)
     SeedMode seedMode = SeedMode::Random;
