@@ -130,6 +130,9 @@ TEST_F(CliTest, UsageErrors)
 {
     EXPECT_EQ(runCli({"generate", "--class", "1", "--steps", "abc"}).code, 2);
     EXPECT_EQ(runCli({"generate", "--class", "1", "--sampler", "magic"}).code, 2);
+    EXPECT_EQ(runCli({"generate", "--class", "1", "--cfg-interval", "a,b"}).code, 2);
+    EXPECT_EQ(runCli({"generate", "--class", "1", "--cfg-interval", "0.8,0.2"}).code, 2);
+    EXPECT_EQ(runCli({"evaluate", "--cfg-interval", "0.1"}).code, 2);
     EXPECT_EQ(runCli({"generate", "--bogus", "1"}).code, 2);
     EXPECT_EQ(runCli({"frobnicate"}).code, 2);
     auto r = runCli({"inspect", (m_tmp / "missing.pt").string()});
