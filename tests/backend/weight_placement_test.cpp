@@ -36,8 +36,12 @@ TEST(WeightPlacement, Fp32InferenceUsesTheMappedFileInPlace)
             ++inPlace;
     }
     ASSERT_GT(total, 10);
-    // Every fp32 tensor of a safetensors file written by the official converter is aligned.
-    EXPECT_EQ(inPlace, total) << "parameters copied instead of used in place";
+    // Every fp32 tensor of a safetensors file written by the official converter is aligned. Windows
+    // copies instead: a mapped file could not be replaced there while the model lives.
+    if (platform::kMappedFilesStayReplaceable)
+        EXPECT_EQ(inPlace, total) << "parameters copied instead of used in place";
+    else
+        EXPECT_EQ(inPlace, 0) << "a long-lived map would lock the file";
 }
 
 TEST(WeightPlacement, Bf16InferenceConvertsEachTensorAndLeavesTheFile)

@@ -31,6 +31,15 @@ std::filesystem::path executableDir();
 
 namespace ditstudio::platform {
 
+/// Whether a file that is memory-mapped can still be replaced or deleted by others (a trainer writing
+/// a new model.safetensors over the one the app shows). POSIX: yes, the map keeps the old file.
+/// Windows: no, so long-lived maps of user files are avoided there.
+#if defined(_WIN32)
+inline constexpr bool kMappedFilesStayReplaceable = false;
+#else
+inline constexpr bool kMappedFilesStayReplaceable = true;
+#endif
+
 /// A private (copy-on-write) memory map of a whole file: the file is never changed; a write to a page
 /// gives this process its own copy of that page. Throws DitException (IoError) naming the file.
 class MappedFile {

@@ -237,6 +237,10 @@ void loadIntoModule(torch::nn::Module &module, const StateDict &sd, const std::s
             torch::Tensor placed = src.to(placement->device, placement->dtype);
             if (!placed.is_contiguous())
                 placed = placed.contiguous();
+            // Where a mapped file cannot be replaced while mapped (Windows), copy instead of keeping
+            // the map open for the model's lifetime.
+            if (sd.mapping && placed.is_same(src) && !platform::kMappedFilesStayReplaceable)
+                placed = src.clone();
             if (sd.mapping && !placed.is_same(src) && src.is_contiguous())
                 sd.mapping->release(src.data_ptr(), src.nbytes());
             dst.set_data(placed);
