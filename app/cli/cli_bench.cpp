@@ -17,6 +17,21 @@
 
 namespace ditstudio::cli {
 
+namespace {
+
+/// --arch (default DiT-XL/2) and --image-size (default 256, a multiple of 8), checked as usage errors.
+void archAndSizeFromFlags(const Args &a, std::string &arch, int &imageSize)
+{
+    arch = opt(a, "--arch", "DiT-XL/2");
+    imageSize = static_cast<int>(intOpt(a, "--image-size", 256, 8, 4096));
+    if (imageSize % 8)
+        throw UsageError("--image-size must be a multiple of 8");
+    if (auto cfg = ditConfigByName(arch, imageSize / 8); !cfg.ok())
+        throw UsageError(cfg.error().message);
+}
+
+} // namespace
+
 int cmdBench(const Args &a)
 {
     allowOnly(a,
@@ -24,12 +39,7 @@ int cmdBench(const Args &a)
                "--json", "--log-level", "--num-classes", "--gemm", "--low-precision-residual"},
               "bench");
     BenchRequest req;
-    req.arch = opt(a, "--arch", "DiT-XL/2");
-    req.imageSize = static_cast<int>(intOpt(a, "--image-size", 256, 8, 4096));
-    if (req.imageSize % 8)
-        throw UsageError("--image-size must be a multiple of 8");
-    if (auto cfg = ditConfigByName(req.arch, req.imageSize / 8); !cfg.ok())
-        throw UsageError(cfg.error().message);
+    archAndSizeFromFlags(a, req.arch, req.imageSize);
     req.numClasses = static_cast<int>(intOpt(a, "--num-classes", 1000, 1, 100000));
     req.batch = static_cast<int>(intOpt(a, "--batch", 2, 1, 1024));
     req.iters = static_cast<int>(intOpt(a, "--iters", 3, 1, 10000));
@@ -91,12 +101,7 @@ int cmdBenchPreview(const std::vector<std::string> &argv)
                "--preview-iters", "--vae", "--threads", "--log-level", "--json", "--cache-dir"},
               "bench --preview");
     PreviewBenchRequest req;
-    req.arch = opt(a, "--arch", "DiT-XL/2");
-    req.imageSize = static_cast<int>(intOpt(a, "--image-size", 256, 8, 4096));
-    if (req.imageSize % 8)
-        throw UsageError("--image-size must be a multiple of 8");
-    if (auto cfg = ditConfigByName(req.arch, req.imageSize / 8); !cfg.ok())
-        throw UsageError(cfg.error().message);
+    archAndSizeFromFlags(a, req.arch, req.imageSize);
     req.batch = static_cast<int>(intOpt(a, "--batch", 2, 1, 1024)); // 2 = one image with CFG
     req.iters = static_cast<int>(intOpt(a, "--iters", 3, 1, 10000));
     req.warmup = static_cast<int>(intOpt(a, "--warmup", 1, 0, 1000));

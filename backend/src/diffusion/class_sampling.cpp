@@ -2,6 +2,7 @@
 
 #include "common/errors.h"
 #include "diffusion/guidance.h"
+#include "diffusion/seeded_noise.h"
 
 namespace ditstudio {
 
@@ -22,17 +23,9 @@ torch::Tensor sampleClasses(DiTImpl &model, const std::vector<std::int64_t> &lab
     torch::NoGradGuard noGrad;
 
     const int b = static_cast<int>(labels.size());
-    const int64_t c = cfg.inChannels, h = cfg.inputSize, w = cfg.inputSize;
-    const auto cpuF = torch::TensorOptions().dtype(torch::kFloat32);
-    std::vector<at::Generator> gens;
-    std::vector<torch::Tensor> parts;
-    for (int i = 0; i < b; ++i) {
-        gens.push_back(at::detail::createCPUGenerator(options.seed + static_cast<std::uint64_t>(i)));
-        parts.push_back(at::randn({1, c, h, w}, gens[i], cpuF));
-    }
-    const torch::Tensor z = torch::cat(parts, 0); // [B, C, H, W]
+    SeededNoise seeded(options.seed, b, cfg.inChannels, cfg.inputSize);
+    const torch::Tensor z = seeded.initial(); // [B, C, H, W]
     const bool cfgOn = options.cfgScale != 1.0;
-    const int rows = cfgOn ? 2 * b : b;
 
     std::vector<std::int64_t> rowLabels = labels;
     if (cfgOn)
@@ -48,15 +41,7 @@ torch::Tensor sampleClasses(DiTImpl &model, const std::vector<std::int64_t> &lab
             = cfgOn ? guidedForward(model, x.to(dtype), t, cc, go) : model.forward(x.to(dtype), t, cc);
         return out.to(torch::kFloat32);
     };
-    NoiseFn noiseFn = [&](int, const torch::Tensor &like) {
-        std::vector<torch::Tensor> noise(rows);
-        for (int i = 0; i < b; ++i) {
-            noise[i] = at::randn({1, c, h, w}, gens[i], cpuF);
-            if (cfgOn)
-                noise[b + i] = at::randn({1, c, h, w}, gens[i], cpuF);
-        }
-        return torch::cat(noise, 0).to(like.device());
-    };
+    NoiseFn noiseFn = [&](int, const torch::Tensor &like) { return seeded.step(cfgOn, like.device()); };
     SamplerOptions so;
     so.kind = options.sampler;
     so.steps = options.steps;

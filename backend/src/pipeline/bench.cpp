@@ -6,6 +6,7 @@
 #include "common/errors.h"
 #include "core/platform.h"
 #include "core/tensor_image.h"
+#include "core/torch_types.h"
 #include "diffusion/preview_projection.h"
 #include "ditstudio/model_info.h"
 #include "ditstudio/runtime.h"
@@ -31,23 +32,6 @@ DiTConfig benchConfig(const std::string &arch, int imageSize)
     if (!cfg.ok())
         fail(cfg.error().code, cfg.error().message);
     return cfg.value();
-}
-
-torch::Device torchDevice(const std::string &text)
-{
-    auto dev = parseDevice(text);
-    if (!dev.ok())
-        fail(dev.error().code, dev.error().message);
-    return dev->kind == DeviceKind::Cuda ? torch::Device(torch::kCUDA, dev->index)
-        : dev->kind == DeviceKind::Mps   ? torch::Device(torch::kMPS)
-                                         : torch::Device(torch::kCPU);
-}
-
-torch::ScalarType scalarType(DType dt)
-{
-    return dt == DType::BFloat16 ? torch::kBFloat16
-        : dt == DType::Float16   ? torch::kFloat16
-                                 : torch::kFloat32;
 }
 
 void synchronize(const torch::Device &device)
@@ -77,8 +61,8 @@ Result<BenchReport> benchForward(const BenchRequest &request)
         if (request.numClasses < 1 || request.batch < 1 || request.iters < 1 || request.warmup < 0)
             fail(ErrorCode::InvalidArgument, "bench: classes, batch and iterations must be positive");
         cfg.numClasses = request.numClasses;
-        const torch::Device device = torchDevice(request.device);
-        const auto st = scalarType(request.dtype);
+        const torch::Device device = toTorchDevice(request.device);
+        const auto st = toTorchDType(request.dtype);
         if (st == torch::kFloat16 && device.is_cpu())
             fail(ErrorCode::Unsupported, "fp16 needs a CUDA device; use fp32 or bf16 on the CPU");
         torch::InferenceMode im;

@@ -4,11 +4,13 @@
 #include "common/errors.h"
 #include "core/platform.h"
 #include "core/tensor_image.h"
+#include "core/torch_types.h"
 #include "diffusion/finite_watch.h"
 #include "diffusion/guidance.h"
 #include "diffusion/preview_projection.h"
 #include "diffusion/probe_recorder.h"
 #include "diffusion/samplers.h"
+#include "diffusion/seeded_noise.h"
 #include "ditstudio/class_names.h"
 #include "ditstudio/runtime.h"
 #include "model/model_loader.h"
@@ -55,18 +57,6 @@ std::string defaultModelPath()
         if (fs::is_regular_file(c, ec))
             return c.string();
     return {};
-}
-
-torch::ScalarType toTorchDType(DType d)
-{
-    switch (d) {
-    case DType::BFloat16:
-        return torch::kBFloat16;
-    case DType::Float16:
-        return torch::kFloat16;
-    default:
-        return torch::kFloat32;
-    }
 }
 
 struct Engine::Impl {
@@ -144,12 +134,7 @@ std::optional<Engine::VaeSummary> Engine::vaeSummary() const
 Result<CheckpointInfo> Engine::loadModel(const std::string &path, const LoadOptions &options)
 {
     return guarded("loading " + path, [&]() -> CheckpointInfo {
-        auto dev = parseDevice(options.device);
-        if (!dev.ok())
-            fail(dev.error().code, dev.error().message);
-        const torch::Device device = dev->kind == DeviceKind::Cuda ? torch::Device(torch::kCUDA, dev->index)
-            : dev->kind == DeviceKind::Mps                         ? torch::Device(torch::kMPS)
-                                                                   : torch::Device(torch::kCPU);
+        const torch::Device device = toTorchDevice(options.device);
         const auto dtype = toTorchDType(options.dtype);
         if (dtype == torch::kFloat16 && device.is_cpu())
             fail(ErrorCode::Unsupported, "fp16 inference needs a CUDA device; use fp32 or bf16 on the CPU");
@@ -335,12 +320,9 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
         }
         const Conditioning &cond = itemConds.front();
 
-        // Starting noise: sample i uses its own CPU generator seeded with seed + i, so the same
-        // seed gives the same image whatever the batch size and device.
+        // Starting and step noise: one CPU generator per image, seeded seed + i (seeded_noise.h).
         const int64_t c = cfg.inChannels, h = cfg.inputSize, w = cfg.inputSize;
-        std::vector<at::Generator> gens;
-        for (int i = 0; i < b; ++i)
-            gens.push_back(at::detail::createCPUGenerator(request.seed + static_cast<std::uint64_t>(i)));
+        SeededNoise seeded(request.seed, b, c, h);
         const auto cpuF = torch::TensorOptions().dtype(torch::kFloat32);
         torch::Tensor z;
         if (request.initNoise) {
@@ -350,10 +332,7 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
                      "initial noise must have shape [" + std::to_string(b) + ", " + std::to_string(c) + ", "
                          + std::to_string(h) + ", " + std::to_string(w) + "]");
         } else {
-            std::vector<torch::Tensor> parts;
-            for (int i = 0; i < b; ++i)
-                parts.push_back(at::randn({1, c, h, w}, gens[i], cpuF));
-            z = torch::cat(parts, 0);
+            z = seeded.initial();
         }
         const bool cfgOn = request.cfgScale != 1.0;
         const int rows = cfgOn ? 2 * b : b;
@@ -408,15 +387,7 @@ Result<GenerateResult> Engine::generate(const GenerateRequest &request, const Ge
                 : model->forward(x.to(dtype), t, cc, trace);
             return out.to(torch::kFloat32);
         };
-        NoiseFn noiseFn = [&](int, const torch::Tensor &like) {
-            std::vector<torch::Tensor> parts(rows);
-            for (int i = 0; i < b; ++i) {
-                parts[i] = at::randn({1, c, h, w}, gens[i], cpuF);
-                if (cfgOn)
-                    parts[b + i] = at::randn({1, c, h, w}, gens[i], cpuF);
-            }
-            return torch::cat(parts, 0).to(like.device());
-        };
+        NoiseFn noiseFn = [&](int, const torch::Tensor &like) { return seeded.step(cfgOn, like.device()); };
 
         GenerateResult result;
         result.conditioning = itemConds;

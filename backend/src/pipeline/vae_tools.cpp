@@ -4,6 +4,7 @@
 
 #include "common/errors.h"
 #include "core/tensor_image.h"
+#include "core/torch_types.h"
 #include "ditstudio/runtime.h"
 #include "model/vae.h"
 #include "model/vae_loader.h"
@@ -93,15 +94,8 @@ private:
 Result<std::unique_ptr<Vae>> openVae(const VaeOptions &options)
 {
     return guarded({}, [&]() -> std::unique_ptr<Vae> {
-        auto dev = parseDevice(options.device);
-        if (!dev.ok())
-            fail(dev.error().code, dev.error().message);
-        const torch::Device device = dev->kind == DeviceKind::Cuda ? torch::Device(torch::kCUDA, dev->index)
-            : dev->kind == DeviceKind::Mps                         ? torch::Device(torch::kMPS)
-                                                                   : torch::Device(torch::kCPU);
-        const auto dtype = options.dtype == DType::BFloat16 ? torch::kBFloat16
-            : options.dtype == DType::Float16               ? torch::kFloat16
-                                                            : torch::kFloat32;
+        const torch::Device device = toTorchDevice(options.device);
+        const auto dtype = toTorchDType(options.dtype);
         if (dtype == torch::kFloat16 && device.is_cpu())
             fail(ErrorCode::Unsupported, "fp16 needs a CUDA device; use fp32 or bf16 on the CPU");
         if (options.tiling
