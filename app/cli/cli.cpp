@@ -42,7 +42,7 @@ generate options:
   --steps N             sampling steps (default 50, the app's; see ditstudio/defaults.h)
   --sampler NAME        ddpm | ddim | dpmpp-2m | euler | euler-a | heun (default ddpm, the app's)
   --eta F               DDIM eta (default 0)
-  --cfg F               guidance scale (default 2, the app's; 1 disables)
+  --cfg F               guidance scale (default 1.9, the app's; 1 disables)
   --cfg-channels 3|all  guide the first 3 eps channels (official) or all (default 3)
   --cfg-interval A,B    guide only where t/1000 is in [A, B]
   --karras              Karras sigma spacing for the sigma-space samplers

@@ -11,7 +11,7 @@
 ///     ditstudio::GenerateRequest request;
 ///     request.sampler = ditstudio::kDefaultSampler; // DDPM
 ///     request.steps = ditstudio::kDefaultSteps;     // 50
-///     request.cfgScale = ditstudio::kDefaultCfgScale; // 2
+///     request.cfgScale = ditstudio::kDefaultCfgScale; // 1.9
 
 #include "ditstudio/engine.h"
 
@@ -19,6 +19,6 @@ namespace ditstudio {
 
 inline constexpr SamplerKind kDefaultSampler = SamplerKind::Ddpm;
 inline constexpr int kDefaultSteps = 50;
-inline constexpr double kDefaultCfgScale = 2.0; ///< classifier-free guidance scale
+inline constexpr double kDefaultCfgScale = 1.9; ///< classifier-free guidance scale
 
 } // namespace ditstudio
