@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char *kUsage = R"(usage: ditstudio-cli <command> [options]
+const std::string kUsageText = R"(usage: ditstudio-cli <command> [options]
 
 commands:
   inspect PATH [--json]          describe a checkpoint (file or diffusers folder) without loading it
@@ -39,10 +39,10 @@ generate options:
   --vae-preview-every N also write a full VAE decode of x0 (stepNNN_I_x0_vae.png) every N steps
   --prompt TEXT         class name(s): "golden retriever", "#207", "0.7 cat + 0.3 dog"
   --class N             class index (instead of --prompt)
-  --steps N             sampling steps (default 50, the app's; see ditstudio/defaults.h)
-  --sampler NAME        ddpm | ddim | dpmpp-2m | euler | euler-a | heun (default ddpm, the app's)
+  --steps N             sampling steps (default {default-steps}, the app's; see ditstudio/defaults.h)
+  --sampler NAME        ddpm | ddim | dpmpp-2m | euler | euler-a | heun (default {default-sampler}, the app's)
   --eta F               DDIM eta (default 0)
-  --cfg F               guidance scale (default 1.9, the app's; 1 disables)
+  --cfg F               guidance scale (default {default-cfg}, the app's; 1 disables)
   --cfg-channels 3|all  guide the first 3 eps channels (official) or all (default 3)
   --cfg-interval A,B    guide only where t/1000 is in [A, B]
   --karras              Karras sigma spacing for the sigma-space samplers
@@ -93,6 +93,11 @@ train options:
 common: --log-level trace|debug|info|warn|error|off, --version, --help
 )";
 
+std::string usage()
+{
+    return withAppDefaults(kUsageText);
+}
+
 } // namespace
 
 int run(int argc, char **argv)
@@ -106,7 +111,7 @@ int run(const std::vector<std::string> &argvIn)
     const std::vector<std::string> &argv = argvIn; // without the program name
     try {
         if (argv.empty() || argv[0] == "--help" || argv[0] == "-h" || argv[0] == "help") {
-            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo() << usageExplain()
+            std::cout << usage() << usageEvaluate() << usageEdit() << usageVideo() << usageExplain()
                       << usageModels();
             return argv.empty() ? 2 : 0;
         }
@@ -136,6 +141,18 @@ int run(const std::vector<std::string> &argvIn)
             return cmdVae(argv);
         if (cmd == "models")
             return cmdModels(argv);
+        // "COMMAND --help" for the commands that parse their own options below: their section of
+        // the usage (evaluate and train-classifier share one), or the whole text for bench's modes.
+        const bool wantsHelp = std::find(argv.begin() + 1, argv.end(), "--help") != argv.end()
+            || std::find(argv.begin() + 1, argv.end(), "-h") != argv.end();
+        if (wantsHelp && (cmd == "evaluate" || cmd == "train-classifier")) {
+            std::cout << usageEvaluate();
+            return 0;
+        }
+        if (wantsHelp && cmd == "bench") {
+            std::cout << usage();
+            return 0;
+        }
         if (cmd == "bench" && std::find(argv.begin(), argv.end(), "--preview") != argv.end())
             return cmdBenchPreview(argv);
         if (cmd == "bench" && std::find(argv.begin(), argv.end(), "--probes") != argv.end())
@@ -152,7 +169,7 @@ int run(const std::vector<std::string> &argvIn)
             return 0;
         }
         if (a.flags.count("--help")) {
-            std::cout << kUsage << usageEvaluate() << usageEdit() << usageVideo() << usageExplain()
+            std::cout << usage() << usageEvaluate() << usageEdit() << usageVideo() << usageExplain()
                       << usageModels();
             return 0;
         }

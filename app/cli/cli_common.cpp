@@ -1,9 +1,12 @@
 #include "cli/cli_common.h"
 
+#include "ditstudio/defaults.h"
+
 #include <atomic>
 #include <cctype>
 #include <csignal>
 #include <cstdio>
+#include <sstream>
 
 namespace ditstudio::cli {
 
@@ -120,6 +123,19 @@ std::string opt(const Args &a, const std::string &key, const std::string &def)
 bool has(const Args &a, const std::string &key)
 {
     return a.options.count(key) > 0 || a.flags.count(key) > 0;
+}
+
+std::string withAppDefaults(std::string text)
+{
+    std::ostringstream cfg;
+    cfg << kDefaultCfgScale; // shortest form: "1.9", "4"
+    const std::pair<std::string, std::string> values[] = {{"{default-steps}", std::to_string(kDefaultSteps)},
+                                                          {"{default-sampler}", samplerName(kDefaultSampler)},
+                                                          {"{default-cfg}", cfg.str()}};
+    for (const auto &[key, value] : values)
+        for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + value.size()))
+            text.replace(at, key.size(), value);
+    return text;
 }
 
 std::string safeFileName(std::string s)

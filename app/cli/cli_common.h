@@ -68,6 +68,10 @@ double floatOptIn(const Args &a, const std::string &key, double def, double lo, 
 std::string opt(const Args &a, const std::string &key, const std::string &def = {});
 bool has(const Args &a, const std::string &key); ///< option or flag present
 
+/// A usage text with the app's default sampling settings (ditstudio/defaults.h) filled in for the
+/// placeholders {default-steps}, {default-sampler} and {default-cfg}, so the help never drifts from them.
+std::string withAppDefaults(std::string text);
+
 /// Replace every character outside [A-Za-z0-9.-] by '_' ("image" when empty).
 std::string safeFileName(std::string s);
 

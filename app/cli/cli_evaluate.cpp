@@ -21,15 +21,15 @@ namespace fs = std::filesystem;
 
 std::string usageEvaluate()
 {
-    return R"(
+    return withAppDefaults(R"(
 evaluate options (Fashion-MNIST models: pixel 28x28, 10 classes):
   --model PATH (default: the embedded model)  --classifier PATH (default: beside the embedded model)
-  --samples-per-class N (100)  --batch N (50)  --steps N (50)  --sampler NAME (ddpm)  --cfg F (1.9)
+  --samples-per-class N (100)  --batch N (50)  --steps N ({default-steps})  --sampler NAME ({default-sampler})  --cfg F ({default-cfg})
   --eta F  --seed N (0)  --cache N (1: off)  --cfg-interval A,B  --cfg-channels 3|all  --karras  --dataset-dir DIR  --grid FILE.png (first 10 samples of every class)
   --overwrite  --json  --quiet
 train-classifier options:
   --dataset-dir DIR  --epochs N (3)  --batch N (128)  --lr F (1e-3)  --seed N (0)  --out FILE  --overwrite
-)";
+)");
 }
 
 int cmdTrainClassifier(const std::vector<std::string> &argv)

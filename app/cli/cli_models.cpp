@@ -203,7 +203,11 @@ std::string usageModels()
 
 int cmdModels(const std::vector<std::string> &argv)
 {
-    if (argv.size() < 2 || argv[1] == "--help")
+    if (argv.size() >= 2 && (argv[1] == "--help" || argv[1] == "-h")) {
+        std::cout << kModelsUsage;
+        return 0;
+    }
+    if (argv.size() < 2)
         throw UsageError(std::string("models: expected list or get") + kModelsUsage);
     const Args a = parseArgs(argv, 2, {"--accept-license"});
     if (argv[1] == "list")

@@ -9,6 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
 namespace ditstudio::test {
 namespace {
 
@@ -138,6 +142,52 @@ TEST_F(CliTest, UsageErrors)
     auto r = runCli({"inspect", (m_tmp / "missing.pt").string()});
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("missing.pt"), std::string::npos);
+}
+
+TEST_F(CliTest, EveryCommandAnswersHelp)
+{
+    // "COMMAND --help" prints usage that names the command and exits 0, for every command, including
+    // those that parse their own options (evaluate, train-classifier, bench's modes) and never
+    // runs the command itself.
+    const std::vector<std::vector<std::string>> commands
+        = {{"inspect"}, {"generate"}, {"bench"},   {"bench", "--probes"}, {"bench", "--preview"},
+           {"classes"}, {"train"},    {"vae"},     {"edit"},              {"video"},
+           {"explain"}, {"evaluate"}, {"models"},  {"train-classifier"}};
+    for (auto args : commands) {
+        const std::string name = args[0];
+        args.push_back("--help");
+        const auto r = runCli(args);
+        EXPECT_EQ(r.code, 0) << name << ": " << r.err;
+        EXPECT_NE(r.out.find(name), std::string::npos) << name << " --help does not name it:\n" << r.out;
+        EXPECT_EQ(r.err, "") << name;
+    }
+}
+
+TEST_F(CliTest, HelpShowsTheAppsDefaults)
+{
+    // The defaults in the help come from ditstudio/defaults.h, not from a copy of their values.
+    std::ostringstream cfg;
+    cfg << kDefaultCfgScale;
+    const std::string steps = std::to_string(kDefaultSteps), sampler = samplerName(kDefaultSampler);
+    const auto all = runCli({"--help"});
+    ASSERT_EQ(all.code, 0);
+    EXPECT_NE(all.out.find("(default " + steps + ", the app's"), std::string::npos) << all.out;
+    EXPECT_NE(all.out.find("(default " + sampler + ", the app's)"), std::string::npos);
+    EXPECT_NE(all.out.find("(default " + cfg.str() + ", the app's; 1 disables)"), std::string::npos);
+    EXPECT_EQ(all.out.find("{default-"), std::string::npos) << "a placeholder was left unfilled";
+    // The man page is a static file: it must say the same.
+    std::ifstream manFile(dataDir() / ".." / ".." / "installer" / "ditstudio-cli.1");
+    ASSERT_TRUE(manFile) << "installer/ditstudio-cli.1 not found";
+    const std::string man((std::istreambuf_iterator<char>(manFile)), std::istreambuf_iterator<char>());
+    EXPECT_NE(man.find("Sampling steps (default " + steps + ", the app's)."), std::string::npos);
+    EXPECT_NE(man.find("(default " + sampler + ", the app's)."), std::string::npos);
+    EXPECT_NE(man.find("guidance scale (default " + cfg.str() + ", the app's;"), std::string::npos);
+    const auto evaluate = runCli({"evaluate", "--help"});
+    ASSERT_EQ(evaluate.code, 0);
+    EXPECT_NE(evaluate.out.find("--steps N (" + steps + ")  --sampler NAME (" + sampler + ")  --cfg F (" + cfg.str()
+                                + ")"),
+              std::string::npos)
+        << evaluate.out;
 }
 
 TEST_F(CliTest, VersionNamesBlasAndThreads)
