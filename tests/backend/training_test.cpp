@@ -591,6 +591,21 @@ TEST_F(TrainingTest, BadDistributedSettingsAreClearErrors)
     }
 }
 
+TEST(Plot, TickLabelsKeepEveryDigitThatDistinguishesThem)
+{
+    // A step axis at 5000-step spacing: 15000 and 25000 once both printed as "2e+04".
+    EXPECT_EQ(plotTickText(0), "0");
+    EXPECT_EQ(plotTickText(5000), "5000");
+    EXPECT_EQ(plotTickText(15000), "15000");
+    EXPECT_EQ(plotTickText(25000), "25000");
+    EXPECT_EQ(plotTickText(-120), "-120");
+    EXPECT_EQ(plotTickText(0.05), "0.05");
+    EXPECT_EQ(plotTickText(0.005), "0.005");
+    EXPECT_EQ(plotTickText(2.5e-5), "2.5e-05");
+    EXPECT_EQ(plotTickText(3e-5), "3e-05");
+    EXPECT_EQ(plotTickText(1.5e7), "1.5e+07");
+}
+
 TEST(Plot, LinePlotDrawsTheSeriesAndGridTilesImages)
 {
     PlotSeries s {"ramp", {0, 1, 2, 3}, {1, 2, 4, 8}, {255, 0, 0}};

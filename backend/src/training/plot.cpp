@@ -12,6 +12,21 @@
 
 namespace ditstudio {
 
+std::string plotTickText(double v)
+{
+    // Whole numbers up to 1e7 in full (a step axis reads 15000, not "2e+04" as "%.0e" printed it);
+    // otherwise three significant digits, which keeps 2.5e-05 apart from 3e-05.
+    char buf[32];
+    const double a = std::fabs(v);
+    if (v == 0)
+        std::snprintf(buf, sizeof buf, "0");
+    else if (a >= 100 && a < 1e7)
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+    else
+        std::snprintf(buf, sizeof buf, "%.3g", v);
+    return buf;
+}
+
 namespace {
 
 Image fromMat(const cv::Mat &rgb)
@@ -26,17 +41,7 @@ Image fromMat(const cv::Mat &rgb)
 
 std::string tickText(double v)
 {
-    char buf[32];
-    const double a = std::fabs(v);
-    if (v == 0)
-        std::snprintf(buf, sizeof buf, "0");
-    else if (a >= 1e4 || a < 1e-3)
-        std::snprintf(buf, sizeof buf, "%.0e", v);
-    else if (a >= 100)
-        std::snprintf(buf, sizeof buf, "%.0f", v);
-    else
-        std::snprintf(buf, sizeof buf, "%.3g", v);
-    return buf;
+    return plotTickText(v);
 }
 
 // "Nice" tick positions covering [lo, hi] (Heckbert 1990, Graphics Gems).

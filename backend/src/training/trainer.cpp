@@ -499,6 +499,8 @@ long long trainDiT(const TrainOptions &o, const std::function<void(const TrainPr
     double accLoss = 0, accMse = 0, accVb = 0;
     int accCount = 0;
     model->train();
+    if (writer && step >= o.totalSteps && fs::exists(out / "log.csv"))
+        writeLossPlot(out); // nothing to train: bring the plot up to date with the log (a finished run)
     while (step < o.totalSteps && !cancel.isCancelled()) {
         // All randomness of this step from one generator seeded by (seed, step): resumable. The
         // global batch is drawn and each rank takes its slice (world 1: the whole batch).
