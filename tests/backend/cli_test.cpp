@@ -149,10 +149,20 @@ TEST_F(CliTest, EveryCommandAnswersHelp)
     // "COMMAND --help" prints usage that names the command and exits 0, for every command, including
     // those that parse their own options (evaluate, train-classifier, bench's modes) and never
     // runs the command itself.
-    const std::vector<std::vector<std::string>> commands
-        = {{"inspect"}, {"generate"}, {"bench"},   {"bench", "--probes"}, {"bench", "--preview"},
-           {"classes"}, {"train"},    {"vae"},     {"edit"},              {"video"},
-           {"explain"}, {"evaluate"}, {"models"},  {"train-classifier"}};
+    const std::vector<std::vector<std::string>> commands = {{"inspect"},
+                                                            {"generate"},
+                                                            {"bench"},
+                                                            {"bench", "--probes"},
+                                                            {"bench", "--preview"},
+                                                            {"classes"},
+                                                            {"train"},
+                                                            {"vae"},
+                                                            {"edit"},
+                                                            {"video"},
+                                                            {"explain"},
+                                                            {"evaluate"},
+                                                            {"models"},
+                                                            {"train-classifier"}};
     for (auto args : commands) {
         const std::string name = args[0];
         args.push_back("--help");
@@ -184,8 +194,8 @@ TEST_F(CliTest, HelpShowsTheAppsDefaults)
     EXPECT_NE(man.find("guidance scale (default " + cfg.str() + ", the app's;"), std::string::npos);
     const auto evaluate = runCli({"evaluate", "--help"});
     ASSERT_EQ(evaluate.code, 0);
-    EXPECT_NE(evaluate.out.find("--steps N (" + steps + ")  --sampler NAME (" + sampler + ")  --cfg F (" + cfg.str()
-                                + ")"),
+    EXPECT_NE(evaluate.out.find("--steps N (" + steps + ")  --sampler NAME (" + sampler + ")  --cfg F ("
+                                + cfg.str() + ")"),
               std::string::npos)
         << evaluate.out;
 }
