@@ -2,8 +2,8 @@
 """The first frames of a launch (issue 18: "the first frame after launch is black for ~150-270 ms").
 
 Starts a private Xvfb whose framebuffer is a memory-mapped file (-fbdir) and a white root window,
-waits until the server has painted that root white, launches the app on it with a fresh home and data folder, and samples the screen every few
-milliseconds for the first seconds. Fails when any sample shows the window area mostly black (an
+waits until the server has painted that root white, launches the app on it with a fresh home and
+data folder, and samples the screen every few milliseconds for the first seconds. Fails when any sample shows the window area mostly black (an
 unpainted window), or when the window never appears. Prints when it appeared.
 
 usage: first_frame.py PATH/TO/ditstudio
@@ -37,7 +37,6 @@ def main() -> int:
                               pass_fds=(write_fd,))
     os.close(write_fd)
     try:
-        number = b""
         with os.fdopen(read_fd, "rb") as pipe:
             number = pipe.readline().strip()
         if not number:

@@ -56,10 +56,10 @@ struct HeatmapOptions {
 /// labels and a colour bar giving the value range. Returns RGB.
 Image renderHeatmap(const std::vector<float> &values, int rows, int cols, const HeatmapOptions &options);
 
-/// Moving average over `window` points (centered on the trailing side), for noisy loss curves.
 /// The label of an axis tick at v: "0", "0.05", "15000", "2.5e-05", "1.5e+07".
 std::string plotTickText(double v);
 
+/// Moving average over `window` points (centered on the trailing side), for noisy loss curves.
 std::vector<double> smoothed(const std::vector<double> &values, int window);
 
 } // namespace ditstudio

@@ -39,11 +39,6 @@ Image fromMat(const cv::Mat &rgb)
     return img;
 }
 
-std::string tickText(double v)
-{
-    return plotTickText(v);
-}
-
 // "Nice" tick positions covering [lo, hi] (Heckbert 1990, Graphics Gems).
 std::vector<double> niceTicks(double lo, double hi, int target)
 {
@@ -117,7 +112,7 @@ Image renderLinePlot(const std::vector<PlotSeries> &series, const PlotOptions &o
     // Grid and tick labels.
     for (double t : niceTicks(x0, x1, 6)) {
         cv::line(img, {px(t), area.y}, {px(t), area.y + area.height}, grid, 1);
-        const auto text = tickText(t);
+        const auto text = plotTickText(t);
         cv::putText(img, text, {px(t) - 4 * static_cast<int>(text.size()), area.y + area.height + 18}, font,
                     0.42, ink, 1, cv::LINE_AA);
     }
@@ -128,13 +123,13 @@ Image renderLinePlot(const std::vector<PlotSeries> &series, const PlotOptions &o
                 if (v < y0 || v > y1)
                     continue;
                 cv::line(img, {area.x, py(v)}, {area.x + area.width, py(v)}, grid, 1);
-                cv::putText(img, tickText(m * std::pow(10.0, e)), {6, py(v) + 4}, font, 0.42, ink, 1,
+                cv::putText(img, plotTickText(m * std::pow(10.0, e)), {6, py(v) + 4}, font, 0.42, ink, 1,
                             cv::LINE_AA);
             }
     } else {
         for (double t : niceTicks(y0, y1, 6)) {
             cv::line(img, {area.x, py(t)}, {area.x + area.width, py(t)}, grid, 1);
-            cv::putText(img, tickText(t), {6, py(t) + 4}, font, 0.42, ink, 1, cv::LINE_AA);
+            cv::putText(img, plotTickText(t), {6, py(t) + 4}, font, 0.42, ink, 1, cv::LINE_AA);
         }
     }
     cv::rectangle(img, area, ink, 1);
@@ -347,8 +342,8 @@ Image renderHeatmap(const std::vector<float> &values, int rows, int cols, const 
         cv::line(canvas, cv::Point(bx, top + y), cv::Point(bx + barW - 1, top + y),
                  cv::Scalar(rgb[0], rgb[1], rgb[2]));
     }
-    putLabel(canvas, tickText(hi), cv::Point(bx + barW + 4, top + 10), 0.4);
-    putLabel(canvas, tickText(lo), cv::Point(bx + barW + 4, top + mapH), 0.4);
+    putLabel(canvas, plotTickText(hi), cv::Point(bx + barW + 4, top + 10), 0.4);
+    putLabel(canvas, plotTickText(lo), cv::Point(bx + barW + 4, top + mapH), 0.4);
     return fromMat(canvas);
 }
 
